@@ -1,0 +1,321 @@
+// The nilus command line: a table of commands over the engine library.
+
+#include <cstdio>
+#include <functional>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "nilus/core/cancellation.h"
+#include "nilus/core/log.h"
+#include "nilus/core/secrets.h"
+#include "nilus/core/strings.h"
+#include "nilus/manifest/manifest.h"
+#include "nilus/pipeline/runner.h"
+#include "nilus/state/state_store.h"
+
+namespace nilus {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitInvalid = 2;
+constexpr int kExitInterrupted = 130;
+
+int ExitCode(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kOk: return kExitOk;
+    case StatusCode::kInvalidInput: return kExitInvalid;
+    case StatusCode::kCancelled: return kExitInterrupted;
+    default: return kExitFailed;
+  }
+}
+
+int Fail(const Status& st) {
+  ClearProgressLine();
+  std::string message = MaskSecrets(st.message());
+  if (st.code() == StatusCode::kCancelled) {
+    std::fprintf(stderr, "nilus: interrupted; nothing of the unfinished load was committed\n");
+  } else if (st.code() == StatusCode::kInvalidInput) {
+    std::fprintf(stderr, "nilus: invalid input: %s\n", message.c_str());
+  } else {
+    std::fprintf(stderr, "nilus: %s: %s\n", std::string(StatusCodeName(st.code())).c_str(), message.c_str());
+  }
+  return ExitCode(st);
+}
+
+std::string HumanBytes(int64_t bytes) {
+  if (bytes < 1000) return fmt::format("{} B", bytes);
+  if (bytes < 1000 * 1000) return fmt::format("{:.1f} kB", bytes / 1e3);
+  if (bytes < 1000LL * 1000 * 1000) return fmt::format("{:.1f} MB", bytes / 1e6);
+  return fmt::format("{:.2f} GB", bytes / 1e9);
+}
+
+void PrintSummary(const std::vector<LoadSummary>& loads) {
+  double seconds = 0;
+  int64_t rows = 0;
+  for (const auto& l : loads) {
+    seconds += l.seconds;
+    rows += l.rows;
+  }
+  std::printf("Loaded %zu table%s, %lld rows in %.2f s\n", loads.size(), loads.size() == 1 ? "" : "s",
+              static_cast<long long>(rows), seconds);
+  std::printf("  %-28s %-9s %12s %10s %8s  %s\n", "table", "strategy", "rows", "bytes", "seconds", "load id");
+  for (const auto& l : loads) {
+    std::printf("  %-28s %-9s %12lld %10s %8.2f  %s\n", l.dest_table.c_str(), l.strategy.c_str(),
+                static_cast<long long>(l.rows), HumanBytes(l.bytes).c_str(), l.seconds, l.load_id.c_str());
+  }
+  std::printf("State is kept under pipeline name%s: ", loads.size() == 1 ? "" : "s");
+  for (size_t i = 0; i < loads.size(); ++i) std::printf("%s%s", i ? ", " : "", loads[i].pipeline.c_str());
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+/// Flags every command takes.
+struct GlobalFlags {
+  std::string log_level = "info";
+  std::string log_format = "text";
+  bool log_level_given = false;
+};
+
+Status SetUpLogging(const GlobalFlags& g, const std::string& manifest_level) {
+  std::string level = g.log_level_given || manifest_level.empty() ? g.log_level : manifest_level;
+  if (g.log_format != "text" && g.log_format != "json") {
+    return Status::InvalidInput("--log-format must be text or json, got '{}'", g.log_format);
+  }
+  return InitLogging(ToLower(level), g.log_format == "json" ? LogFormat::kJson : LogFormat::kText);
+}
+
+Result<std::vector<LoadSummary>> RunAll(const std::vector<Pipeline>& pipelines, const RunOptions& options) {
+  NILUS_ASSIGN_OR_RAISE(auto store, StateStore::Open(StateStore::DefaultHome()));
+  std::vector<LoadSummary> out;
+  for (const auto& p : pipelines) {
+    spdlog::info("pipeline {}: {} -> {} ({})", p.name, p.source.Masked(), p.sink_options.dest_table,
+                 WriteDispositionName(p.sink_options.strategy));
+    NILUS_ASSIGN_OR_RAISE(LoadSummary s, RunPipeline(p, options, ConnectorRegistry::Builtin(), *store));
+    spdlog::info("pipeline {}: committed {} rows into {} (load {})", p.name, s.rows, s.dest_table, s.load_id);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// --- commands -----------------------------------------------------------------------------
+
+struct RunCommand {
+  std::string manifest;
+  std::string node;
+  bool full_refresh = false;
+
+  void Setup(CLI::App& cmd) {
+    cmd.add_option("MANIFEST", manifest, "Pipeline manifest (workflow, service or stackSpec YAML)")->required();
+    cmd.add_option("--node", node, "Run only the workflow DAG node with this name");
+    cmd.add_flag("--full-refresh", full_refresh, "Ignore saved state and replace the destination tables");
+  }
+
+  int Run(const GlobalFlags& g) {
+    if (Status st = SetUpLogging(g, ""); !st.ok()) return Fail(st);
+    auto m = LoadManifest(manifest, ConnectorRegistry::Builtin());
+    if (!m.ok()) return Fail(m.status());
+    if (Status st = SetUpLogging(g, m->log_level); !st.ok()) return Fail(st);
+    std::vector<Pipeline> selected;
+    std::vector<std::string> names;
+    for (const auto& p : m->pipelines) {
+      names.push_back(p.name);
+      if (node.empty() || p.name == node || EndsWith(p.name, "." + node)) selected.push_back(p);
+    }
+    if (selected.empty()) {
+      return Fail(Status::InvalidInput("--node {}: no such node in {}; nodes: {}", node, manifest, Join(names, ", ")));
+    }
+    if (!m->schedule.empty()) spdlog::info("schedule '{}' is run by nilus serve; nilus run runs once now", m->schedule);
+    auto loads = RunAll(selected, RunOptions{full_refresh});
+    if (!loads.ok()) return Fail(loads.status());
+    PrintSummary(*loads);
+    return kExitOk;
+  }
+};
+
+struct IngestCommand {
+  std::string source_uri, source_table, dest_uri, dest_table;
+  std::string incremental_key, incremental_strategy = "append", primary_key;
+  std::string interval_start, interval_end, type_hints, mask, page_size, extract_parallelism, sql_limit,
+      sql_exclude_columns;
+  bool full_refresh = false;
+
+  void Setup(CLI::App& cmd) {
+    cmd.add_option("--source-uri", source_uri, "Source address, e.g. file:///data/orders.csv")->required();
+    cmd.add_option("--source-table", source_table, "Source table, file glob or query:SELECT …");
+    cmd.add_option("--dest-uri", dest_uri, "Destination address, e.g. sqlite:///out.db")->required();
+    cmd.add_option("--dest-table", dest_table, "Destination table as schema.table")->required();
+    cmd.add_option("--incremental-key", incremental_key, "Column whose largest loaded value is remembered");
+    cmd.add_option("--incremental-strategy", incremental_strategy, "append, replace or merge (default append)");
+    cmd.add_option("--primary-key", primary_key, "Key columns, comma separated (merge needs it)");
+    cmd.add_option("--interval-start", interval_start, "Load keys from this value (inclusive)");
+    cmd.add_option("--interval-end", interval_end, "Load keys up to this value (exclusive)");
+    cmd.add_option("--type-hints", type_hints, "column:type,… e.g. id:bigint,price:decimal(12,2)");
+    cmd.add_option("--mask", mask, "column:algorithm,…");
+    cmd.add_option("--page-size", page_size, "Rows per batch (default 50000)");
+    cmd.add_option("--extract-parallelism", extract_parallelism, "Parallel readers of one table");
+    cmd.add_option("--sql-limit", sql_limit, "Read at most this many rows");
+    cmd.add_option("--sql-exclude-columns", sql_exclude_columns, "Columns to leave out, comma separated");
+    cmd.add_flag("--full-refresh", full_refresh, "Ignore saved state and replace the destination table");
+  }
+
+  int Run(const GlobalFlags& g) {
+    if (Status st = SetUpLogging(g, ""); !st.ok()) return Fail(st);
+    EndpointSpec source{source_uri, "flag --source-uri", {}};
+    EndpointSpec sink{dest_uri, "flag --dest-uri", {}};
+    auto add = [](EndpointSpec& e, const char* name, const std::string& value) {
+      if (!value.empty()) e.options.push_back({name, value, fmt::format("flag --{}", name)});
+    };
+    add(source, "source-table", source_table);
+    add(source, "incremental-key", incremental_key);
+    add(source, "primary-key", primary_key);
+    add(source, "interval-start", interval_start);
+    add(source, "interval-end", interval_end);
+    add(source, "type-hints", type_hints);
+    add(source, "mask", mask);
+    add(source, "page-size", page_size);
+    add(source, "extract-parallelism", extract_parallelism);
+    add(source, "sql-limit", sql_limit);
+    add(source, "sql-exclude-columns", sql_exclude_columns);
+    add(sink, "dest-table", dest_table);
+    add(sink, "incremental-strategy", incremental_strategy);
+    auto p = ResolvePipeline("", source, sink, ConnectorRegistry::Builtin());
+    if (!p.ok()) return Fail(p.status());
+    auto loads = RunAll({*p}, RunOptions{full_refresh});
+    if (!loads.ok()) return Fail(loads.status());
+    PrintSummary(*loads);
+    return kExitOk;
+  }
+};
+
+struct ValidateCommand {
+  std::string manifest;
+
+  void Setup(CLI::App& cmd) { cmd.add_option("MANIFEST", manifest, "Pipeline manifest to check")->required(); }
+
+  int Run(const GlobalFlags& g) {
+    if (Status st = SetUpLogging(g, ""); !st.ok()) return Fail(st);
+    auto m = LoadManifest(manifest, ConnectorRegistry::Builtin());
+    if (!m.ok()) return Fail(m.status());
+    std::printf("%s: valid %s with %zu pipeline%s\n", manifest.c_str(), m->kind.c_str(), m->pipelines.size(),
+                m->pipelines.size() == 1 ? "" : "s");
+    for (const auto& p : m->pipelines) {
+      std::printf("  %s: %s -> %s %s (%s)\n", p.name.c_str(), p.source.Masked().c_str(), p.destination.Masked().c_str(),
+                  p.sink_options.dest_table.c_str(), std::string(WriteDispositionName(p.sink_options.strategy)).c_str());
+    }
+    return kExitOk;
+  }
+};
+
+struct StateCommand {
+  std::string action;
+  std::string pipeline;
+
+  void Setup(CLI::App& cmd) {
+    cmd.add_option("ACTION", action, "show or reset")->required()->check(CLI::IsMember({"show", "reset"}));
+    cmd.add_option("PIPELINE", pipeline, "Pipeline name (show without it lists every pipeline)");
+  }
+
+  int Run(const GlobalFlags& g) {
+    if (Status st = SetUpLogging(g, ""); !st.ok()) return Fail(st);
+    auto store = StateStore::Open(StateStore::DefaultHome());
+    if (!store.ok()) return Fail(store.status());
+    auto entries = (*store)->List(pipeline);
+    if (!entries.ok()) return Fail(entries.status());
+    if (action == "show") {
+      if (entries->empty()) {
+        if (pipeline.empty()) {
+          std::printf("no pipeline has state yet\n");
+          return kExitOk;
+        }
+        return Fail(Status::InvalidInput("no state for pipeline '{}'; nilus state show lists the pipelines", pipeline));
+      }
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& e : *entries) {
+        out.push_back({{"pipeline", e.pipeline}, {"table", e.table}, {"destination", MaskSecrets(e.destination)},
+                       {"load_id", e.load_id}, {"updated_at", e.updated_at}, {"state", e.state}});
+      }
+      std::printf("%s\n", out.dump(2).c_str());
+      return kExitOk;
+    }
+    if (pipeline.empty()) return Fail(Status::InvalidInput("state reset needs a PIPELINE name"));
+    if (entries->empty()) {
+      return Fail(Status::InvalidInput("no state for pipeline '{}'; nilus state show lists the pipelines", pipeline));
+    }
+    // The destination holds the state the next run reads: reset it there, then here.
+    std::set<std::string> done;
+    for (const auto& e : *entries) {
+      if (!done.insert(e.destination).second) continue;
+      auto uri = ResolveAddress(e.destination, "the recorded destination of " + pipeline);
+      if (!uri.ok()) return Fail(uri.status());
+      auto dest = ConnectorRegistry::Builtin().OpenDestination(*uri);
+      if (!dest.ok()) return Fail(dest.status());
+      if (Status st = (*dest)->ResetState(pipeline); !st.ok()) return Fail(st);
+    }
+    if (Status st = (*store)->Remove(pipeline); !st.ok()) return Fail(st);
+    std::printf("state of pipeline %s reset; its next run starts from the beginning\n", pipeline.c_str());
+    return kExitOk;
+  }
+};
+
+int Main(int argc, char** argv) {
+  CLI::App app{"nilus: moves data from databases, files and streams into databases and lakehouses"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  GlobalFlags g;
+  app.add_option("--log-level", g.log_level, "trace, debug, info, warn or error (default info)")
+      ->each([&](const std::string&) { g.log_level_given = true; });
+  app.add_option("--log-format", g.log_format, "text or json (default text)");
+
+  RunCommand run;
+  IngestCommand ingest;
+  ValidateCommand validate;
+  StateCommand state;
+  struct Entry {
+    const char* name;
+    const char* help;
+    std::function<void(CLI::App&)> setup;
+    std::function<int()> run;
+  };
+  const Entry commands[] = {
+      {"run", "Run the pipelines of a manifest once", [&](CLI::App& c) { run.Setup(c); }, [&] { return run.Run(g); }},
+      {"ingest", "Run one pipeline given by flags", [&](CLI::App& c) { ingest.Setup(c); },
+       [&] { return ingest.Run(g); }},
+      {"validate", "Check a manifest without touching anything", [&](CLI::App& c) { validate.Setup(c); },
+       [&] { return validate.Run(g); }},
+      {"state", "Show or reset the saved state of a pipeline", [&](CLI::App& c) { state.Setup(c); },
+       [&] { return state.Run(g); }},
+      {"version", "Print the version", [](CLI::App&) {}, [] {
+         std::printf("nilus %s\n", NILUS_VERSION);
+         return kExitOk;
+       }},
+  };
+  std::vector<CLI::App*> subs;
+  for (const auto& c : commands) {
+    CLI::App* sub = app.add_subcommand(c.name, c.help);
+    c.setup(*sub);
+    subs.push_back(sub);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "nilus: invalid input: %s\nRun nilus --help (or nilus COMMAND --help) for usage.\n", e.what());
+    return kExitInvalid;
+  }
+  InstallStopSignalHandlers();
+  for (size_t i = 0; i < subs.size(); ++i) {
+    if (subs[i]->parsed()) return commands[i].run();
+  }
+  return kExitInvalid;
+}
+
+}  // namespace
+}  // namespace nilus
+
+int main(int argc, char** argv) { return nilus::Main(argc, argv); }

@@ -1,0 +1,84 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "nilus/core/options.h"
+#include "nilus/core/record_batch.h"
+#include "nilus/core/status.h"
+#include "nilus/core/uri.h"
+
+namespace nilus {
+
+/// The column every loaded row carries: the id of the load that wrote it.
+inline constexpr char kLoadIdColumn[] = "_nilus_load_id";
+
+/// A stream of record batches of one source table, in the order the source yields them.
+class BatchReader {
+ public:
+  virtual ~BatchReader() = default;
+  /// The next batch, or nullptr when the table is exhausted. Batches hold at most `page-size`
+  /// rows and a bounded number of bytes. The schema may grow between batches (new columns).
+  virtual Result<std::shared_ptr<const RecordBatch>> Next() = 0;
+  /// The source's own state to commit with the data once every batch is loaded (e.g. the files
+  /// of a glob that were read). Called after `Next()` returned nullptr.
+  virtual nlohmann::json state() const { return nlohmann::json::object(); }
+};
+
+/// A batch source: reads tables (DESIGN §2, Extract).
+class Source {
+ public:
+  virtual ~Source() = default;
+  /// Starts reading `options.table`. `state` is what this source's reader returned from
+  /// `state()` in the last committed load of this table ({} on the first run or a full refresh).
+  virtual Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const nlohmann::json& state) = 0;
+};
+
+/// What one load writes: a destination table, how, and under which load id.
+struct LoadRequest {
+  std::string pipeline;
+  std::string dest_schema;
+  std::string dest_table;
+  WriteDisposition strategy = WriteDisposition::kAppend;
+  std::vector<std::string> primary_key;
+  std::string load_id;
+};
+
+/// The `_nilus_loads` row committed with the data.
+struct LoadRecord {
+  std::string load_id;
+  std::string pipeline;
+  std::string table;  ///< schema.table
+  std::string strategy;
+  int64_t rows = 0;
+  int64_t bytes = 0;
+  std::string started_at;  ///< ISO-8601 UTC
+};
+
+/// One destination transaction: the batches of a load, then data, load record and state
+/// committed together (DESIGN §2.2). Destroying it without `Commit` rolls everything back.
+class TableLoad {
+ public:
+  virtual ~TableLoad() = default;
+  /// Writes a batch; columns the table does not have yet are added. Every row gets
+  /// `_nilus_load_id`.
+  virtual Status Write(const RecordBatch& batch) = 0;
+  /// Commits the data, `record` into `_nilus_loads` and `state` into `_nilus_state` atomically.
+  virtual Status Commit(const LoadRecord& record, const nlohmann::json& state) = 0;
+};
+
+/// A destination: holds loaded tables and, beside them, the state of the pipelines that wrote them.
+class Destination {
+ public:
+  virtual ~Destination() = default;
+  /// The state committed with the last load of `table` by `pipeline`, or {} when there is none.
+  virtual Result<nlohmann::json> ReadState(const std::string& pipeline, const std::string& table) = 0;
+  /// Removes every state row of `pipeline`, so its next run starts from the beginning.
+  virtual Status ResetState(const std::string& pipeline) = 0;
+  virtual Result<std::unique_ptr<TableLoad>> Begin(const LoadRequest& request) = 0;
+};
+
+}  // namespace nilus

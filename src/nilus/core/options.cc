@@ -1,0 +1,357 @@
+#include "nilus/core/options.h"
+
+#include <charconv>
+#include <regex>
+
+#include <spdlog/spdlog.h>
+
+#include "nilus/core/strings.h"
+#include "nilus/core/values.h"
+
+namespace nilus {
+
+namespace {
+
+enum class Kind { kString, kInt, kBool, kEnum, kList, kMap, kRegexList, kInstant };
+
+struct OptionSpec {
+  const char* name;
+  Kind kind;
+  const char* allowed;  // kEnum: "a|b|c"; kInt: minimum as text
+};
+
+// The contract of DESIGN §1.2: every option Nilus accepts, with its kind.
+constexpr OptionSpec kSourceOptions[] = {
+    {"source-table", Kind::kString, ""},
+    {"primary-key", Kind::kList, ""},
+    {"incremental-key", Kind::kString, ""},
+    {"interval-start", Kind::kInstant, ""},
+    {"interval-end", Kind::kInstant, ""},
+    {"type-hints", Kind::kMap, ""},
+    {"page-size", Kind::kInt, "1"},
+    {"extract-parallelism", Kind::kInt, "1"},
+    {"sql-reflection-level", Kind::kEnum, "none|fast|full"},
+    {"sql-limit", Kind::kInt, "1"},
+    {"sql-exclude-columns", Kind::kList, ""},
+    {"yield-limit", Kind::kInt, "1"},
+    {"mask", Kind::kMap, ""},
+    {"max-table-nesting", Kind::kInt, "0"},
+    {"columns", Kind::kList, ""},
+    // CDC (Debezium names, so existing manifests run).
+    {"engine", Kind::kString, ""},
+    {"slot.name", Kind::kString, ""},
+    {"publication.name", Kind::kString, ""},
+    {"plugin.name", Kind::kEnum, "pgoutput"},
+    {"topic.prefix", Kind::kString, ""},
+    {"table.include.list", Kind::kRegexList, ""},
+    {"table.exclude.list", Kind::kRegexList, ""},
+    {"schema.include.list", Kind::kRegexList, ""},
+    {"schema.exclude.list", Kind::kRegexList, ""},
+    {"column.include.list", Kind::kRegexList, ""},
+    {"column.exclude.list", Kind::kRegexList, ""},
+    {"database.include.list", Kind::kRegexList, ""},
+    {"collection.include.list", Kind::kRegexList, ""},
+    {"snapshot.mode", Kind::kEnum, "initial|always|no_data|initial_only|when_needed"},
+    {"heartbeat.interval.ms", Kind::kInt, "0"},
+    {"topic.heartbeat.prefix", Kind::kString, ""},
+    {"max.batch.size", Kind::kInt, "1"},
+    {"poll.interval.ms", Kind::kInt, "0"},
+    {"include.schema.changes", Kind::kBool, ""},
+    {"time.precision.mode", Kind::kEnum, "adaptive|adaptive_time_microseconds|connect"},
+    {"decimal.handling.mode", Kind::kEnum, "precise|double|string"},
+    {"include.unknown.datatypes", Kind::kBool, ""},
+};
+
+constexpr OptionSpec kSinkOptions[] = {
+    {"dest-table", Kind::kString, ""},
+    {"incremental-strategy", Kind::kEnum, "append|replace|merge"},
+    {"primary-key", Kind::kList, ""},
+    {"partition-by", Kind::kList, ""},
+    {"cluster-by", Kind::kList, ""},
+    {"full-refresh", Kind::kBool, ""},
+    {"loader-file-size", Kind::kInt, "1"},
+    {"staging_bucket", Kind::kString, ""},
+    {"aws_region", Kind::kString, ""},
+};
+
+template <size_t N>
+std::vector<std::string> Names(const OptionSpec (&specs)[N]) {
+  std::vector<std::string> out;
+  for (const auto& s : specs) out.emplace_back(s.name);
+  return out;
+}
+
+template <size_t N>
+const OptionSpec* Find(const OptionSpec (&specs)[N], std::string_view name) {
+  for (const auto& s : specs) {
+    if (name == s.name) return &s;
+  }
+  return nullptr;
+}
+
+std::string Describe(const std::variant<std::string, std::vector<std::string>, RawOption::Map>& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return fmt::format("'{}'", Excerpt(*s, 60));
+  if (std::holds_alternative<std::vector<std::string>>(v)) return "a list";
+  return "a map";
+}
+
+/// A validated option value in the shape its kind calls for.
+struct Value {
+  std::string text;
+  std::vector<std::string> list;
+  RawOption::Map map;
+  int64_t number = 0;
+  bool flag = false;
+};
+
+Result<Value> Check(const OptionSpec& spec, const RawOption& opt) {
+  Value out;
+  auto bad = [&](std::string_view allowed) {
+    return Status::InvalidInput("{}: option '{}' has the value {}; allowed: {}", opt.where, opt.name,
+                                Describe(opt.value), allowed);
+  };
+  const auto* text = std::get_if<std::string>(&opt.value);
+  switch (spec.kind) {
+    case Kind::kString:
+      if (!text) return bad("a string");
+      out.text = *text;
+      return out;
+    case Kind::kInstant: {
+      if (!text) return bad("an ISO-8601 date or date-time, or a number");
+      int64_t i;
+      bool zone;
+      double d;
+      if (!ParseDate(*text, &i) && !ParseTimestamp(*text, &i, &zone) && !ParseDouble(*text, &d)) {
+        return bad("an ISO-8601 date (2024-01-31) or date-time (2024-01-31T12:00:00Z), or a number");
+      }
+      out.text = *text;
+      return out;
+    }
+    case Kind::kInt: {
+      int64_t min = 0;
+      std::from_chars(spec.allowed, spec.allowed + std::char_traits<char>::length(spec.allowed), min);
+      if (!text || !ParseBigint(Trim(*text), &out.number) || out.number < min) {
+        return bad(fmt::format("a whole number of at least {}", min));
+      }
+      return out;
+    }
+    case Kind::kBool:
+      if (!text || !ParseBool(Trim(*text), &out.flag, false)) return bad("true or false");
+      return out;
+    case Kind::kEnum: {
+      std::vector<std::string> allowed = SplitList(spec.allowed, '|');
+      if (text) {
+        for (const auto& a : allowed) {
+          if (ToLower(Trim(*text)) == a) {
+            out.text = a;
+            return out;
+          }
+        }
+      }
+      std::string hint;
+      if (text) {
+        std::string close = ClosestMatch(*text, allowed);
+        if (!close.empty()) hint = fmt::format(" (did you mean '{}'?)", close);
+      }
+      return bad(Join(allowed, ", ") + hint);
+    }
+    case Kind::kList:
+    case Kind::kRegexList:
+      if (text) {
+        out.list = SplitList(*text);
+      } else if (const auto* list = std::get_if<std::vector<std::string>>(&opt.value)) {
+        for (const auto& item : *list) {
+          for (auto& part : SplitList(item)) out.list.push_back(std::move(part));
+        }
+      } else {
+        return bad("a comma-separated list");
+      }
+      if (spec.kind == Kind::kRegexList) {
+        for (const auto& re : out.list) {
+          try {
+            std::regex compiled(re);
+          } catch (const std::regex_error& e) {
+            return Status::InvalidInput("{}: option '{}': '{}' is not a valid regular expression ({})", opt.where,
+                                        opt.name, re, e.what());
+          }
+        }
+      }
+      return out;
+    case Kind::kMap:
+      if (const auto* map = std::get_if<RawOption::Map>(&opt.value)) {
+        out.map = *map;
+      } else if (text) {
+        // The flag form: "col:type,col2:type2".
+        for (const auto& pair : SplitList(*text)) {
+          size_t colon = pair.find(':');
+          if (colon == std::string::npos || colon == 0) return bad("a map, or 'column:value,column:value'");
+          out.map.emplace_back(std::string(Trim(pair.substr(0, colon))), std::string(Trim(pair.substr(colon + 1))));
+        }
+      } else {
+        return bad("a map of column to value");
+      }
+      return out;
+  }
+  return Status::Internal("unhandled option kind");
+}
+
+template <size_t N>
+Status WarnUnknown(const OptionSpec (&specs)[N], const RawOption& opt, std::string_view side) {
+  std::string close = ClosestMatch(opt.name, Names(specs));
+  if (close.empty()) {
+    spdlog::warn("{}: unknown {} option '{}' is ignored", opt.where, side, opt.name);
+  } else {
+    spdlog::warn("{}: unknown {} option '{}' is ignored; did you mean '{}'?", opt.where, side, opt.name, close);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string_view WriteDispositionName(WriteDisposition d) {
+  switch (d) {
+    case WriteDisposition::kAppend: return "append";
+    case WriteDisposition::kReplace: return "replace";
+    case WriteDisposition::kMerge: return "merge";
+  }
+  return "?";
+}
+
+std::vector<std::string> KnownSourceOptionNames() { return Names(kSourceOptions); }
+std::vector<std::string> KnownSinkOptionNames() { return Names(kSinkOptions); }
+
+Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw) {
+  SourceOptions o;
+  for (const auto& opt : raw) {
+    const OptionSpec* spec = Find(kSourceOptions, opt.name);
+    if (!spec) {
+      NILUS_RETURN_NOT_OK(WarnUnknown(kSourceOptions, opt, "source"));
+      continue;
+    }
+    NILUS_ASSIGN_OR_RAISE(Value v, Check(*spec, opt));
+    o.given.push_back(opt.name);
+    const std::string& n = opt.name;
+    if (n == "source-table") {
+      o.table = v.text;
+    } else if (n == "primary-key") {
+      o.primary_key = v.list;
+    } else if (n == "incremental-key") {
+      o.incremental_key = v.text;
+    } else if (n == "interval-start") {
+      o.interval_start = v.text;
+    } else if (n == "interval-end") {
+      o.interval_end = v.text;
+    } else if (n == "type-hints") {
+      for (const auto& [column, type] : v.map) {
+        auto parsed = LogicalType::Parse(type);
+        if (!parsed.ok()) {
+          return parsed.status().WithContext(fmt::format("{}: type-hints for column '{}'", opt.where, column));
+        }
+        o.type_hints.emplace_back(column, *parsed);
+      }
+    } else if (n == "page-size") {
+      o.page_size = v.number;
+    } else if (n == "extract-parallelism") {
+      o.extract_parallelism = static_cast<int>(std::min<int64_t>(v.number, 256));
+    } else if (n == "sql-reflection-level") {
+      o.sql_reflection_level = v.text;
+    } else if (n == "sql-limit") {
+      o.sql_limit = v.number;
+    } else if (n == "sql-exclude-columns") {
+      o.sql_exclude_columns = v.list;
+    } else if (n == "yield-limit") {
+      o.yield_limit = v.number;
+    } else if (n == "mask") {
+      o.mask = v.map;
+    } else if (n == "max-table-nesting") {
+      o.max_table_nesting = static_cast<int>(std::min<int64_t>(v.number, 64));
+    } else if (n == "columns") {
+      o.columns = v.list;
+    } else {
+      // CDC options: kept by name for the change sources.
+      o.cdc[n] = std::holds_alternative<std::string>(opt.value) ? std::string(Trim(std::get<std::string>(opt.value)))
+                                                               : Join(v.list, ",");
+    }
+  }
+  if ((!o.interval_start.empty() || !o.interval_end.empty()) && o.incremental_key.empty()) {
+    return Status::InvalidInput(
+        "interval-start/interval-end filter on the incremental key, but no incremental-key is given; add "
+        "incremental-key: <column>");
+  }
+  if (!o.mask.empty()) {
+    return Status::InvalidInput(
+        "option 'mask' is recognised but masking is not available in this version of Nilus; remove it rather "
+        "than load unmasked values");
+  }
+  if (o.max_table_nesting > 0) {
+    return Status::InvalidInput(
+        "option 'max-table-nesting' > 0 (child tables) is not available in this version of Nilus; use 0, which "
+        "stores nested values as json columns");
+  }
+  return o;
+}
+
+Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const std::string& where,
+                                     const std::vector<std::string>& source_primary_key) {
+  SinkOptions o;
+  bool has_table = false, has_strategy = false;
+  for (const auto& opt : raw) {
+    const OptionSpec* spec = Find(kSinkOptions, opt.name);
+    if (!spec) {
+      NILUS_RETURN_NOT_OK(WarnUnknown(kSinkOptions, opt, "sink"));
+      continue;
+    }
+    NILUS_ASSIGN_OR_RAISE(Value v, Check(*spec, opt));
+    o.given.push_back(opt.name);
+    const std::string& n = opt.name;
+    if (n == "dest-table") {
+      NILUS_RETURN_NOT_OK(SplitDestTable(v.text, opt.where).status());
+      o.dest_table = v.text;
+      has_table = true;
+    } else if (n == "incremental-strategy") {
+      o.strategy = v.text == "append"    ? WriteDisposition::kAppend
+                   : v.text == "replace" ? WriteDisposition::kReplace
+                                         : WriteDisposition::kMerge;
+      has_strategy = true;
+    } else if (n == "primary-key") {
+      o.primary_key = v.list;
+    } else if (n == "partition-by") {
+      o.partition_by = v.list;
+    } else if (n == "cluster-by") {
+      o.cluster_by = v.list;
+    } else if (n == "full-refresh") {
+      o.full_refresh = v.flag;
+    } else if (n == "loader-file-size") {
+      o.loader_file_size = v.number;
+    } else if (n == "staging_bucket") {
+      o.staging_bucket = v.text;
+    } else if (n == "aws_region") {
+      o.aws_region = v.text;
+    }
+  }
+  if (!has_table) {
+    return Status::InvalidInput("{}: the sink needs 'dest-table' (schema.table, e.g. raw.orders)", where);
+  }
+  if (!has_strategy) {
+    return Status::InvalidInput("{}: the sink needs 'incremental-strategy': append, replace or merge", where);
+  }
+  if (o.primary_key.empty()) o.primary_key = source_primary_key;
+  if (o.strategy == WriteDisposition::kMerge && o.primary_key.empty()) {
+    return Status::InvalidInput(
+        "{}: incremental-strategy 'merge' needs a primary key to merge on; add primary-key: <column>[,<column>]",
+        where);
+  }
+  return o;
+}
+
+Result<std::pair<std::string, std::string>> SplitDestTable(const std::string& dest_table, const std::string& where) {
+  size_t dot = dest_table.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == dest_table.size() ||
+      dest_table.find('.', dot + 1) != std::string::npos) {
+    return Status::InvalidInput("{}: dest-table '{}' must be schema.table (e.g. raw.{})", where, dest_table,
+                                dest_table.empty() ? "orders" : dest_table.substr(dot == std::string::npos ? 0 : dot + 1));
+  }
+  return std::make_pair(dest_table.substr(0, dot), dest_table.substr(dot + 1));
+}
+
+}  // namespace nilus

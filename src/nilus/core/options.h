@@ -1,0 +1,78 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "nilus/core/status.h"
+#include "nilus/core/types.h"
+
+namespace nilus {
+
+/// An option as written, before validation: a scalar, a list or a map, and where it came from
+/// ("pipeline.yaml:12:7" or "flag --page-size") so errors can point at it.
+struct RawOption {
+  using Map = std::vector<std::pair<std::string, std::string>>;
+  std::string name;
+  std::variant<std::string, std::vector<std::string>, Map> value;
+  std::string where;
+};
+
+enum class WriteDisposition { kAppend, kReplace, kMerge };
+std::string_view WriteDispositionName(WriteDisposition d);
+
+/// The source options of DESIGN §1.2, validated. Empty strings and -1 mean "not given".
+struct SourceOptions {
+  std::string table;
+  std::vector<std::string> primary_key;
+  std::string incremental_key;
+  std::string interval_start;
+  std::string interval_end;
+  std::vector<std::pair<std::string, LogicalType>> type_hints;
+  int64_t page_size = 50000;
+  int extract_parallelism = 5;
+  std::string sql_reflection_level = "full";
+  int64_t sql_limit = -1;
+  std::vector<std::string> sql_exclude_columns;
+  int64_t yield_limit = -1;
+  std::vector<std::pair<std::string, std::string>> mask;
+  int max_table_nesting = 0;
+  std::vector<std::string> columns;
+  /// CDC options (Debezium names) as given, validated; read by change sources.
+  std::map<std::string, std::string> cdc;
+  /// Names of the options that were given explicitly, for "ignored by this connector" warnings.
+  std::vector<std::string> given;
+};
+
+/// The sink options of DESIGN §1.2, validated.
+struct SinkOptions {
+  std::string dest_table;
+  WriteDisposition strategy = WriteDisposition::kAppend;
+  std::vector<std::string> primary_key;
+  std::vector<std::string> partition_by;
+  std::vector<std::string> cluster_by;
+  bool full_refresh = false;
+  int64_t loader_file_size = -1;
+  std::string staging_bucket;
+  std::string aws_region;
+  std::vector<std::string> given;
+};
+
+/// Validates the options of a source; unknown names are warned about with the closest known one.
+Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw);
+/// Validates the options of a sink; `dest-table` and `incremental-strategy` are required.
+/// `source_primary_key` is the source's `primary-key`, which `merge` may use instead.
+Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const std::string& where,
+                                     const std::vector<std::string>& source_primary_key);
+
+/// Every option name Nilus knows, for suggestions and docs.
+std::vector<std::string> KnownSourceOptionNames();
+std::vector<std::string> KnownSinkOptionNames();
+
+/// Splits "schema.table"; an error names `where` when there is no schema part.
+Result<std::pair<std::string, std::string>> SplitDestTable(const std::string& dest_table, const std::string& where);
+
+}  // namespace nilus

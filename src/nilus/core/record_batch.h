@@ -1,0 +1,126 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nilus/core/types.h"
+
+namespace nilus {
+
+struct Field {
+  std::string name;
+  LogicalType type;
+  bool nullable = true;
+  friend bool operator==(const Field&, const Field&) = default;
+};
+
+/// An ordered list of named, typed fields.
+class Schema {
+ public:
+  Schema() = default;
+  explicit Schema(std::vector<Field> fields) : fields_(std::move(fields)) {}
+
+  const std::vector<Field>& fields() const { return fields_; }
+  const Field& field(size_t i) const { return fields_[i]; }
+  size_t num_fields() const { return fields_.size(); }
+  /// Index of the field called `name`, or -1.
+  int FieldIndex(std::string_view name) const;
+  void AddField(Field f) { fields_.push_back(std::move(f)); }
+  std::string ToString() const;
+
+  friend bool operator==(const Schema&, const Schema&) = default;
+
+ private:
+  std::vector<Field> fields_;
+};
+
+/// One column of a record batch: a buffer of values, a validity bitmap and, for variable-length
+/// types, offsets into a byte buffer (the Arrow layout). Appending never allocates per value
+/// beyond amortised buffer growth; `Clear()` keeps the capacity for reuse.
+class Column {
+ public:
+  explicit Column(LogicalType type) : type_(type) {}
+
+  const LogicalType& type() const { return type_; }
+  int64_t length() const { return length_; }
+  int64_t null_count() const { return null_count_; }
+  /// Bytes of value data held, for batch size accounting.
+  int64_t byte_size() const;
+
+  bool IsNull(int64_t i) const { return (validity_[i >> 6] >> (i & 63) & 1) == 0; }
+  bool Bool(int64_t i) const { return fixed_[i] != 0; }
+  int64_t Int64(int64_t i) const { return reinterpret_cast<const int64_t*>(fixed_.data())[i]; }
+  double Double(int64_t i) const { return reinterpret_cast<const double*>(fixed_.data())[i]; }
+  std::string_view View(int64_t i) const {
+    return {bytes_.data() + offsets_[i], static_cast<size_t>(offsets_[i + 1] - offsets_[i])};
+  }
+
+  void AppendNull();
+  void AppendBool(bool v);
+  void AppendInt64(int64_t v);
+  void AppendDouble(double v);
+  void AppendBytes(std::string_view v);
+  /// Appends row `i` of `other`, which must have the same layout.
+  void AppendFrom(const Column& other, int64_t i);
+
+  void Reserve(int64_t rows);
+  void Clear();
+
+ private:
+  void AppendValidity(bool valid);
+  template <typename T>
+  void AppendFixed(T v);
+
+  LogicalType type_;
+  int64_t length_ = 0;
+  int64_t null_count_ = 0;
+  std::vector<uint64_t> validity_;
+  std::vector<uint8_t> fixed_;    // bool: 1 byte per value; int64/double: 8 bytes per value
+  std::vector<int64_t> offsets_;  // var-len: length + 1 offsets into bytes_
+  std::vector<char> bytes_;
+};
+
+/// A bounded slice of a table: a schema and one column per field, all of the same length.
+/// Finished batches are immutable and shared between pipeline stages without copying.
+class RecordBatch {
+ public:
+  RecordBatch(Schema schema, std::vector<Column> columns, int64_t num_rows)
+      : schema_(std::move(schema)), columns_(std::move(columns)), num_rows_(num_rows) {}
+
+  const Schema& schema() const { return schema_; }
+  const Column& column(size_t i) const { return columns_[i]; }
+  size_t num_columns() const { return columns_.size(); }
+  int64_t num_rows() const { return num_rows_; }
+  int64_t byte_size() const;
+
+ private:
+  Schema schema_;
+  std::vector<Column> columns_;
+  int64_t num_rows_;
+};
+
+/// Builds record batches of one schema, a row at a time per column; `Finish()` hands the
+/// batch over and starts the next one.
+class BatchBuilder {
+ public:
+  explicit BatchBuilder(Schema schema);
+
+  const Schema& schema() const { return schema_; }
+  Column& column(size_t i) { return columns_[i]; }
+  /// Rows appended so far (the length of column 0).
+  int64_t num_rows() const { return columns_.empty() ? 0 : columns_[0].length(); }
+  int64_t byte_size() const;
+  std::shared_ptr<const RecordBatch> Finish();
+
+ private:
+  Schema schema_;
+  std::vector<Column> columns_;
+};
+
+/// Renders the value at row `i` as text (NULL as "NULL"), for messages and text-based sinks.
+std::string ValueToString(const Column& column, int64_t i);
+
+}  // namespace nilus

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "nilus/core/status.h"
+
+namespace nilus {
+
+/// A parsed connection address: `scheme://user:password@host:port/path?k=v&…`.
+/// The password is registered as a secret on parse, so it is masked in every message.
+class Uri {
+ public:
+  static Result<Uri> Parse(std::string_view text);
+
+  const std::string& scheme() const { return scheme_; }
+  const std::string& user() const { return user_; }
+  const std::string& password() const { return password_; }
+  const std::string& host() const { return host_; }
+  int port() const { return port_; }
+  /// The path, percent-decoded, including its leading '/'.
+  const std::string& path() const { return path_; }
+  const std::vector<std::pair<std::string, std::string>>& query() const { return query_; }
+  /// The value of query parameter `key`, or `fallback`.
+  std::string QueryValue(std::string_view key, std::string_view fallback = "") const;
+  bool HasQuery(std::string_view key) const;
+  /// The address as given.
+  const std::string& text() const { return text_; }
+  /// The address with the password replaced by "***", for messages.
+  std::string Masked() const;
+
+ private:
+  std::string text_;
+  std::string scheme_, user_, password_, host_, path_;
+  int port_ = 0;
+  std::vector<std::pair<std::string, std::string>> query_;
+};
+
+std::string PercentDecode(std::string_view s);
+
+}  // namespace nilus

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace nilus {
+
+// Conversions between text and the physical values of the logical types (DESIGN §2.1).
+// Parsers return false when the text is not exactly a value of the type: nothing is
+// rounded or truncated.
+
+bool ParseBigint(std::string_view s, int64_t* out);
+/// Decimal or scientific notation, plus NaN, Infinity, -Infinity.
+bool ParseDouble(std::string_view s, double* out);
+/// true/false, t/f, yes/no, 1/0 (any case) when `lenient`; only true/false otherwise.
+bool ParseBool(std::string_view s, bool* out, bool lenient);
+/// A decimal literal ([+-]digits[.digits]); `out` gets its canonical text.
+bool ParseDecimal(std::string_view s, std::string* out);
+/// YYYY-MM-DD -> days since 1970-01-01.
+bool ParseDate(std::string_view s, int64_t* days);
+/// HH:MM[:SS[.ffffff]] -> microseconds since midnight.
+bool ParseTime(std::string_view s, int64_t* micros);
+/// ISO-8601 date-time "YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]][Z|±HH[:MM]]" -> microseconds since the
+/// epoch (UTC when a zone is given). `has_zone` says whether it had one.
+bool ParseTimestamp(std::string_view s, int64_t* micros, bool* has_zone);
+/// 8-4-4-4-12 hex digits (braces and case accepted) -> 16 bytes.
+bool ParseUuid(std::string_view s, std::string* bytes16);
+
+std::string FormatDouble(double v);
+std::string FormatDate(int64_t days);
+std::string FormatTime(int64_t micros);
+/// "YYYY-MM-DD HH:MM:SS[.ffffff]" and, when `zone`, "+00:00".
+std::string FormatTimestamp(int64_t micros, bool zone);
+std::string FormatUuid(std::string_view bytes16);
+
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
+
+}  // namespace nilus

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nilus/core/status.h"
+#include "nilus/formats/input_stream.h"
+
+namespace nilus {
+
+struct CsvDialect {
+  char delimiter = ',';
+  char quote = '"';
+  bool header = true;
+  /// An unquoted field equal to this is NULL (by default the empty field). A quoted field
+  /// never is: `""` is the empty string.
+  std::string null_string;
+};
+
+/// One CSV record: its fields as views valid until the next `CsvReader::Next`.
+struct CsvRecord {
+  std::vector<std::string_view> fields;
+  std::vector<bool> quoted;
+  int64_t line = 0;  ///< line on which the record starts, from 1
+  bool IsNull(size_t i, const CsvDialect& d) const { return !quoted[i] && fields[i] == d.null_string; }
+};
+
+/// An RFC 4180 reader: quoted fields may hold delimiters, doubled quotes and line breaks.
+/// Validates UTF-8. Errors name the file, the line and the reason.
+class CsvReader {
+ public:
+  CsvReader(std::unique_ptr<InputStream> in, std::string path, CsvDialect dialect)
+      : in_(std::move(in)), path_(std::move(path)), dialect_(std::move(dialect)) {}
+
+  /// Reads the next non-empty record; false at the end of the file.
+  Result<bool> Next(CsvRecord* record);
+  const std::string& path() const { return path_; }
+  const CsvDialect& dialect() const { return dialect_; }
+  int64_t bytes_read() const { return in_->bytes_read(); }
+
+ private:
+  Result<bool> Fill();
+
+  std::unique_ptr<InputStream> in_;
+  std::string path_;
+  CsvDialect dialect_;
+  std::string buf_;
+  size_t pos_ = 0;
+  bool eof_ = false;
+  int64_t line_ = 1;
+  std::string field_bytes_;  // unescaped field contents of the current record
+  std::vector<size_t> ends_;
+};
+
+}  // namespace nilus

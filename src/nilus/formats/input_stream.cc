@@ -1,0 +1,153 @@
+#include "nilus/formats/input_stream.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include "nilus/core/strings.h"
+
+namespace nilus {
+
+namespace {
+
+constexpr size_t kChunk = 1 << 20;
+
+class PlainFile final : public InputStream {
+ public:
+  PlainFile(std::FILE* f, std::string path) : f_(f), path_(std::move(path)) {}
+  ~PlainFile() override { std::fclose(f_); }
+  Result<size_t> Read(char* buf, size_t n) override {
+    size_t got = std::fread(buf, 1, n, f_);
+    if (got == 0 && std::ferror(f_)) return Status::IOError("reading {}: {}", path_, std::strerror(errno));
+    read_ += static_cast<int64_t>(got);
+    return got;
+  }
+  int64_t bytes_read() const override { return read_; }
+
+ private:
+  std::FILE* f_;
+  std::string path_;
+  int64_t read_ = 0;
+};
+
+class GzipFile final : public InputStream {
+ public:
+  GzipFile(gzFile f, std::string path) : f_(f), path_(std::move(path)) {}
+  ~GzipFile() override { gzclose(f_); }
+  Result<size_t> Read(char* buf, size_t n) override {
+    int got = gzread(f_, buf, static_cast<unsigned>(n));
+    if (got < 0) {
+      int err = 0;
+      const char* msg = gzerror(f_, &err);
+      return Status::InvalidInput("{}: not a valid gzip file ({})", path_, msg);
+    }
+    return static_cast<size_t>(got);
+  }
+  int64_t bytes_read() const override { return gzoffset(f_); }
+
+ private:
+  gzFile f_;
+  std::string path_;
+};
+
+class ZstdFile final : public InputStream {
+ public:
+  ZstdFile(std::FILE* f, std::string path) : f_(f), path_(std::move(path)), in_(kChunk) {
+    dctx_ = ZSTD_createDCtx();
+  }
+  ~ZstdFile() override {
+    ZSTD_freeDCtx(dctx_);
+    std::fclose(f_);
+  }
+  Result<size_t> Read(char* buf, size_t n) override {
+    ZSTD_outBuffer out{buf, n, 0};
+    while (out.pos == 0) {
+      if (input_.pos == input_.size) {
+        size_t got = std::fread(in_.data(), 1, in_.size(), f_);
+        if (got == 0) {
+          if (std::ferror(f_)) return Status::IOError("reading {}: {}", path_, std::strerror(errno));
+          if (!frame_done_) return Status::InvalidInput("{}: the zstd stream is truncated", path_);
+          return size_t{0};
+        }
+        read_ += static_cast<int64_t>(got);
+        input_ = ZSTD_inBuffer{in_.data(), got, 0};
+      }
+      size_t rc = ZSTD_decompressStream(dctx_, &out, &input_);
+      if (ZSTD_isError(rc)) {
+        return Status::InvalidInput("{}: not a valid zstd file ({})", path_, ZSTD_getErrorName(rc));
+      }
+      frame_done_ = rc == 0;
+    }
+    return out.pos;
+  }
+  int64_t bytes_read() const override { return read_; }
+
+ private:
+  std::FILE* f_;
+  std::string path_;
+  std::vector<char> in_;
+  ZSTD_inBuffer input_{nullptr, 0, 0};
+  ZSTD_DCtx* dctx_;
+  bool frame_done_ = true;
+  int64_t read_ = 0;
+};
+
+}  // namespace
+
+std::string StripCompressionExtension(const std::string& path) {
+  for (const char* ext : {".gz", ".zst"}) {
+    if (EndsWith(path, ext)) return path.substr(0, path.size() - std::strlen(ext));
+  }
+  return path;
+}
+
+Result<std::unique_ptr<InputStream>> OpenInputStream(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    if (errno == ENOENT) return Status::InvalidInput("file {} does not exist", path);
+    return Status::IOError("cannot open {}: {}", path, std::strerror(errno));
+  }
+  if (EndsWith(path, ".gz")) {
+    std::fclose(f);
+    gzFile gz = gzopen(path.c_str(), "rb");
+    if (!gz) return Status::IOError("cannot open {}: {}", path, std::strerror(errno));
+    gzbuffer(gz, kChunk);
+    return std::unique_ptr<InputStream>(new GzipFile(gz, path));
+  }
+  if (EndsWith(path, ".zst")) return std::unique_ptr<InputStream>(new ZstdFile(f, path));
+  return std::unique_ptr<InputStream>(new PlainFile(f, path));
+}
+
+Result<bool> LineReader::Next(std::string_view* line) {
+  while (true) {
+    size_t nl = buf_.find('\n', pos_);
+    if (nl != std::string::npos) {
+      size_t end = nl > pos_ && buf_[nl - 1] == '\r' ? nl - 1 : nl;
+      *line = std::string_view(buf_).substr(pos_, end - pos_);
+      pos_ = nl + 1;
+      ++line_number_;
+      return true;
+    }
+    if (eof_) {
+      if (pos_ >= buf_.size()) return false;
+      *line = std::string_view(buf_).substr(pos_);
+      if (!line->empty() && line->back() == '\r') line->remove_suffix(1);
+      pos_ = buf_.size();
+      ++line_number_;
+      return true;
+    }
+    buf_.erase(0, pos_);
+    pos_ = 0;
+    size_t old = buf_.size();
+    buf_.resize(old + kChunk);
+    NILUS_ASSIGN_OR_RAISE(size_t got, in_->Read(buf_.data() + old, kChunk));
+    buf_.resize(old + got);
+    if (got == 0) eof_ = true;
+  }
+}
+
+}  // namespace nilus

@@ -1,0 +1,30 @@
+#include "nilus/pipeline/retry.h"
+
+#include <algorithm>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "nilus/core/cancellation.h"
+
+namespace nilus {
+
+Status RetryTransient(std::string_view what, const std::function<Status()>& attempt, const RetryPolicy& policy) {
+  std::mt19937_64 rng(std::random_device{}());
+  auto ceiling = policy.initial_delay;
+  for (int n = 1;; ++n) {
+    Status st = attempt();
+    if (st.ok() || !st.IsTransient()) return st;
+    if (n >= policy.max_attempts) {
+      return st.WithContext(fmt::format("{} failed {} times, giving up", what, n));
+    }
+    std::uniform_int_distribution<int64_t> jitter(ceiling.count() / 2, ceiling.count());
+    std::chrono::milliseconds delay(jitter(rng));
+    spdlog::warn("{}: {} (attempt {} of {}); retrying in {} ms", what, st.message(), n, policy.max_attempts,
+                 delay.count());
+    if (WaitForStop(delay)) return Status::Cancelled("interrupted while waiting to retry {}", what);
+    ceiling = std::min(ceiling * 2, policy.max_delay);
+  }
+}
+
+}  // namespace nilus

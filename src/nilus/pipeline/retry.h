@@ -1,0 +1,22 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string_view>
+
+#include "nilus/core/status.h"
+
+namespace nilus {
+
+struct RetryPolicy {
+  int max_attempts = 5;
+  std::chrono::milliseconds initial_delay{500};
+  std::chrono::milliseconds max_delay{30000};
+};
+
+/// Runs `attempt` until it succeeds, fails permanently, or `max_attempts` transient failures
+/// (Unavailable, Aborted) happened. Waits between attempts with exponential backoff and full
+/// jitter; a stop request ends the wait and the retries.
+Status RetryTransient(std::string_view what, const std::function<Status()>& attempt, const RetryPolicy& policy = {});
+
+}  // namespace nilus

@@ -1,0 +1,198 @@
+#include "nilus/pipeline/runner.h"
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "nilus/core/cancellation.h"
+#include "nilus/core/log.h"
+#include "nilus/core/values.h"
+#include "nilus/pipeline/bounded_queue.h"
+#include "nilus/pipeline/incremental.h"
+#include "nilus/pipeline/retry.h"
+
+namespace nilus {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Batches in flight between extract and load: memory is bounded by this many batches.
+constexpr size_t kQueueDepth = 4;
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// A batch handed from the extract stage to the load stage, or the failure that ended extraction.
+struct Extracted {
+  std::shared_ptr<const RecordBatch> batch;
+  Status status;
+};
+
+/// Shows rows, rows/s, bytes and elapsed time: a live line on a terminal, a log line every
+/// 10 seconds otherwise.
+class Progress {
+ public:
+  explicit Progress(std::string table) : table_(std::move(table)), start_(Clock::now()), last_(start_) {}
+  ~Progress() { ClearProgressLine(); }
+
+  void Update(int64_t rows, int64_t bytes) {
+    auto now = Clock::now();
+    bool live = ProgressLineEnabled();
+    if (now - last_ < (live ? std::chrono::milliseconds(200) : std::chrono::seconds(10))) return;
+    last_ = now;
+    double secs = std::chrono::duration<double>(now - start_).count();
+    std::string line = fmt::format("{}: {} rows, {:.0f} rows/s, {:.1f} MB, {:.0f}s", table_, rows,
+                                   secs > 0 ? rows / secs : 0.0, bytes / 1e6, secs);
+    if (live) {
+      SetProgressLine(line);
+    } else {
+      spdlog::info("{}", line);
+    }
+  }
+
+ private:
+  std::string table_;
+  Clock::time_point start_, last_;
+};
+
+/// One attempt at loading the table: everything happens in one destination transaction, which
+/// is rolled back on any failure.
+Status LoadOnce(const Pipeline& p, Source& source, Destination& dest, const nlohmann::json& prior,
+                const LoadRequest& request, const std::string& started_at, LoadSummary* summary,
+                nlohmann::json* committed_state) {
+  const bool full = request.strategy == WriteDisposition::kReplace;
+  // Replace reloads everything: neither the source's file list nor the cursor applies.
+  nlohmann::json source_state = full ? nlohmann::json::object() : prior.value("source", nlohmann::json::object());
+  IncrementalCursor cursor(p.source_options, full ? nlohmann::json::object() : prior.value("cursor", nlohmann::json()));
+
+  NILUS_ASSIGN_OR_RAISE(auto load, dest.Begin(request));
+  NILUS_ASSIGN_OR_RAISE(auto reader, source.Read(p.source_options, source_state));
+
+  BoundedQueue<Extracted> queue(kQueueDepth);
+  std::thread extract([&] {
+    int64_t yielded = 0;
+    const int64_t limit = p.source_options.yield_limit;
+    while (true) {
+      auto next = reader->Next();
+      if (!next.ok()) {
+        queue.Push({nullptr, next.status()});
+        break;
+      }
+      if (!*next || !queue.Push({*next, Status::OK()})) break;
+      if (limit > 0 && ++yielded >= limit) break;  // yield-limit: at most this many batches
+    }
+    queue.Close();
+  });
+
+  Status status;
+  Progress progress(p.sink_options.dest_table);
+  int64_t rows = 0, bytes = 0;
+  while (auto item = queue.Pop()) {
+    if (!item->status.ok()) {
+      status = item->status;
+      break;
+    }
+    if (StopRequested()) {
+      status = Status::Cancelled("interrupted");
+      break;
+    }
+    // Normalize: the rows of the incremental range, and the cursor they advance.
+    auto batch = cursor.Apply(std::move(item->batch));
+    if (!batch.ok()) {
+      status = batch.status();
+      break;
+    }
+    if ((*batch)->num_rows() == 0) continue;
+    status = load->Write(**batch);
+    if (!status.ok()) break;
+    rows += (*batch)->num_rows();
+    bytes += (*batch)->byte_size();
+    progress.Update(rows, bytes);
+  }
+  queue.Close();
+  extract.join();
+  NILUS_RETURN_NOT_OK(status);
+  if (StopRequested()) return Status::Cancelled("interrupted");
+
+  nlohmann::json state = {{"source", reader->state()}};
+  if (cursor.enabled()) state["cursor"] = cursor.ToState();
+  LoadRecord record{request.load_id, p.name, p.sink_options.dest_table, std::string(WriteDispositionName(request.strategy)),
+                    rows, bytes, started_at};
+  NILUS_RETURN_NOT_OK(load->Commit(record, state));
+  summary->rows = rows;
+  summary->bytes = bytes;
+  *committed_state = std::move(state);
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string NewLoadId() {
+  int64_t micros = NowMicros();
+  std::string ts = FormatTimestamp(micros, false);  // "YYYY-MM-DD HH:MM:SS.ffffff"
+  std::string compact;
+  for (char c : ts) {
+    if (c == '-' || c == ':') continue;
+    compact += c == ' ' ? 'T' : c;
+  }
+  if (compact.find('.') == std::string::npos) compact += ".0";
+  std::mt19937 rng(std::random_device{}());
+  return fmt::format("{}Z.{:04x}", compact, rng() & 0xffff);
+}
+
+Result<LoadSummary> RunPipeline(const Pipeline& p, const RunOptions& options, const ConnectorRegistry& registry,
+                                StateStore& store) {
+  const std::string& table = p.sink_options.dest_table;
+  std::string context = fmt::format("loading {} into {}", p.source_options.table.empty() ? p.source.Masked()
+                                                                                             : p.source_options.table,
+                                    table);
+  auto fail = [&](const Status& st) { return st.WithContext(context); };
+
+  NILUS_ASSIGN_OR_RAISE(auto split, SplitDestTable(table, "dest-table"));
+  LoadRequest request;
+  request.pipeline = p.name;
+  request.dest_schema = split.first;
+  request.dest_table = split.second;
+  request.primary_key = p.sink_options.primary_key;
+  request.strategy = p.sink_options.strategy;
+  bool full_refresh = options.full_refresh || p.sink_options.full_refresh;
+  if (full_refresh) request.strategy = WriteDisposition::kReplace;
+
+  LoadSummary summary;
+  summary.pipeline = p.name;
+  summary.source_table = p.source_options.table;
+  summary.dest_table = table;
+  summary.strategy = WriteDispositionName(request.strategy);
+  auto started = Clock::now();
+  std::string started_at = FormatTimestamp(NowMicros(), true);
+
+  nlohmann::json committed_state;
+  Status st = RetryTransient(context, [&]() -> Status {
+    request.load_id = NewLoadId();
+    auto source = registry.OpenSource(p.source);
+    if (!source.ok()) return source.status();
+    auto dest = registry.OpenDestination(p.destination);
+    if (!dest.ok()) return dest.status();
+    nlohmann::json prior = nlohmann::json::object();
+    if (!full_refresh) {
+      auto saved = (*dest)->ReadState(p.name, table);
+      if (!saved.ok()) return saved.status();
+      prior = *saved;
+    }
+    return LoadOnce(p, **source, **dest, prior, request, started_at, &summary, &committed_state);
+  });
+  if (!st.ok()) return fail(st);
+  summary.load_id = request.load_id;
+  summary.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+
+  Status saved = store.Save({p.name, table, p.destination_as_written, committed_state, request.load_id, ""});
+  if (!saved.ok()) spdlog::warn("the local state store could not be updated ({}); the destination holds the state", saved.message());
+  return summary;
+}
+
+}  // namespace nilus

@@ -1,0 +1,90 @@
+#include "nilus/state/state_store.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "nilus/connectors/sqlite/sqlite_db.h"
+
+namespace nilus {
+
+namespace {
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS pipeline_state (
+  pipeline    TEXT NOT NULL,
+  table_name  TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  state       TEXT NOT NULL,
+  load_id     TEXT NOT NULL,
+  updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  PRIMARY KEY (pipeline, table_name)
+);
+)sql";
+
+}  // namespace
+
+StateStore::StateStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+StateStore::~StateStore() = default;
+
+std::string StateStore::DefaultHome() {
+  if (const char* home = std::getenv("NILUS_HOME"); home && *home) return home;
+  const char* user_home = std::getenv("HOME");
+  return std::string(user_home && *user_home ? user_home : ".") + "/.nilus";
+}
+
+Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& home) {
+  std::error_code ec;
+  std::filesystem::create_directories(home, ec);
+  if (ec) {
+    return Status::FailedPrecondition("cannot create the Nilus home folder {} ({}); set NILUS_HOME to a writable folder",
+                                      home, ec.message());
+  }
+  std::string path = home + "/state.db";
+  NILUS_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path, true));
+  // The store remembers destination addresses: keep it private to the user.
+  chmod(path.c_str(), 0600);
+  NILUS_RETURN_NOT_OK(db->Exec("PRAGMA journal_mode=WAL"));
+  NILUS_RETURN_NOT_OK(db->Exec(kSchema));
+  return std::unique_ptr<StateStore>(new StateStore(std::move(db)));
+}
+
+Status StateStore::Save(const StateEntry& e) {
+  NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt,
+                        db_->Prepare("INSERT OR REPLACE INTO pipeline_state (pipeline, table_name, destination, state, "
+                                     "load_id) VALUES (?, ?, ?, ?, ?)"));
+  stmt.BindText(1, e.pipeline);
+  stmt.BindText(2, e.table);
+  stmt.BindText(3, e.destination);
+  stmt.BindText(4, e.state.dump());
+  stmt.BindText(5, e.load_id);
+  return stmt.Step().status();
+}
+
+Result<std::vector<StateEntry>> StateStore::List(const std::string& pipeline) {
+  NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt,
+                        db_->Prepare("SELECT pipeline, table_name, destination, state, load_id, updated_at FROM "
+                                     "pipeline_state WHERE pipeline = ? OR ? = '' ORDER BY pipeline, table_name"));
+  stmt.BindText(1, pipeline);
+  stmt.BindText(2, pipeline);
+  std::vector<StateEntry> out;
+  while (true) {
+    NILUS_ASSIGN_OR_RAISE(bool row, stmt.Step());
+    if (!row) break;
+    auto col = [&](int i) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), i))); };
+    StateEntry e{col(0), col(1), col(2), nlohmann::json::parse(col(3), nullptr, false), col(4), col(5)};
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Status StateStore::Remove(const std::string& pipeline) {
+  NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt, db_->Prepare("DELETE FROM pipeline_state WHERE pipeline = ?"));
+  stmt.BindText(1, pipeline);
+  return stmt.Step().status();
+}
+
+}  // namespace nilus
