@@ -20,12 +20,17 @@ std::string ToLower(std::string_view s) {
 
 std::vector<std::string> SplitList(std::string_view s, char sep) {
   std::vector<std::string> out;
-  while (true) {
-    size_t pos = s.find(sep);
-    std::string_view part = Trim(s.substr(0, pos));
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i < s.size()) {
+      if (s[i] == '(') ++depth;
+      if (s[i] == ')' && depth > 0) --depth;
+      if (s[i] != sep || depth > 0) continue;
+    }
+    std::string_view part = Trim(s.substr(start, i - start));
     if (!part.empty()) out.emplace_back(part);
-    if (pos == std::string_view::npos) break;
-    s.remove_prefix(pos + 1);
+    start = i + 1;
   }
   return out;
 }

@@ -8,7 +8,8 @@ namespace nilus {
 
 std::string_view Trim(std::string_view s);
 std::string ToLower(std::string_view s);
-/// Splits on `sep`, trimming each part and dropping empty parts ("a, b,," -> {"a","b"}).
+/// Splits on `sep` outside parentheses, trimming each part and dropping empty parts
+/// ("a, b(1,2),," -> {"a", "b(1,2)"}).
 std::vector<std::string> SplitList(std::string_view s, char sep = ',');
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 bool StartsWith(std::string_view s, std::string_view prefix);

@@ -1,5 +1,6 @@
 #include "nilus/pipeline/incremental.h"
 
+#include "nilus/core/values.h"
 #include "nilus/normalize/inference.h"
 
 namespace nilus {
@@ -57,7 +58,11 @@ Status IncrementalCursor::Bind(const Field& field, int index) {
   }
   auto parse = [&](const std::string& text, const char* what) -> Result<Column> {
     Column c(field.type);
-    if (!AppendTextValue(c, text)) {
+    int64_t days;
+    bool is_timestamp = field.type.id == TypeId::kTimestamp || field.type.id == TypeId::kTimestampTz;
+    if (is_timestamp && ParseDate(text, &days)) {
+      c.AppendInt64(days * 86400 * 1000000);  // a date bound means its midnight
+    } else if (!AppendTextValue(c, text)) {
       return Status::InvalidInput("{} '{}' is not a {} value, the type of incremental-key '{}'", what, text,
                                   field.type.ToString(), key_);
     }

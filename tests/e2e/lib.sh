@@ -1,0 +1,110 @@
+# Shared helpers for the end-to-end tests: each test runs build/nilus as a user does, in a
+# temporary folder, and checks the destination with the sqlite3 client.
+set -euo pipefail
+
+ROOT=${NILUS_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+NILUS_BIN=${NILUS_BIN:-$ROOT/build/nilus}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/nilus-e2e.XXXXXX")
+export NILUS_HOME=$WORK/home
+unset NILUS_DEPOTS
+CHECKS=0
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# nilus ARGS...: runs the binary; stdout in $WORK/out, stderr in $WORK/err, exit code in $RC.
+nilus() {
+  set +e
+  "$NILUS_BIN" "$@" >"$WORK/out" 2>"$WORK/err"
+  RC=$?
+  set -e
+}
+
+# expect_ok ARGS...: runs nilus and requires exit code 0.
+expect_ok() {
+  nilus "$@"
+  if [ "$RC" -ne 0 ]; then
+    cat "$WORK/err" >&2
+    fail "nilus $* exited $RC, expected 0"
+  fi
+  CHECKS=$((CHECKS + 1))
+}
+
+# expect_exit CODE ARGS...: runs nilus and requires exit code CODE.
+expect_exit() {
+  local code=$1
+  shift
+  nilus "$@"
+  if [ "$RC" -ne "$code" ]; then
+    cat "$WORK/out" "$WORK/err" >&2
+    fail "nilus $* exited $RC, expected $code"
+  fi
+  CHECKS=$((CHECKS + 1))
+}
+
+# expect_err_contains TEXT: the last run's stderr contains TEXT.
+expect_err_contains() {
+  grep -qF -- "$1" "$WORK/err" || { cat "$WORK/err" >&2; fail "stderr does not mention: $1"; }
+  CHECKS=$((CHECKS + 1))
+}
+
+expect_err_lacks() {
+  if grep -qF -- "$1" "$WORK/err" "$WORK/out"; then
+    cat "$WORK/err" >&2
+    fail "output mentions what it must not: $1"
+  fi
+  CHECKS=$((CHECKS + 1))
+}
+
+# q DB SQL: runs a query with the sqlite3 client, '|' separated, no header.
+q() {
+  sqlite3 -batch -noheader "$1" "$2"
+}
+
+# expect_query DB SQL EXPECTED: the query's output equals EXPECTED (lines joined by newlines).
+expect_query() {
+  local got
+  got=$(q "$1" "$2")
+  if [ "$got" != "$3" ]; then
+    printf 'query: %s\nexpected:\n%s\ngot:\n%s\n' "$2" "$3" "$got" >&2
+    fail "unexpected rows in $1"
+  fi
+  CHECKS=$((CHECKS + 1))
+}
+
+# expect_same DB1 SQL1 DB2 SQL2: both queries give the same output (e.g. row sets in order).
+expect_same() {
+  local a b
+  a=$(q "$1" "$2")
+  b=$(q "$3" "$4")
+  if [ "$a" != "$b" ]; then
+    diff <(echo "$a") <(echo "$b") | head -20 >&2
+    fail "destination and source differ"
+  fi
+  CHECKS=$((CHECKS + 1))
+}
+
+# gen_orders FILE FIRST_ID COUNT: writes a CSV of COUNT generated orders with a header.
+gen_orders() {
+  awk -v first="$2" -v n="$3" 'BEGIN {
+    print "id,customer,amount,qty,paid,created_at,note";
+    for (i = first; i < first + n; i++) {
+      printf "%d,customer %d,%d.%02d,%d,%s,2024-01-%02dT%02d:%02d:%02dZ,\"note, %d\"\n",
+        i, i % 997, i % 1000, i % 100, i % 7, (i % 2 ? "true" : "false"),
+        i % 28 + 1, i % 24, i % 60, i % 60, i;
+    }
+  }' >"$1"
+}
+
+# import_csv DB TABLE FILE: loads FILE with sqlite3's own CSV import, as an independent reference.
+import_csv() {
+  sqlite3 -batch "$1" ".mode csv" ".import '$3' $2"
+}
+
+done_ok() {
+  echo "$(basename "$0"): $CHECKS checks passed"
+}

@@ -1,0 +1,56 @@
+# The examples of the README and docs/: the three manifest shapes and the ingest command give
+# the same rows as sqlite3's own import of the source file.
+source "$(dirname "$0")/lib.sh"
+cp -r "$ROOT/examples" "$WORK/examples"
+mkdir -p build/quickstart
+export OUT_DIR=$WORK/out-dir
+mkdir -p "$OUT_DIR"
+
+import_csv ref.db orders examples/data/orders.csv
+ref_orders="SELECT order_id, customer, printf('%.2f', amount), currency, paid, ordered_at FROM orders ORDER BY CAST(order_id AS INTEGER)"
+dst_orders="SELECT order_id, customer, printf('%.2f', amount), currency, CASE paid WHEN 1 THEN 'true' ELSE 'false' END, replace(replace(ordered_at, ' ', 'T'), '+00:00', 'Z') FROM raw__orders ORDER BY order_id"
+
+# Workflow shape (the quickstart).
+expect_ok validate examples/shop-workflow.yaml
+grep -q "valid workflow with 2 pipelines" "$WORK/out" || fail "validate output: $(cat "$WORK/out")"
+expect_ok run examples/shop-workflow.yaml
+expect_same ref.db "$ref_orders" build/quickstart/shop.db "$dst_orders"
+expect_query build/quickstart/shop.db "SELECT typeof(amount), amount FROM raw__orders WHERE order_id = 1001" "text|129.90"
+expect_query build/quickstart/shop.db "SELECT id, name, vip, address, tags, score FROM raw__customers ORDER BY id" \
+'1|Ada Lovelace|1|{"city":"London","zip":"W1"}|["math","poetry"]|
+2|Grace Hopper|0|{"city":"Arlington"}|[]|
+3|Alan Turing|1||["crypto"]|9.5'
+expect_query build/quickstart/shop.db "SELECT count(DISTINCT _nilus_load_id) FROM raw__orders" "1"
+expect_query build/quickstart/shop.db "SELECT pipeline, table_name, rows FROM _nilus_loads ORDER BY finished_at" \
+"shop.orders|raw.orders|6
+shop.customers|raw.customers|3"
+# --node runs one node only.
+expect_ok run examples/shop-workflow.yaml --node customers
+expect_query build/quickstart/shop.db "SELECT count(*) FROM _nilus_loads WHERE pipeline = 'shop.customers'" "2"
+expect_query build/quickstart/shop.db "SELECT count(*) FROM _nilus_loads WHERE pipeline = 'shop.orders'" "1"
+
+# Bare stackSpec shape, with an {ENV} placeholder in the address.
+expect_ok run examples/orders-stackspec.yaml
+expect_same ref.db "$ref_orders" "$OUT_DIR/orders.db" "$dst_orders"
+grep -q "raw.orders" "$WORK/out" || fail "no summary"
+grep -q "load id" "$WORK/out" || fail "summary has no load id"
+
+# Service shape: replace the same table.
+expect_ok run examples/orders-service.yaml
+expect_same ref.db "$ref_orders" "$OUT_DIR/orders.db" "$dst_orders"
+
+# The one-line form from the README.
+expect_ok ingest --source-uri "file://$WORK/examples/data/orders.csv" --source-table orders \
+  --dest-uri "sqlite:///$WORK/out.db" --dest-table raw.orders
+expect_same ref.db "$ref_orders" "$WORK/out.db" "$dst_orders"
+expect_query "$WORK/out.db" "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name" \
+"_nilus_loads
+_nilus_state
+raw__orders"
+
+expect_ok version
+grep -q "^nilus " "$WORK/out" || fail "version output"
+for cmd in run ingest validate state version; do
+  expect_ok "$cmd" --help
+done
+done_ok
