@@ -112,7 +112,13 @@ Result<std::unique_ptr<InputStream>> OpenInputStream(const std::string& path) {
     return Status::IOError("cannot open {}: {}", path, std::strerror(errno));
   }
   if (EndsWith(path, ".gz")) {
+    // zlib would read a file without the gzip magic bytes as plain text; say it is broken instead.
+    unsigned char magic[2] = {0, 0};
+    size_t got = std::fread(magic, 1, 2, f);
     std::fclose(f);
+    if (got != 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
+      return Status::InvalidInput("{}: not a valid gzip file (no gzip header)", path);
+    }
     gzFile gz = gzopen(path.c_str(), "rb");
     if (!gz) return Status::IOError("cannot open {}: {}", path, std::strerror(errno));
     gzbuffer(gz, kChunk);
