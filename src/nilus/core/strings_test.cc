@@ -1,0 +1,35 @@
+#include "nilus/core/strings.h"
+
+#include <gtest/gtest.h>
+
+namespace nilus {
+
+TEST(Strings, SplitListTrimsAndKeepsParentheses) {
+  EXPECT_EQ(SplitList(" a, b ,,c"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(SplitList("id:bigint,price:decimal(12,2)"),
+            (std::vector<std::string>{"id:bigint", "price:decimal(12,2)"}));
+  EXPECT_TRUE(SplitList("").empty());
+}
+
+TEST(Strings, ClosestMatchSuggestsOnlyNearNames) {
+  std::vector<std::string> names = {"page-size", "primary-key", "source-table"};
+  EXPECT_EQ(ClosestMatch("page-sise", names), "page-size");
+  EXPECT_EQ(ClosestMatch("primary-keys", names), "primary-key");
+  EXPECT_EQ(ClosestMatch("completely-different", names), "");
+}
+
+TEST(Strings, Utf8Validation) {
+  EXPECT_EQ(FindInvalidUtf8("plain ascii text that is long"), std::string::npos);
+  EXPECT_EQ(FindInvalidUtf8("café ☕ 𝄞"), std::string::npos);
+  EXPECT_EQ(FindInvalidUtf8("caf\xe9"), 3u);           // Latin-1 é
+  EXPECT_EQ(FindInvalidUtf8("ab\xc0\xaf"), 2u);        // overlong '/'
+  EXPECT_EQ(FindInvalidUtf8("\xed\xa0\x80"), 0u);      // a surrogate
+  EXPECT_EQ(FindInvalidUtf8("12345678\xe2\x82"), 8u);  // cut short
+}
+
+TEST(Strings, ExcerptIsShortAndPrintable) {
+  EXPECT_EQ(Excerpt("a\nb"), "a?b");
+  EXPECT_EQ(Excerpt(std::string(100, 'x'), 5), "xxxxx…");
+}
+
+}  // namespace nilus

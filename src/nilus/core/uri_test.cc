@@ -1,0 +1,47 @@
+#include "nilus/core/uri.h"
+
+#include <gtest/gtest.h>
+
+#include "nilus/core/secrets.h"
+
+namespace nilus {
+
+TEST(Uri, ParsesEveryPart) {
+  auto uri = Uri::Parse("postgresql://app:p%40ss@db.local:5433/shop?sslmode=require&application_name=nilus");
+  ASSERT_TRUE(uri.ok());
+  EXPECT_EQ(uri->scheme(), "postgresql");
+  EXPECT_EQ(uri->user(), "app");
+  EXPECT_EQ(uri->password(), "p@ss");
+  EXPECT_EQ(uri->host(), "db.local");
+  EXPECT_EQ(uri->port(), 5433);
+  EXPECT_EQ(uri->path(), "/shop");
+  EXPECT_EQ(uri->QueryValue("sslmode"), "require");
+  EXPECT_TRUE(uri->HasQuery("application_name"));
+  EXPECT_FALSE(uri->HasQuery("nope"));
+}
+
+TEST(Uri, MasksThePasswordEverywhere) {
+  auto uri = Uri::Parse("postgresql://app:verysecret@h/db");
+  ASSERT_TRUE(uri.ok());
+  EXPECT_EQ(uri->Masked(), "postgresql://app:***@h/db");
+  EXPECT_EQ(MaskSecrets("failed to connect with verysecret"), "failed to connect with ***");
+}
+
+TEST(Uri, FilePathsAndIpv6) {
+  auto file = Uri::Parse("file:///data/orders%20v2.csv");
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(file->host(), "");
+  EXPECT_EQ(file->path(), "/data/orders v2.csv");
+  auto v6 = Uri::Parse("postgresql://[::1]:5432/db");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->host(), "::1");
+  EXPECT_EQ(v6->port(), 5432);
+}
+
+TEST(Uri, RejectsWhatIsNotAnAddress) {
+  EXPECT_EQ(Uri::Parse("orders.csv").status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(Uri::Parse("pg://h:99999/db").status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(Uri::Parse("pg://h:abc/db").status().code(), StatusCode::kInvalidInput);
+}
+
+}  // namespace nilus
