@@ -39,14 +39,25 @@ grep -q "load id" "$WORK/out" || fail "summary has no load id"
 expect_ok run examples/orders-service.yaml
 expect_same ref.db "$ref_orders" "$OUT_DIR/orders.db" "$dst_orders"
 
-# The one-line form from the README.
-expect_ok ingest --source-uri "file://$WORK/examples/data/orders.csv" --source-table orders \
-  --dest-uri "sqlite:///$WORK/out.db" --dest-table raw.orders
-expect_same ref.db "$ref_orders" "$WORK/out.db" "$dst_orders"
-expect_query "$WORK/out.db" "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name" \
+# The README's worked example, as written there (relative paths).
+expect_ok ingest --source-uri file://examples/data/orders.csv --source-table orders \
+                 --dest-uri sqlite:///shop.db --dest-table raw.orders
+grep -q "Loaded 1 table, 6 rows" out || fail "README summary: $(cat out)"
+expect_query shop.db "SELECT order_id, customer, amount FROM raw__orders LIMIT 2" "1001|Ada Lovelace|129.9
+1002|Grace Hopper|15.0"
+expect_same ref.db "$ref_orders" shop.db "$dst_orders"
+expect_query shop.db "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name" \
 "_nilus_loads
 _nilus_state
 raw__orders"
+expect_query shop.db "SELECT group_concat(name || ' ' || type, ', ') FROM pragma_table_info('raw__orders')" \
+  "order_id BIGINT, customer TEXT, amount DOUBLE, currency TEXT, paid BOOLEAN, ordered_at TIMESTAMPTZ, ship_date DATE, _nilus_load_id TEXT"
+# run again: nothing is loaded twice
+expect_ok ingest --source-uri file://examples/data/orders.csv --source-table orders \
+                 --dest-uri sqlite:///shop.db --dest-table raw.orders
+expect_query shop.db "SELECT count(*) FROM raw__orders" "6"
+expect_ok state show raw.orders
+grep -q "orders.csv" out || fail "state show raw.orders: $(cat out)"
 
 expect_ok version
 grep -q "^nilus " "$WORK/out" || fail "version output"

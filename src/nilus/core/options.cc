@@ -1,7 +1,8 @@
 #include "nilus/core/options.h"
 
 #include <charconv>
-#include <regex>
+
+#include <re2/re2.h>
 
 #include <spdlog/spdlog.h>
 
@@ -167,12 +168,11 @@ Result<Value> Check(const OptionSpec& spec, const RawOption& opt) {
         return bad("a comma-separated list");
       }
       if (spec.kind == Kind::kRegexList) {
-        for (const auto& re : out.list) {
-          try {
-            std::regex compiled(re);
-          } catch (const std::regex_error& e) {
+        for (const auto& pattern : out.list) {
+          RE2 re(pattern, RE2::Quiet);
+          if (!re.ok()) {
             return Status::InvalidInput("{}: option '{}': '{}' is not a valid regular expression ({})", opt.where,
-                                        opt.name, re, e.what());
+                                        opt.name, pattern, re.error());
           }
         }
       }

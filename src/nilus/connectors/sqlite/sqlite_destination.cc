@@ -123,7 +123,6 @@ class SqliteTableLoad final : public TableLoad {
       if (!step.ok()) return step.status().WithContext(fmt::format("inserting into {}", table_));
       sqlite3_reset(stmt);
     }
-    rows_ += batch.num_rows();
     return Status::OK();
   }
 
@@ -273,7 +272,6 @@ class SqliteTableLoad final : public TableLoad {
   std::string target_;  // where batches go: the table, its replacement, or the merge staging table
   Schema schema_;
   std::unique_ptr<SqliteStatement> insert_;
-  int64_t rows_ = 0;
   bool committed_ = false;
 };
 
