@@ -10,7 +10,7 @@ packages=(
   libyaml-cpp-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libzstd-dev zlib1g-dev libre2-dev
   # tests and benchmarks
-  libgtest-dev sqlite3 zstd gzip time
+  libgtest-dev sqlite3 zstd gzip time bc clang-format
 )
 
 missing=()

@@ -1,11 +1,11 @@
 // The nilus command line: a table of commands over the engine library.
 
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <functional>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
 #include "nilus/core/cancellation.h"
 #include "nilus/core/log.h"
@@ -25,10 +25,14 @@ constexpr int kExitInterrupted = 130;
 
 int ExitCode(const Status& st) {
   switch (st.code()) {
-    case StatusCode::kOk: return kExitOk;
-    case StatusCode::kInvalidInput: return kExitInvalid;
-    case StatusCode::kCancelled: return kExitInterrupted;
-    default: return kExitFailed;
+    case StatusCode::kOk:
+      return kExitOk;
+    case StatusCode::kInvalidInput:
+      return kExitInvalid;
+    case StatusCode::kCancelled:
+      return kExitInterrupted;
+    default:
+      return kExitFailed;
   }
 }
 
@@ -203,7 +207,8 @@ struct ValidateCommand {
                 m->pipelines.size() == 1 ? "" : "s");
     for (const auto& p : m->pipelines) {
       std::printf("  %s: %s -> %s %s (%s)\n", p.name.c_str(), p.source.Masked().c_str(), p.destination.Masked().c_str(),
-                  p.sink_options.dest_table.c_str(), std::string(WriteDispositionName(p.sink_options.strategy)).c_str());
+                  p.sink_options.dest_table.c_str(),
+                  std::string(WriteDispositionName(p.sink_options.strategy)).c_str());
     }
     return kExitOk;
   }
@@ -234,8 +239,12 @@ struct StateCommand {
       }
       nlohmann::json out = nlohmann::json::array();
       for (const auto& e : *entries) {
-        out.push_back({{"pipeline", e.pipeline}, {"table", e.table}, {"destination", MaskSecrets(e.destination)},
-                       {"load_id", e.load_id}, {"updated_at", e.updated_at}, {"state", e.state}});
+        out.push_back({{"pipeline", e.pipeline},
+                       {"table", e.table},
+                       {"destination", MaskSecrets(e.destination)},
+                       {"load_id", e.load_id},
+                       {"updated_at", e.updated_at},
+                       {"state", e.state}});
       }
       std::printf("%s\n", out.dump(2).c_str());
       return kExitOk;
@@ -287,7 +296,8 @@ int Main(int argc, char** argv) {
        [&] { return validate.Run(g); }},
       {"state", "Show or reset the saved state of a pipeline", [&](CLI::App& c) { state.Setup(c); },
        [&] { return state.Run(g); }},
-      {"version", "Print the version", [](CLI::App&) {}, [] {
+      {"version", "Print the version", [](CLI::App&) {},
+       [] {
          std::printf("nilus %s\n", NILUS_VERSION);
          return kExitOk;
        }},

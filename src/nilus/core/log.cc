@@ -1,13 +1,12 @@
 #include "nilus/core/log.h"
 
+#include <spdlog/sinks/base_sink.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <mutex>
-
 #include <nlohmann/json.hpp>
-#include <spdlog/sinks/base_sink.h>
 
 #include "nilus/core/secrets.h"
 
@@ -46,9 +45,8 @@ class ConsoleSink final : public spdlog::sinks::base_sink<std::mutex> {
     std::lock_guard lock(console.mu);
     std::string line;
     if (console.format == LogFormat::kJson) {
-      nlohmann::json j = {{"ts", Timestamp(msg.time)},
-                          {"level", std::string(level.data(), level.size())},
-                          {"msg", text}};
+      nlohmann::json j = {
+          {"ts", Timestamp(msg.time)}, {"level", std::string(level.data(), level.size())}, {"msg", text}};
       line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     } else {
       line = fmt::format("{} {:<5} {}\n", Timestamp(msg.time), std::string_view(level.data(), level.size()), text);

@@ -1,10 +1,9 @@
 #include "nilus/core/options.h"
 
-#include <charconv>
-
 #include <re2/re2.h>
-
 #include <spdlog/spdlog.h>
+
+#include <charconv>
 
 #include "nilus/core/strings.h"
 #include "nilus/core/values.h"
@@ -64,14 +63,10 @@ constexpr OptionSpec kSourceOptions[] = {
 };
 
 constexpr OptionSpec kSinkOptions[] = {
-    {"dest-table", Kind::kString, ""},
-    {"incremental-strategy", Kind::kEnum, "append|replace|merge"},
-    {"primary-key", Kind::kList, ""},
-    {"partition-by", Kind::kList, ""},
-    {"cluster-by", Kind::kList, ""},
-    {"full-refresh", Kind::kBool, ""},
-    {"loader-file-size", Kind::kInt, "1"},
-    {"staging_bucket", Kind::kString, ""},
+    {"dest-table", Kind::kString, ""},     {"incremental-strategy", Kind::kEnum, "append|replace|merge"},
+    {"primary-key", Kind::kList, ""},      {"partition-by", Kind::kList, ""},
+    {"cluster-by", Kind::kList, ""},       {"full-refresh", Kind::kBool, ""},
+    {"loader-file-size", Kind::kInt, "1"}, {"staging_bucket", Kind::kString, ""},
     {"aws_region", Kind::kString, ""},
 };
 
@@ -210,9 +205,12 @@ Status WarnUnknown(const OptionSpec (&specs)[N], const RawOption& opt, std::stri
 
 std::string_view WriteDispositionName(WriteDisposition d) {
   switch (d) {
-    case WriteDisposition::kAppend: return "append";
-    case WriteDisposition::kReplace: return "replace";
-    case WriteDisposition::kMerge: return "merge";
+    case WriteDisposition::kAppend:
+      return "append";
+    case WriteDisposition::kReplace:
+      return "replace";
+    case WriteDisposition::kMerge:
+      return "merge";
   }
   return "?";
 }
@@ -270,7 +268,7 @@ Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw) {
     } else {
       // CDC options: kept by name for the change sources.
       o.cdc[n] = std::holds_alternative<std::string>(opt.value) ? std::string(Trim(std::get<std::string>(opt.value)))
-                                                               : Join(v.list, ",");
+                                                                : Join(v.list, ",");
     }
   }
   if ((!o.interval_start.empty() || !o.interval_end.empty()) && o.incremental_key.empty()) {
@@ -348,8 +346,9 @@ Result<std::pair<std::string, std::string>> SplitDestTable(const std::string& de
   size_t dot = dest_table.find('.');
   if (dot == std::string::npos || dot == 0 || dot + 1 == dest_table.size() ||
       dest_table.find('.', dot + 1) != std::string::npos) {
-    return Status::InvalidInput("{}: dest-table '{}' must be schema.table (e.g. raw.{})", where, dest_table,
-                                dest_table.empty() ? "orders" : dest_table.substr(dot == std::string::npos ? 0 : dot + 1));
+    return Status::InvalidInput(
+        "{}: dest-table '{}' must be schema.table (e.g. raw.{})", where, dest_table,
+        dest_table.empty() ? "orders" : dest_table.substr(dot == std::string::npos ? 0 : dot + 1));
   }
   return std::make_pair(dest_table.substr(0, dot), dest_table.substr(dot + 1));
 }

@@ -46,9 +46,15 @@ void Column::AppendFixed(T v) {
 
 void Column::AppendNull() {
   switch (type_.layout()) {
-    case PhysicalLayout::kBool: AppendFixed<uint8_t>(0); break;
-    case PhysicalLayout::kInt64: AppendFixed<int64_t>(0); break;
-    case PhysicalLayout::kDouble: AppendFixed<double>(0); break;
+    case PhysicalLayout::kBool:
+      AppendFixed<uint8_t>(0);
+      break;
+    case PhysicalLayout::kInt64:
+      AppendFixed<int64_t>(0);
+      break;
+    case PhysicalLayout::kDouble:
+      AppendFixed<double>(0);
+      break;
     case PhysicalLayout::kVarLen:
       if (offsets_.empty()) offsets_.push_back(0);
       offsets_.push_back(static_cast<int64_t>(bytes_.size()));
@@ -82,20 +88,30 @@ void Column::AppendBytes(std::string_view v) {
 void Column::AppendFrom(const Column& other, int64_t i) {
   if (other.IsNull(i)) return AppendNull();
   switch (type_.layout()) {
-    case PhysicalLayout::kBool: return AppendBool(other.Bool(i));
-    case PhysicalLayout::kInt64: return AppendInt64(other.Int64(i));
-    case PhysicalLayout::kDouble: return AppendDouble(other.Double(i));
-    case PhysicalLayout::kVarLen: return AppendBytes(other.View(i));
+    case PhysicalLayout::kBool:
+      return AppendBool(other.Bool(i));
+    case PhysicalLayout::kInt64:
+      return AppendInt64(other.Int64(i));
+    case PhysicalLayout::kDouble:
+      return AppendDouble(other.Double(i));
+    case PhysicalLayout::kVarLen:
+      return AppendBytes(other.View(i));
   }
 }
 
 void Column::Reserve(int64_t rows) {
   validity_.reserve(static_cast<size_t>(rows / 64 + 1));
   switch (type_.layout()) {
-    case PhysicalLayout::kBool: fixed_.reserve(static_cast<size_t>(rows)); break;
+    case PhysicalLayout::kBool:
+      fixed_.reserve(static_cast<size_t>(rows));
+      break;
     case PhysicalLayout::kInt64:
-    case PhysicalLayout::kDouble: fixed_.reserve(static_cast<size_t>(rows) * 8); break;
-    case PhysicalLayout::kVarLen: offsets_.reserve(static_cast<size_t>(rows) + 1); break;
+    case PhysicalLayout::kDouble:
+      fixed_.reserve(static_cast<size_t>(rows) * 8);
+      break;
+    case PhysicalLayout::kVarLen:
+      offsets_.reserve(static_cast<size_t>(rows) + 1);
+      break;
   }
 }
 
@@ -142,15 +158,24 @@ std::shared_ptr<const RecordBatch> BatchBuilder::Finish() {
 std::string ValueToString(const Column& column, int64_t i) {
   if (column.IsNull(i)) return "NULL";
   switch (column.type().id) {
-    case TypeId::kBool: return column.Bool(i) ? "true" : "false";
-    case TypeId::kBigint: return std::to_string(column.Int64(i));
-    case TypeId::kDouble: return FormatDouble(column.Double(i));
-    case TypeId::kDate: return FormatDate(column.Int64(i));
-    case TypeId::kTime: return FormatTime(column.Int64(i));
-    case TypeId::kTimestamp: return FormatTimestamp(column.Int64(i), false);
-    case TypeId::kTimestampTz: return FormatTimestamp(column.Int64(i), true);
-    case TypeId::kUuid: return FormatUuid(column.View(i));
-    default: return std::string(column.View(i));
+    case TypeId::kBool:
+      return column.Bool(i) ? "true" : "false";
+    case TypeId::kBigint:
+      return std::to_string(column.Int64(i));
+    case TypeId::kDouble:
+      return FormatDouble(column.Double(i));
+    case TypeId::kDate:
+      return FormatDate(column.Int64(i));
+    case TypeId::kTime:
+      return FormatTime(column.Int64(i));
+    case TypeId::kTimestamp:
+      return FormatTimestamp(column.Int64(i), false);
+    case TypeId::kTimestampTz:
+      return FormatTimestamp(column.Int64(i), true);
+    case TypeId::kUuid:
+      return FormatUuid(column.View(i));
+    default:
+      return std::string(column.View(i));
   }
 }
 

@@ -1,12 +1,12 @@
 #pragma once
 
+#include <fmt/format.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
-
-#include <fmt/format.h>
 
 namespace nilus {
 
@@ -69,9 +69,7 @@ class [[nodiscard]] Status {
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
   /// True for failures that a retry may cure (Unavailable, Aborted).
-  bool IsTransient() const {
-    return code_ == StatusCode::kUnavailable || code_ == StatusCode::kAborted;
-  }
+  bool IsTransient() const { return code_ == StatusCode::kUnavailable || code_ == StatusCode::kAborted; }
 
   /// Prefixes the message with where it happened: "loading raw.orders: <message>".
   Status WithContext(std::string_view context) const {
@@ -90,7 +88,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : value_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(value_); }
@@ -111,10 +109,10 @@ class [[nodiscard]] Result {
 #define NILUS_CONCAT_IMPL(a, b) a##b
 #define NILUS_CONCAT(a, b) NILUS_CONCAT_IMPL(a, b)
 
-#define NILUS_RETURN_NOT_OK(expr)                 \
-  do {                                            \
-    ::nilus::Status _nilus_st = (expr);           \
-    if (!_nilus_st.ok()) return _nilus_st;        \
+#define NILUS_RETURN_NOT_OK(expr)          \
+  do {                                     \
+    ::nilus::Status _nilus_st = (expr);    \
+    if (!_nilus_st.ok()) return _nilus_st; \
   } while (false)
 
 #define NILUS_ASSIGN_OR_RAISE_IMPL(result_name, lhs, rexpr) \
@@ -122,13 +120,12 @@ class [[nodiscard]] Result {
   if (!result_name.ok()) return result_name.status();       \
   lhs = result_name.MoveValue()
 
-#define NILUS_ASSIGN_OR_RAISE(lhs, rexpr) \
-  NILUS_ASSIGN_OR_RAISE_IMPL(NILUS_CONCAT(_nilus_result_, __LINE__), lhs, rexpr)
+#define NILUS_ASSIGN_OR_RAISE(lhs, rexpr) NILUS_ASSIGN_OR_RAISE_IMPL(NILUS_CONCAT(_nilus_result_, __LINE__), lhs, rexpr)
 
 /// Checks an invariant of Nilus's own code (never user input); aborts when it is broken.
-#define NILUS_DCHECK(cond)                                                           \
-  do {                                                                               \
-    if (!(cond)) ::nilus::internal::DcheckFailed(#cond, __FILE__, __LINE__);         \
+#define NILUS_DCHECK(cond)                                                   \
+  do {                                                                       \
+    if (!(cond)) ::nilus::internal::DcheckFailed(#cond, __FILE__, __LINE__); \
   } while (false)
 
 namespace nilus::internal {

@@ -6,8 +6,7 @@ namespace nilus {
 
 TEST(Strings, SplitListTrimsAndKeepsParentheses) {
   EXPECT_EQ(SplitList(" a, b ,,c"), (std::vector<std::string>{"a", "b", "c"}));
-  EXPECT_EQ(SplitList("id:bigint,price:decimal(12,2)"),
-            (std::vector<std::string>{"id:bigint", "price:decimal(12,2)"}));
+  EXPECT_EQ(SplitList("id:bigint,price:decimal(12,2)"), (std::vector<std::string>{"id:bigint", "price:decimal(12,2)"}));
   EXPECT_TRUE(SplitList("").empty());
 }
 

@@ -8,32 +8,47 @@ namespace nilus {
 
 PhysicalLayout LogicalType::layout() const {
   switch (id) {
-    case TypeId::kBool: return PhysicalLayout::kBool;
+    case TypeId::kBool:
+      return PhysicalLayout::kBool;
     case TypeId::kBigint:
     case TypeId::kDate:
     case TypeId::kTime:
     case TypeId::kTimestamp:
-    case TypeId::kTimestampTz: return PhysicalLayout::kInt64;
-    case TypeId::kDouble: return PhysicalLayout::kDouble;
-    default: return PhysicalLayout::kVarLen;
+    case TypeId::kTimestampTz:
+      return PhysicalLayout::kInt64;
+    case TypeId::kDouble:
+      return PhysicalLayout::kDouble;
+    default:
+      return PhysicalLayout::kVarLen;
   }
 }
 
 std::string LogicalType::ToString() const {
   switch (id) {
-    case TypeId::kBool: return "bool";
-    case TypeId::kBigint: return "bigint";
-    case TypeId::kDouble: return "double";
+    case TypeId::kBool:
+      return "bool";
+    case TypeId::kBigint:
+      return "bigint";
+    case TypeId::kDouble:
+      return "double";
     case TypeId::kDecimal:
       return precision > 0 ? fmt::format("decimal({},{})", precision, scale) : "decimal";
-    case TypeId::kText: return "text";
-    case TypeId::kBinary: return "binary";
-    case TypeId::kDate: return "date";
-    case TypeId::kTime: return "time";
-    case TypeId::kTimestamp: return "timestamp";
-    case TypeId::kTimestampTz: return "timestamptz";
-    case TypeId::kJson: return "json";
-    case TypeId::kUuid: return "uuid";
+    case TypeId::kText:
+      return "text";
+    case TypeId::kBinary:
+      return "binary";
+    case TypeId::kDate:
+      return "date";
+    case TypeId::kTime:
+      return "time";
+    case TypeId::kTimestamp:
+      return "timestamp";
+    case TypeId::kTimestampTz:
+      return "timestamptz";
+    case TypeId::kJson:
+      return "json";
+    case TypeId::kUuid:
+      return "uuid";
   }
   return "?";
 }
@@ -98,7 +113,8 @@ Result<LogicalType> LogicalType::Parse(std::string_view raw) {
       NILUS_ASSIGN_OR_RAISE(s, ParseTypeParam(params.substr(comma + 1)));
     }
     if (p == 0 || s > p) {
-      return Status::InvalidInput("decimal({}) needs a precision of at least 1 and a scale no larger than the precision", params);
+      return Status::InvalidInput(
+          "decimal({}) needs a precision of at least 1 and a scale no larger than the precision", params);
     }
     return Decimal(p, s);
   }

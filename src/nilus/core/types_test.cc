@@ -9,13 +9,20 @@ TEST(LogicalType, ParsesNamesAndAliases) {
     const char* name;
     LogicalType want;
   } cases[] = {
-      {"text", LogicalType::Text()},          {"String", LogicalType::Text()},
-      {"varchar(255)", LogicalType::Text()},  {"integer", LogicalType::Bigint()},
-      {"INT", LogicalType::Bigint()},         {"float", LogicalType::Double()},
-      {"boolean", LogicalType::Bool()},       {"datetime", LogicalType::Timestamp()},
-      {"timestamptz", LogicalType::TimestampTz()}, {"decimal", LogicalType::Decimal()},
-      {"decimal(12, 2)", LogicalType::Decimal(12, 2)}, {"uuid", LogicalType::Uuid()},
-      {"json", LogicalType::Json()},          {"binary", LogicalType::Binary()},
+      {"text", LogicalType::Text()},
+      {"String", LogicalType::Text()},
+      {"varchar(255)", LogicalType::Text()},
+      {"integer", LogicalType::Bigint()},
+      {"INT", LogicalType::Bigint()},
+      {"float", LogicalType::Double()},
+      {"boolean", LogicalType::Bool()},
+      {"datetime", LogicalType::Timestamp()},
+      {"timestamptz", LogicalType::TimestampTz()},
+      {"decimal", LogicalType::Decimal()},
+      {"decimal(12, 2)", LogicalType::Decimal(12, 2)},
+      {"uuid", LogicalType::Uuid()},
+      {"json", LogicalType::Json()},
+      {"binary", LogicalType::Binary()},
   };
   for (const auto& c : cases) {
     auto t = LogicalType::Parse(c.name);

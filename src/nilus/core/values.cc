@@ -1,10 +1,11 @@
 #include "nilus/core/values.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "nilus/core/strings.h"
 
@@ -219,35 +220,85 @@ std::string FormatDouble(double v) {
   return std::string(buf, ptr);
 }
 
-std::string FormatDate(int64_t days) {
+namespace {
+
+char* PutDigits(char* p, int64_t v, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  return p + width;
+}
+
+}  // namespace
+
+size_t FormatDateTo(int64_t days, char* out) {
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
-  return fmt::format("{:04}-{:02}-{:02}", y, m, d);
+  char* p = out;
+  if (y < 0 || y > 9999) {
+    p = fmt::format_to(p, "{}", y);
+  } else {
+    p = PutDigits(p, y, 4);
+  }
+  *p++ = '-';
+  p = PutDigits(p, m, 2);
+  *p++ = '-';
+  p = PutDigits(p, d, 2);
+  return static_cast<size_t>(p - out);
 }
 
-std::string FormatTime(int64_t micros) {
+size_t FormatTimeTo(int64_t micros, char* out) {
   int64_t secs = micros / kMicrosPerSecond;
   int64_t frac = micros % kMicrosPerSecond;
-  std::string out = fmt::format("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+  char* p = PutDigits(out, secs / 3600, 2);
+  *p++ = ':';
+  p = PutDigits(p, secs / 60 % 60, 2);
+  *p++ = ':';
+  p = PutDigits(p, secs % 60, 2);
   if (frac != 0) {
-    std::string f = fmt::format("{:06}", frac);
-    while (f.back() == '0') f.pop_back();
-    out += '.' + f;
+    *p++ = '.';
+    int width = 6;
+    while (frac % 10 == 0) {
+      frac /= 10;
+      --width;
+    }
+    p = PutDigits(p, frac, width);
   }
-  return out;
+  return static_cast<size_t>(p - out);
 }
 
-std::string FormatTimestamp(int64_t micros, bool zone) {
+size_t FormatTimestampTo(int64_t micros, bool zone, char* out) {
   int64_t days = micros / kMicrosPerDay;
   int64_t rest = micros % kMicrosPerDay;
   if (rest < 0) {
     rest += kMicrosPerDay;
     --days;
   }
-  std::string out = FormatDate(days) + ' ' + FormatTime(rest);
-  if (zone) out += "+00:00";
-  return out;
+  size_t n = FormatDateTo(days, out);
+  out[n++] = ' ';
+  n += FormatTimeTo(rest, out + n);
+  if (zone) {
+    std::memcpy(out + n, "+00:00", 6);
+    n += 6;
+  }
+  return n;
+}
+
+std::string FormatDate(int64_t days) {
+  char buf[kMaxFormattedValue];
+  return std::string(buf, FormatDateTo(days, buf));
+}
+
+std::string FormatTime(int64_t micros) {
+  char buf[kMaxFormattedValue];
+  return std::string(buf, FormatTimeTo(micros, buf));
+}
+
+std::string FormatTimestamp(int64_t micros, bool zone) {
+  char buf[kMaxFormattedValue];
+  return std::string(buf, FormatTimestampTo(micros, zone, buf));
 }
 
 std::string FormatUuid(std::string_view b) {

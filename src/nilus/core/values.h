@@ -28,6 +28,14 @@ bool ParseTimestamp(std::string_view s, int64_t* micros, bool* has_zone);
 bool ParseUuid(std::string_view s, std::string* bytes16);
 
 std::string FormatDouble(double v);
+
+/// Buffer size that any of the Format…To functions below fits in.
+inline constexpr size_t kMaxFormattedValue = 64;
+/// Allocation-free forms for hot paths: write into `out`, return the length.
+size_t FormatDateTo(int64_t days, char* out);
+size_t FormatTimeTo(int64_t micros, char* out);
+size_t FormatTimestampTo(int64_t micros, bool zone, char* out);
+
 std::string FormatDate(int64_t days);
 std::string FormatTime(int64_t micros);
 /// "YYYY-MM-DD HH:MM:SS[.ffffff]" and, when `zone`, "+00:00".

@@ -1,8 +1,8 @@
 #include "nilus/core/values.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 namespace nilus {
 

@@ -41,8 +41,9 @@ Result<bool> CsvReader::Next(CsvRecord* record) {
         NILUS_ASSIGN_OR_RAISE(bool more, Fill());
         if (!more) {
           if (in_quotes) {
-            return Status::InvalidInput("{}:{}: unterminated quoted field (the quote opened on line {} is never closed)",
-                                        path_, line_, quote_line);
+            return Status::InvalidInput(
+                "{}:{}: unterminated quoted field (the quote opened on line {} is never closed)", path_, line_,
+                quote_line);
           }
           if (!any) return false;
           break;  // last record without a final newline
@@ -102,9 +103,10 @@ Result<bool> CsvReader::Next(CsvRecord* record) {
         break;
       }
       if (after_quote) {
-        return Status::InvalidInput("{}:{}: unexpected character '{}' after a closing quote; a field is either "
-                                    "fully quoted or not at all",
-                                    path_, line_, Excerpt(std::string_view(&c, 1)));
+        return Status::InvalidInput(
+            "{}:{}: unexpected character '{}' after a closing quote; a field is either "
+            "fully quoted or not at all",
+            path_, line_, Excerpt(std::string_view(&c, 1)));
       }
       any = true;
       if (c == quote && field_bytes_.size() == (ends_.empty() ? 0 : ends_.back())) {
@@ -132,8 +134,9 @@ Result<bool> CsvReader::Next(CsvRecord* record) {
     ends_.push_back(field_bytes_.size());
     record->quoted.push_back(field_quoted);
     if (size_t bad = FindInvalidUtf8(field_bytes_); bad != std::string::npos) {
-      return Status::InvalidInput("{}:{}: invalid UTF-8 (byte 0x{:02x}); the file must be UTF-8 (convert it with iconv)",
-                                  path_, record->line, static_cast<unsigned char>(field_bytes_[bad]));
+      return Status::InvalidInput(
+          "{}:{}: invalid UTF-8 (byte 0x{:02x}); the file must be UTF-8 (convert it with iconv)", path_, record->line,
+          static_cast<unsigned char>(field_bytes_[bad]));
     }
     record->fields.clear();
     size_t begin = 0;

@@ -1,9 +1,9 @@
 #include "nilus/formats/csv_reader.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 namespace nilus {
 

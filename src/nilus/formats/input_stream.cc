@@ -1,12 +1,12 @@
 #include "nilus/formats/input_stream.h"
 
+#include <zlib.h>
+#include <zstd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <vector>
-
-#include <zlib.h>
-#include <zstd.h>
 
 #include "nilus/core/strings.h"
 
@@ -56,9 +56,7 @@ class GzipFile final : public InputStream {
 
 class ZstdFile final : public InputStream {
  public:
-  ZstdFile(std::FILE* f, std::string path) : f_(f), path_(std::move(path)), in_(kChunk) {
-    dctx_ = ZSTD_createDCtx();
-  }
+  ZstdFile(std::FILE* f, std::string path) : f_(f), path_(std::move(path)), in_(kChunk) { dctx_ = ZSTD_createDCtx(); }
   ~ZstdFile() override {
     ZSTD_freeDCtx(dctx_);
     std::fclose(f_);

@@ -1,11 +1,11 @@
 #include "nilus/manifest/manifest.h"
 
+#include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <set>
-
-#include <spdlog/spdlog.h>
-#include <yaml-cpp/yaml.h>
 
 #include "nilus/core/secrets.h"
 #include "nilus/core/strings.h"
@@ -16,9 +16,9 @@ namespace nilus {
 namespace {
 
 /// Fields of the platform's manifests that mean nothing on one machine: accepted, ignored.
-const std::set<std::string> kPlatformFields = {"compute", "resources", "workspace", "stack", "tags", "servicePort",
-                                                "replicas", "dataosSecrets", "description", "owner", "layer",
-                                                "version", "title", "envs", "configs", "runAsUser", "ingress"};
+const std::set<std::string> kPlatformFields = {
+    "compute", "resources", "workspace", "stack", "tags", "servicePort", "replicas",  "dataosSecrets", "description",
+    "owner",   "layer",     "version",   "title", "envs", "configs",     "runAsUser", "ingress"};
 
 std::string Where(const std::string& path, const YAML::Node& node) {
   const YAML::Mark& m = node.Mark();
@@ -32,7 +32,9 @@ bool IsIdent(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c =
 Result<std::string> Scalar(const YAML::Node& node, const std::string& path, std::string_view what) {
   if (!node.IsScalar()) {
     return Status::InvalidInput("{}: {} must be a single value, not a {}", Where(path, node), what,
-                                node.IsMap() ? "map" : node.IsSequence() ? "list" : "null");
+                                node.IsMap()        ? "map"
+                                : node.IsSequence() ? "list"
+                                                    : "null");
   }
   return node.Scalar();
 }
@@ -68,7 +70,8 @@ Result<EndpointSpec> ReadEndpoint(const YAML::Node& spec, const std::string& key
     return Status::InvalidInput("{}: the stackSpec has no '{}:' section; add {}: {{address: …, options: …}}",
                                 Where(path, spec), key, key);
   }
-  if (!node.IsMap()) return Status::InvalidInput("{}: '{}' must be a map with address and options", Where(path, node), key);
+  if (!node.IsMap())
+    return Status::InvalidInput("{}: '{}' must be a map with address and options", Where(path, node), key);
   EndpointSpec out;
   for (const auto& kv : node) {
     std::string field = kv.first.Scalar();
@@ -125,9 +128,10 @@ Result<std::string> ResolveDepot(const std::string& address, const std::string& 
   const char* env = std::getenv("NILUS_DEPOTS");
   std::string file = env && *env ? env : StateStore::DefaultHome() + "/depots.yaml";
   if (!std::filesystem::exists(file)) {
-    return Status::InvalidInput("{}: depot '{}' cannot be resolved: the depot file {} does not exist; create it with a "
-                                "line '{}: <address>' or set NILUS_DEPOTS",
-                                where, name, file, name);
+    return Status::InvalidInput(
+        "{}: depot '{}' cannot be resolved: the depot file {} does not exist; create it with a "
+        "line '{}: <address>' or set NILUS_DEPOTS",
+        where, name, file, name);
   }
   YAML::Node depots;
   try {
@@ -178,9 +182,10 @@ Result<std::string> Interpolate(const std::string& text, const std::string& wher
         std::string var = text.substr(i + 1, end - i - 1);
         const char* value = std::getenv(var.c_str());
         if (!value) {
-          return Status::InvalidInput("{}: environment variable {} is not set (referenced as {{{}}}); export it "
-                                      "before running",
-                                      where, var, var);
+          return Status::InvalidInput(
+              "{}: environment variable {} is not set (referenced as {{{}}}); export it "
+              "before running",
+              where, var, var);
         }
         RegisterSecret(value);
         out += value;
@@ -248,9 +253,10 @@ Result<Manifest> LoadManifest(const std::string& path, const ConnectorRegistry& 
     return Status::InvalidInput("{}: cannot read the manifest: {}", path, e.what());
   }
   if (!root.IsMap()) {
-    return Status::InvalidInput("{}: a manifest is a map: a workflow (type: workflow), a service (type: service) or a "
-                                "stackSpec with source: and sink:",
-                                path);
+    return Status::InvalidInput(
+        "{}: a manifest is a map: a workflow (type: workflow), a service (type: service) or a "
+        "stackSpec with source: and sink:",
+        path);
   }
   Manifest m;
   m.path = path;

@@ -1,9 +1,9 @@
 #include "nilus/manifest/manifest.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 namespace nilus {
 

@@ -20,7 +20,13 @@ class TextTypeInference {
 
  private:
   enum Candidate : uint32_t {
-    kBool = 1, kBigint = 2, kDouble = 4, kDecimal = 8, kDate = 16, kTimestamp = 32, kTimestampTz = 64,
+    kBool = 1,
+    kBigint = 2,
+    kDouble = 4,
+    kDecimal = 8,
+    kDate = 16,
+    kTimestamp = 32,
+    kTimestampTz = 64,
   };
   uint32_t candidates_ = kBool | kBigint | kDouble | kDecimal | kDate | kTimestamp | kTimestampTz;
   bool seen_ = false;

@@ -1,9 +1,9 @@
 #include "nilus/pipeline/bounded_queue.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 namespace nilus {
 

@@ -33,9 +33,12 @@ int CompareDecimalText(std::string_view a, std::string_view b) {
 
 int CompareValues(const Column& a, int64_t i, const Column& b, int64_t j) {
   switch (a.type().layout()) {
-    case PhysicalLayout::kBool: return static_cast<int>(a.Bool(i)) - static_cast<int>(b.Bool(j));
-    case PhysicalLayout::kInt64: return a.Int64(i) < b.Int64(j) ? -1 : a.Int64(i) > b.Int64(j) ? 1 : 0;
-    case PhysicalLayout::kDouble: return a.Double(i) < b.Double(j) ? -1 : a.Double(i) > b.Double(j) ? 1 : 0;
+    case PhysicalLayout::kBool:
+      return static_cast<int>(a.Bool(i)) - static_cast<int>(b.Bool(j));
+    case PhysicalLayout::kInt64:
+      return a.Int64(i) < b.Int64(j) ? -1 : a.Int64(i) > b.Int64(j) ? 1 : 0;
+    case PhysicalLayout::kDouble:
+      return a.Double(i) < b.Double(j) ? -1 : a.Double(i) > b.Double(j) ? 1 : 0;
     case PhysicalLayout::kVarLen:
       if (a.type().id == TypeId::kDecimal) return CompareDecimalText(a.View(i), b.View(j));
       return a.View(i).compare(b.View(j));

@@ -1,9 +1,9 @@
 #include "nilus/pipeline/retry.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <random>
-
-#include <spdlog/spdlog.h>
 
 #include "nilus/core/cancellation.h"
 

@@ -10,30 +10,39 @@ const RetryPolicy kFast{4, std::chrono::milliseconds(1), std::chrono::millisecon
 
 TEST(RetryTransient, RetriesTransientFailuresUntilSuccess) {
   int calls = 0;
-  Status st = RetryTransient("test", [&] {
-    ++calls;
-    return calls < 3 ? Status::Unavailable("busy") : Status::OK();
-  }, kFast);
+  Status st = RetryTransient(
+      "test",
+      [&] {
+        ++calls;
+        return calls < 3 ? Status::Unavailable("busy") : Status::OK();
+      },
+      kFast);
   EXPECT_TRUE(st.ok());
   EXPECT_EQ(calls, 3);
 }
 
 TEST(RetryTransient, FailsAtOnceOnPermanentErrors) {
   int calls = 0;
-  Status st = RetryTransient("test", [&] {
-    ++calls;
-    return Status::InvalidInput("bad");
-  }, kFast);
+  Status st = RetryTransient(
+      "test",
+      [&] {
+        ++calls;
+        return Status::InvalidInput("bad");
+      },
+      kFast);
   EXPECT_EQ(st.code(), StatusCode::kInvalidInput);
   EXPECT_EQ(calls, 1);
 }
 
 TEST(RetryTransient, GivesUpAfterMaxAttempts) {
   int calls = 0;
-  Status st = RetryTransient("loading x", [&] {
-    ++calls;
-    return Status::Aborted("deadlock");
-  }, kFast);
+  Status st = RetryTransient(
+      "loading x",
+      [&] {
+        ++calls;
+        return Status::Aborted("deadlock");
+      },
+      kFast);
   EXPECT_EQ(st.code(), StatusCode::kAborted);
   EXPECT_EQ(calls, 4);
   EXPECT_NE(st.message().find("failed 4 times"), std::string::npos) << st.message();

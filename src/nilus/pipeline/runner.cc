@@ -1,10 +1,10 @@
 #include "nilus/pipeline/runner.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <random>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "nilus/core/cancellation.h"
 #include "nilus/core/log.h"
@@ -121,8 +121,9 @@ Status LoadOnce(const Pipeline& p, Source& source, Destination& dest, const nloh
 
   nlohmann::json state = {{"source", reader->state()}};
   if (cursor.enabled()) state["cursor"] = cursor.ToState();
-  LoadRecord record{request.load_id, p.name, p.sink_options.dest_table, std::string(WriteDispositionName(request.strategy)),
-                    rows, bytes, started_at};
+  LoadRecord record{
+      request.load_id, p.name,    p.sink_options.dest_table, std::string(WriteDispositionName(request.strategy)), rows,
+      bytes,           started_at};
   NILUS_RETURN_NOT_OK(load->Commit(record, state));
   summary->rows = rows;
   summary->bytes = bytes;
@@ -148,9 +149,8 @@ std::string NewLoadId() {
 Result<LoadSummary> RunPipeline(const Pipeline& p, const RunOptions& options, const ConnectorRegistry& registry,
                                 StateStore& store) {
   const std::string& table = p.sink_options.dest_table;
-  std::string context = fmt::format("loading {} into {}", p.source_options.table.empty() ? p.source.Masked()
-                                                                                             : p.source_options.table,
-                                    table);
+  std::string context = fmt::format("loading {} into {}",
+                                    p.source_options.table.empty() ? p.source.Masked() : p.source_options.table, table);
   auto fail = [&](const Status& st) { return st.WithContext(context); };
 
   NILUS_ASSIGN_OR_RAISE(auto split, SplitDestTable(table, "dest-table"));
@@ -191,7 +191,8 @@ Result<LoadSummary> RunPipeline(const Pipeline& p, const RunOptions& options, co
   summary.seconds = std::chrono::duration<double>(Clock::now() - started).count();
 
   Status saved = store.Save({p.name, table, p.destination_as_written, committed_state, request.load_id, ""});
-  if (!saved.ok()) spdlog::warn("the local state store could not be updated ({}); the destination holds the state", saved.message());
+  if (!saved.ok())
+    spdlog::warn("the local state store could not be updated ({}); the destination holds the state", saved.message());
   return summary;
 }
 

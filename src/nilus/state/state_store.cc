@@ -40,8 +40,8 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& home) {
   std::error_code ec;
   std::filesystem::create_directories(home, ec);
   if (ec) {
-    return Status::FailedPrecondition("cannot create the Nilus home folder {} ({}); set NILUS_HOME to a writable folder",
-                                      home, ec.message());
+    return Status::FailedPrecondition(
+        "cannot create the Nilus home folder {} ({}); set NILUS_HOME to a writable folder", home, ec.message());
   }
   std::string path = home + "/state.db";
   NILUS_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path, true));

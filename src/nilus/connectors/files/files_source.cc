@@ -1,13 +1,12 @@
 #include "nilus/connectors/files/files_source.h"
 
 #include <glob.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <set>
 #include <unordered_map>
-
-#include <spdlog/spdlog.h>
 
 #include "nilus/core/cancellation.h"
 #include "nilus/core/strings.h"
@@ -38,15 +37,26 @@ class JsonTypeInference {
  public:
   void Observe(const Document& v) {
     switch (v.type()) {
-      case Document::value_t::null: return;
-      case Document::value_t::boolean: seen_ |= kBool; return;
-      case Document::value_t::number_integer: seen_ |= kInt; return;
+      case Document::value_t::null:
+        return;
+      case Document::value_t::boolean:
+        seen_ |= kBool;
+        return;
+      case Document::value_t::number_integer:
+        seen_ |= kInt;
+        return;
       case Document::value_t::number_unsigned:
         seen_ |= v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX) ? kBigUnsigned : kInt;
         return;
-      case Document::value_t::number_float: seen_ |= kFloat; return;
-      case Document::value_t::string: seen_ |= kString; return;
-      default: seen_ |= kNested; return;
+      case Document::value_t::number_float:
+        seen_ |= kFloat;
+        return;
+      case Document::value_t::string:
+        seen_ |= kString;
+        return;
+      default:
+        seen_ |= kNested;
+        return;
     }
   }
   bool seen() const { return seen_ != 0; }
@@ -74,7 +84,8 @@ Result<CsvDialect> DialectFromUri(const Uri& uri) {
       }
       d.delimiter = v[0];
     } else if (key == "quote") {
-      if (value.size() != 1) return Status::InvalidInput("{}: quote must be one character, got '{}'", uri.Masked(), value);
+      if (value.size() != 1)
+        return Status::InvalidInput("{}: quote must be one character, got '{}'", uri.Masked(), value);
       d.quote = value[0];
     } else if (key == "header") {
       if (!ParseBool(value, &d.header, true)) {
@@ -85,9 +96,10 @@ Result<CsvDialect> DialectFromUri(const Uri& uri) {
     } else if (key == "encoding") {
       std::string e = ToLower(value);
       if (e != "utf-8" && e != "utf8") {
-        return Status::InvalidInput("{}: encoding '{}' is not supported; Nilus reads UTF-8 (convert the file with "
-                                    "iconv -f {} -t UTF-8)",
-                                    uri.Masked(), value, value);
+        return Status::InvalidInput(
+            "{}: encoding '{}' is not supported; Nilus reads UTF-8 (convert the file with "
+            "iconv -f {} -t UTF-8)",
+            uri.Masked(), value, value);
       }
     } else {
       std::string close = ClosestMatch(key, {"delimiter", "quote", "header", "null", "encoding"});
@@ -227,9 +239,10 @@ Result<Document> ParseJsonObject(std::string_view line, const std::string& path,
 }
 
 Status ConversionError(const std::string& path, int64_t line, const Field& field, std::string_view value) {
-  return Status::InvalidInput("{}:{}: column '{}': '{}' is not a {} value; fix the value or change its type with "
-                              "type-hints (e.g. {}: text)",
-                              path, line, field.name, Excerpt(value), field.type.ToString(), field.name);
+  return Status::InvalidInput(
+      "{}:{}: column '{}': '{}' is not a {} value; fix the value or change its type with "
+      "type-hints (e.g. {}: text)",
+      path, line, field.name, Excerpt(value), field.type.ToString(), field.name);
 }
 
 Status AppendJson(Column& column, const Document& v, const std::string& path, int64_t line, const Field& field) {
@@ -397,9 +410,10 @@ class FilesSource final : public Source {
     std::string pattern = uri_.host() + uri_.path();
     if (pattern.empty()) pattern = options.table;
     if (pattern.empty()) {
-      return Status::InvalidInput("{}: no file given; put the path in the address (file:///data/orders.csv) or in "
-                                  "source-table",
-                                  uri_.Masked());
+      return Status::InvalidInput(
+          "{}: no file given; put the path in the address (file:///data/orders.csv) or in "
+          "source-table",
+          uri_.Masked());
     }
     NILUS_ASSIGN_OR_RAISE(auto paths, ExpandPattern(pattern));
 

@@ -1,10 +1,10 @@
 #pragma once
 
+#include <sqlite3.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <sqlite3.h>
 
 #include "nilus/core/status.h"
 #include "nilus/core/uri.h"

@@ -1,7 +1,8 @@
-#include <chrono>
-#include <set>
-
 #include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstring>
+#include <set>
 
 #include "nilus/connectors/sqlite/sqlite_db.h"
 #include "nilus/connectors/sqlite/sqlite_internal.h"
@@ -50,8 +51,12 @@ void BindValue(sqlite3_stmt* stmt, int p, const Column& column, int64_t r) {
     return;
   }
   switch (column.type().id) {
-    case TypeId::kBool: sqlite3_bind_int(stmt, p, column.Bool(r) ? 1 : 0); return;
-    case TypeId::kBigint: sqlite3_bind_int64(stmt, p, column.Int64(r)); return;
+    case TypeId::kBool:
+      sqlite3_bind_int(stmt, p, column.Bool(r) ? 1 : 0);
+      return;
+    case TypeId::kBigint:
+      sqlite3_bind_int64(stmt, p, column.Int64(r));
+      return;
     case TypeId::kDouble: {
       double v = column.Double(r);
       if (v != v) {  // SQLite stores NaN as NULL; keep it as text instead
@@ -74,8 +79,28 @@ void BindValue(sqlite3_stmt* stmt, int p, const Column& column, int64_t r) {
       return;
     }
     default: {
-      std::string v = ValueToString(column, r);
-      sqlite3_bind_text64(stmt, p, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      char buf[kMaxFormattedValue];
+      size_t n = 0;
+      switch (column.type().id) {
+        case TypeId::kDate:
+          n = FormatDateTo(column.Int64(r), buf);
+          break;
+        case TypeId::kTime:
+          n = FormatTimeTo(column.Int64(r), buf);
+          break;
+        case TypeId::kTimestamp:
+          n = FormatTimestampTo(column.Int64(r), false, buf);
+          break;
+        case TypeId::kTimestampTz:
+          n = FormatTimestampTo(column.Int64(r), true, buf);
+          break;
+        default: {  // uuid
+          std::string v = ValueToString(column, r);
+          n = v.size();
+          std::memcpy(buf, v.data(), n);
+        }
+      }
+      sqlite3_bind_text64(stmt, p, buf, n, SQLITE_TRANSIENT, SQLITE_UTF8);
       return;
     }
   }
@@ -86,9 +111,15 @@ class SqliteTableLoad final : public TableLoad {
   SqliteTableLoad(SqliteDb& db, LoadRequest request)
       : db_(db), request_(std::move(request)), table_(SqliteTableName(request_.dest_schema, request_.dest_table)) {
     switch (request_.strategy) {
-      case WriteDisposition::kAppend: target_ = table_; break;
-      case WriteDisposition::kReplace: target_ = table_ + "__nilus_new"; break;
-      case WriteDisposition::kMerge: target_ = "_nilus_staging"; break;
+      case WriteDisposition::kAppend:
+        target_ = table_;
+        break;
+      case WriteDisposition::kReplace:
+        target_ = table_ + "__nilus_new";
+        break;
+      case WriteDisposition::kMerge:
+        target_ = "_nilus_staging";
+        break;
     }
   }
 
@@ -130,7 +161,8 @@ class SqliteTableLoad final : public TableLoad {
     insert_.reset();
     std::string quoted = QuoteIdent(table_);
     switch (request_.strategy) {
-      case WriteDisposition::kAppend: break;
+      case WriteDisposition::kAppend:
+        break;
       case WriteDisposition::kReplace:
         if (schema_.num_fields() > 0 || db_.TableExists(target_)) {
           // The swap happens inside the load's transaction: readers see the old table until commit.
@@ -206,8 +238,8 @@ class SqliteTableLoad final : public TableLoad {
     std::string ref = (temp ? "temp." : "") + QuoteIdent(table);
     std::set<std::string> existing;
     {
-      NILUS_ASSIGN_OR_RAISE(SqliteStatement info,
-                            db_.Prepare(fmt::format("PRAGMA {}table_info({})", temp ? "temp." : "", QuoteIdent(table))));
+      NILUS_ASSIGN_OR_RAISE(SqliteStatement info, db_.Prepare(fmt::format("PRAGMA {}table_info({})",
+                                                                          temp ? "temp." : "", QuoteIdent(table))));
       while (true) {
         NILUS_ASSIGN_OR_RAISE(bool row, info.Step());
         if (!row) break;
@@ -259,10 +291,10 @@ class SqliteTableLoad final : public TableLoad {
     std::string quoted = QuoteIdent(table_);
     NILUS_RETURN_NOT_OK(db_.Exec(fmt::format(
         "DELETE FROM {0} AS t WHERE EXISTS (SELECT 1 FROM temp._nilus_staging AS s WHERE {1})", quoted, match)));
-    NILUS_RETURN_NOT_OK(db_.Exec(fmt::format(
-        "INSERT INTO {0} ({1}) SELECT {1} FROM temp._nilus_staging WHERE rowid IN "
-        "(SELECT max(rowid) FROM temp._nilus_staging GROUP BY {2})",
-        quoted, Join(cols, ", "), key_list)));
+    NILUS_RETURN_NOT_OK(
+        db_.Exec(fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM temp._nilus_staging WHERE rowid IN "
+                             "(SELECT max(rowid) FROM temp._nilus_staging GROUP BY {2})",
+                             quoted, Join(cols, ", "), key_list)));
     return db_.Exec("DROP TABLE temp._nilus_staging");
   }
 
@@ -287,10 +319,12 @@ class SqliteDestination final : public Destination {
     stmt.BindText(2, table);
     NILUS_ASSIGN_OR_RAISE(bool row, stmt.Step());
     if (!row) return nlohmann::json::object();
-    auto state = nlohmann::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0)), nullptr, false);
+    auto state =
+        nlohmann::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0)), nullptr, false);
     if (state.is_discarded()) {
-      return Status::FailedPrecondition("the state of {} / {} in {} is not valid JSON; reset it with nilus state reset {}",
-                                        pipeline, table, db_->path(), pipeline);
+      return Status::FailedPrecondition(
+          "the state of {} / {} in {} is not valid JSON; reset it with nilus state reset {}", pipeline, table,
+          db_->path(), pipeline);
     }
     return state;
   }

@@ -17,11 +17,16 @@ constexpr int64_t kMaxBatchBytes = 64 << 20;
 
 const char* StorageClassName(int t) {
   switch (t) {
-    case SQLITE_INTEGER: return "integer";
-    case SQLITE_FLOAT: return "real";
-    case SQLITE_TEXT: return "text";
-    case SQLITE_BLOB: return "blob";
-    default: return "null";
+    case SQLITE_INTEGER:
+      return "integer";
+    case SQLITE_FLOAT:
+      return "real";
+    case SQLITE_TEXT:
+      return "text";
+    case SQLITE_BLOB:
+      return "blob";
+    default:
+      return "null";
   }
 }
 
@@ -58,8 +63,8 @@ bool AppendSqliteValue(sqlite3_stmt* stmt, int i, Column& column) {
       return AppendTextValue(column, text());
     case TypeId::kBinary: {
       const void* p = sqlite3_column_blob(stmt, i);
-      column.AppendBytes(std::string_view(static_cast<const char*>(p ? p : ""),
-                                          static_cast<size_t>(sqlite3_column_bytes(stmt, i))));
+      column.AppendBytes(
+          std::string_view(static_cast<const char*>(p ? p : ""), static_cast<size_t>(sqlite3_column_bytes(stmt, i))));
       return true;
     }
     case TypeId::kUuid:
@@ -140,7 +145,8 @@ class SqliteSource final : public Source {
       what = fmt::format("query on {}", path_);
     } else {
       if (options.table.empty()) {
-        return Status::InvalidInput("the SQLite source needs source-table: a table name, schema.table or query:SELECT …");
+        return Status::InvalidInput(
+            "the SQLite source needs source-table: a table name, schema.table or query:SELECT …");
       }
       size_t dot = options.table.find('.');
       std::string table = dot == std::string::npos
@@ -182,8 +188,8 @@ class SqliteSource final : public Source {
         return Status::InvalidInput("option columns names '{}', which {} does not have", wanted, what);
       }
     }
-    return std::unique_ptr<BatchReader>(
-        new SqliteReader(std::move(db), std::move(stmt), std::move(schema), std::move(columns), what, options.page_size));
+    return std::unique_ptr<BatchReader>(new SqliteReader(std::move(db), std::move(stmt), std::move(schema),
+                                                         std::move(columns), what, options.page_size));
   }
 
  private:

@@ -8,19 +8,30 @@ namespace nilus {
 
 std::string SqliteDeclaredType(const LogicalType& type) {
   switch (type.id) {
-    case TypeId::kBool: return "BOOLEAN";
-    case TypeId::kBigint: return "BIGINT";
-    case TypeId::kDouble: return "DOUBLE";
+    case TypeId::kBool:
+      return "BOOLEAN";
+    case TypeId::kBigint:
+      return "BIGINT";
+    case TypeId::kDouble:
+      return "DOUBLE";
     case TypeId::kDecimal:
       return type.precision > 0 ? fmt::format("DECIMAL_TEXT({},{})", type.precision, type.scale) : "DECIMAL_TEXT";
-    case TypeId::kText: return "TEXT";
-    case TypeId::kBinary: return "BLOB";
-    case TypeId::kDate: return "DATE";
-    case TypeId::kTime: return "TIME";
-    case TypeId::kTimestamp: return "TIMESTAMP";
-    case TypeId::kTimestampTz: return "TIMESTAMPTZ";
-    case TypeId::kJson: return "JSON_TEXT";
-    case TypeId::kUuid: return "UUID";
+    case TypeId::kText:
+      return "TEXT";
+    case TypeId::kBinary:
+      return "BLOB";
+    case TypeId::kDate:
+      return "DATE";
+    case TypeId::kTime:
+      return "TIME";
+    case TypeId::kTimestamp:
+      return "TIMESTAMP";
+    case TypeId::kTimestampTz:
+      return "TIMESTAMPTZ";
+    case TypeId::kJson:
+      return "JSON_TEXT";
+    case TypeId::kUuid:
+      return "UUID";
   }
   return "TEXT";
 }
