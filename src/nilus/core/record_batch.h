@@ -14,6 +14,9 @@ struct Field {
   std::string name;
   LogicalType type;
   bool nullable = true;
+  /// The source system's own type, e.g. "postgresql:numeric(12,2)", so that a destination of
+  /// the same system can recreate the column exactly. Empty when the source has none.
+  std::string native_type = {};
   friend bool operator==(const Field&, const Field&) = default;
 };
 

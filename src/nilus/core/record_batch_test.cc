@@ -15,7 +15,7 @@ TEST(RecordBatch, BuildsColumnsOfEveryLayout) {
     if (i % 3 == 0) {
       b.column(1).AppendNull();
     } else {
-      b.column(1).AppendBytes("n" + std::to_string(i));
+      b.column(1).AppendBytes(fmt::format("n{}", i));
     }
     b.column(2).AppendBool(i % 2 == 0);
     b.column(3).AppendDouble(i / 2.0);
