@@ -27,13 +27,22 @@ class BatchReader {
   virtual nlohmann::json state() const { return nlohmann::json::object(); }
 };
 
+/// Where the last committed load of a table left off.
+struct ResumePoint {
+  /// What this source's reader returned from `state()` ({} on the first run, a full refresh or
+  /// a replace).
+  nlohmann::json state = nlohmann::json::object();
+  /// The largest `incremental-key` committed so far, as text ("" when none or in a backfill).
+  /// A source may skip rows whose key is not above it; the runner filters them anyway.
+  std::string cursor;
+};
+
 /// A batch source: reads tables (DESIGN §2, Extract).
 class Source {
  public:
   virtual ~Source() = default;
-  /// Starts reading `options.table`. `state` is what this source's reader returned from
-  /// `state()` in the last committed load of this table ({} on the first run or a full refresh).
-  virtual Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const nlohmann::json& state) = 0;
+  /// Starts reading `options.table` from where `resume` says.
+  virtual Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint& resume) = 0;
 };
 
 /// What one load writes: a destination table, how, and under which load id.

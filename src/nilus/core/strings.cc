@@ -120,6 +120,20 @@ size_t FindInvalidUtf8(std::string_view s) {
   return std::string_view::npos;
 }
 
+namespace {
+std::string QuoteWith(std::string_view s, char q) {
+  std::string out(1, q);
+  for (char c : s) {
+    if (c == q) out += q;
+    out += c;
+  }
+  return out + q;
+}
+}  // namespace
+
+std::string QuoteIdent(std::string_view name) { return QuoteWith(name, '"'); }
+std::string QuoteLiteral(std::string_view value) { return QuoteWith(value, '\''); }
+
 std::string Excerpt(std::string_view value, size_t max) {
   std::string out;
   for (char c : value.substr(0, max)) {

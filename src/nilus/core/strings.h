@@ -23,6 +23,11 @@ std::string ClosestMatch(std::string_view word, const std::vector<std::string>& 
 /// Returns the byte offset of the first invalid UTF-8 sequence, or npos when `s` is valid.
 size_t FindInvalidUtf8(std::string_view s);
 
+/// Quotes an SQL identifier: "name", inner quotes doubled (PostgreSQL, SQLite, standard SQL).
+std::string QuoteIdent(std::string_view name);
+/// Quotes an SQL string literal: 'text', inner quotes doubled.
+std::string QuoteLiteral(std::string_view value);
+
 /// A short, printable cut of a value for error messages.
 std::string Excerpt(std::string_view value, size_t max = 40);
 

@@ -119,6 +119,10 @@ bool ParseBool(std::string_view s, bool* out, bool lenient) {
 }
 
 bool ParseDecimal(std::string_view s, std::string* out) {
+  if (s == "NaN" || s == "Infinity" || s == "-Infinity") {
+    *out = std::string(s);
+    return true;
+  }
   size_t i = 0;
   bool negative = false;
   if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
@@ -143,7 +147,19 @@ bool ParseDecimal(std::string_view s, std::string* out) {
   return true;
 }
 
+namespace {
+/// "infinity" / "-infinity" (any case) as the sentinel values.
+bool ParseInfinity(std::string_view s, int64_t* out) {
+  if (s.size() < 8 || s.size() > 9) return false;
+  std::string v = ToLower(s);
+  if (v == "infinity") return *out = kPlusInfinity, true;
+  if (v == "-infinity") return *out = kMinusInfinity, true;
+  return false;
+}
+}  // namespace
+
 bool ParseDate(std::string_view s, int64_t* days) {
+  if (ParseInfinity(s, days)) return true;
   int64_t y, m, d;
   if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !Digits(s, 0, 4, &y) || !Digits(s, 5, 2, &m) ||
       !Digits(s, 8, 2, &d) || !ValidDate(y, m, d)) {
@@ -159,6 +175,10 @@ bool ParseTime(std::string_view s, int64_t* micros) {
 }
 
 bool ParseTimestamp(std::string_view s, int64_t* micros, bool* has_zone) {
+  if (ParseInfinity(s, micros)) {
+    *has_zone = false;
+    return true;
+  }
   int64_t days, clock;
   if (s.size() < 16 || (s[10] != 'T' && s[10] != ' ' && s[10] != 't') || !ParseDate(s.substr(0, 10), &days)) {
     return false;
@@ -232,7 +252,17 @@ char* PutDigits(char* p, int64_t v, int width) {
 
 }  // namespace
 
+namespace {
+size_t FormatInfinity(int64_t v, char* out) {
+  const char* text = v == kPlusInfinity ? "infinity" : "-infinity";
+  size_t n = std::strlen(text);
+  std::memcpy(out, text, n);
+  return n;
+}
+}  // namespace
+
 size_t FormatDateTo(int64_t days, char* out) {
+  if (days == kPlusInfinity || days == kMinusInfinity) return FormatInfinity(days, out);
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
@@ -270,6 +300,7 @@ size_t FormatTimeTo(int64_t micros, char* out) {
 }
 
 size_t FormatTimestampTo(int64_t micros, bool zone, char* out) {
+  if (micros == kPlusInfinity || micros == kMinusInfinity) return FormatInfinity(micros, out);
   int64_t days = micros / kMicrosPerDay;
   int64_t rest = micros % kMicrosPerDay;
   if (rest < 0) {

@@ -15,7 +15,8 @@ bool ParseBigint(std::string_view s, int64_t* out);
 bool ParseDouble(std::string_view s, double* out);
 /// true/false, t/f, yes/no, 1/0 (any case) when `lenient`; only true/false otherwise.
 bool ParseBool(std::string_view s, bool* out, bool lenient);
-/// A decimal literal ([+-]digits[.digits]); `out` gets its canonical text.
+/// A decimal literal ([+-]digits[.digits], or NaN, Infinity, -Infinity); `out` gets its
+/// canonical text.
 bool ParseDecimal(std::string_view s, std::string* out);
 /// YYYY-MM-DD -> days since 1970-01-01.
 bool ParseDate(std::string_view s, int64_t* days);
@@ -43,5 +44,10 @@ std::string FormatTimestamp(int64_t micros, bool zone);
 std::string FormatUuid(std::string_view bytes16);
 
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
+
+/// Dates and timestamps may be infinite (PostgreSQL's 'infinity' and '-infinity'): these
+/// values stand for them, and format and parse as "infinity" / "-infinity".
+inline constexpr int64_t kPlusInfinity = INT64_MAX;
+inline constexpr int64_t kMinusInfinity = INT64_MIN;
 
 }  // namespace nilus

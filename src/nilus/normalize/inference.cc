@@ -55,6 +55,8 @@ void TextTypeInference::Observe(std::string_view v) {
       if (digits > 15) candidates_ &= ~kDouble;
     }
   }
+  // Dates and timestamps are only guessed from digits ("infinity" is accepted when a type says so).
+  if (v.empty() || v[0] < '0' || v[0] > '9') candidates_ &= ~(kDate | kTimestamp | kTimestampTz);
   if ((candidates_ & kDate) && !ParseDate(v, &i)) candidates_ &= ~kDate;
   if (candidates_ & (kTimestamp | kTimestampTz)) {
     bool zone = false;

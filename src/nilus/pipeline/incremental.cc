@@ -126,6 +126,12 @@ Result<std::shared_ptr<const RecordBatch>> IncrementalCursor::Apply(std::shared_
   return builder.Finish();
 }
 
+std::string IncrementalCursor::SavedValue() const {
+  if (!enabled() || backfill_ || !saved_.is_object() || saved_.value("key", "") != key_) return "";
+  auto value = saved_.find("value");
+  return value != saved_.end() && value->is_string() ? value->get<std::string>() : "";
+}
+
 nlohmann::json IncrementalCursor::ToState() const {
   if (!enabled() || backfill_) return saved_;
   if (!max_) return saved_;

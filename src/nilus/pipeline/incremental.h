@@ -25,6 +25,9 @@ class IncrementalCursor {
   Result<std::shared_ptr<const RecordBatch>> Apply(std::shared_ptr<const RecordBatch> batch);
   /// The cursor to commit: the largest key seen, or the saved one when nothing new came.
   nlohmann::json ToState() const;
+  /// The saved cursor's value as text, for sources that push the filter down ("" when the
+  /// saved cursor does not apply: none, another key, or a backfill).
+  std::string SavedValue() const;
 
  private:
   Status Bind(const Field& field, int index);

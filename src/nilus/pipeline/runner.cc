@@ -67,11 +67,13 @@ Status LoadOnce(const Pipeline& p, Source& source, Destination& dest, const nloh
                 nlohmann::json* committed_state) {
   const bool full = request.strategy == WriteDisposition::kReplace;
   // Replace reloads everything: neither the source's file list nor the cursor applies.
-  nlohmann::json source_state = full ? nlohmann::json::object() : prior.value("source", nlohmann::json::object());
   IncrementalCursor cursor(p.source_options, full ? nlohmann::json::object() : prior.value("cursor", nlohmann::json()));
+  ResumePoint resume;
+  if (!full) resume.state = prior.value("source", nlohmann::json::object());
+  resume.cursor = cursor.SavedValue();
 
   NILUS_ASSIGN_OR_RAISE(auto load, dest.Begin(request));
-  NILUS_ASSIGN_OR_RAISE(auto reader, source.Read(p.source_options, source_state));
+  NILUS_ASSIGN_OR_RAISE(auto reader, source.Read(p.source_options, resume));
 
   BoundedQueue<Extracted> queue(kQueueDepth);
   std::thread extract([&] {

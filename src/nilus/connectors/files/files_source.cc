@@ -405,7 +405,8 @@ class FilesSource final : public Source {
  public:
   FilesSource(Uri uri, CsvDialect dialect) : uri_(std::move(uri)), dialect_(std::move(dialect)) {}
 
-  Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const json& state) override {
+  Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint& resume) override {
+    const json& state = resume.state;
     // file:///abs/path and file://relative/path: the path is everything after "://".
     std::string pattern = uri_.host() + uri_.path();
     if (pattern.empty()) pattern = options.table;

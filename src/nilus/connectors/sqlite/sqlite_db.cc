@@ -79,15 +79,6 @@ bool SqliteDb::TableExists(const std::string& name) {
   return row.ok() && *row;
 }
 
-std::string QuoteIdent(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + '"';
-}
-
 Result<std::string> SqlitePath(const Uri& uri) {
   if (!uri.host().empty() || uri.path().size() < 2) {
     return Status::InvalidInput("{}: a SQLite address is sqlite:///relative/path.db or sqlite:////absolute/path.db",

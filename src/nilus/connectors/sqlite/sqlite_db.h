@@ -57,9 +57,6 @@ class SqliteDb {
   std::string path_;
 };
 
-/// Quotes an identifier for SQL: "name" with inner quotes doubled.
-std::string QuoteIdent(std::string_view name);
-
 /// The file path of a `sqlite:///relative.db` or `sqlite:////absolute.db` address.
 Result<std::string> SqlitePath(const Uri& uri);
 

@@ -136,7 +136,7 @@ class SqliteSource final : public Source {
  public:
   explicit SqliteSource(std::string path) : path_(std::move(path)) {}
 
-  Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const nlohmann::json&) override {
+  Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint&) override {
     NILUS_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path_, false));
     std::string sql;
     std::string what;

@@ -1,0 +1,83 @@
+#include "nilus/connectors/postgres/pg_connection.h"
+
+#include "nilus/core/secrets.h"
+#include "nilus/core/strings.h"
+
+namespace nilus {
+
+namespace {
+
+std::string Trimmed(const char* msg) { return std::string(Trim(msg ? msg : "")); }
+
+Status StatusForSqlState(std::string_view state, std::string message) {
+  auto code = [&]() -> StatusCode {
+    if (StartsWith(state, "08") || state == "57P01" || state == "57P02" || state == "57P03" || state == "53300") {
+      return StatusCode::kUnavailable;  // connection problems, shutdowns, too many connections
+    }
+    if (state == "40001" || state == "40P01") return StatusCode::kAborted;
+    if (state == "28P01" || state == "28000" || state == "42501") return StatusCode::kFailedPrecondition;
+    if (state == "42P01" || state == "3D000" || state == "42703" || state == "3F000") return StatusCode::kNotFound;
+    if (StartsWith(state, "22") || StartsWith(state, "23")) return StatusCode::kInvalidInput;  // data, constraints
+    return StatusCode::kIOError;
+  }();
+  return {code, std::move(message)};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const Uri& uri) {
+  std::string where =
+      fmt::format("{}:{}{}", uri.host().empty() ? "localhost" : uri.host(), uri.port() ? uri.port() : 5432, uri.path());
+  // libpq understands postgresql:// and postgres:// URIs itself, with every parameter.
+  PGconn* conn = PQconnectdb(uri.text().c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string msg = MaskSecrets(Trimmed(PQerrorMessage(conn)));
+    PQfinish(conn);
+    if (msg.find("password authentication failed") != std::string::npos ||
+        msg.find("no password supplied") != std::string::npos) {
+      return Status::FailedPrecondition(
+          "cannot log in to PostgreSQL at {}: {}; check the user and password in the address (or the "
+          "environment variable it comes from)",
+          where, msg);
+    }
+    if (msg.find("does not exist") != std::string::npos) {
+      return Status::FailedPrecondition("cannot connect to PostgreSQL at {}: {}", where, msg);
+    }
+    return Status::Unavailable(
+        "cannot connect to PostgreSQL at {}: {}; check that the server runs and the host and port are right", where,
+        msg);
+  }
+  PgResult setup(PQexec(conn, "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3"));
+  return std::unique_ptr<PgConnection>(new PgConnection(conn, where));
+}
+
+Status PgConnection::ErrorStatus(const PGresult* res, std::string_view what) const {
+  const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  std::string msg = Trimmed(res ? PQresultErrorMessage(res) : PQerrorMessage(conn_));
+  if (msg.empty()) msg = Trimmed(PQerrorMessage(conn_));
+  if (!state) {
+    // No SQLSTATE: the connection itself broke.
+    return Status::Unavailable("{} on PostgreSQL {}: {}", what, where_, MaskSecrets(msg));
+  }
+  return StatusForSqlState(state,
+                           fmt::format("{} on PostgreSQL {}: {} (SQLSTATE {})", what, where_, MaskSecrets(msg), state));
+}
+
+Result<PgResult> PgConnection::Exec(const std::string& sql) { return Exec(sql, {}); }
+
+Result<PgResult> PgConnection::Exec(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  // Without parameters, the simple protocol: it allows several statements in one string.
+  PgResult res(values.empty() ? PQexec(conn_, sql.c_str())
+                              : PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                             values.data(), nullptr, nullptr, 0));
+  ExecStatusType st = PQresultStatus(res.get());
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_OUT || st == PGRES_COPY_IN) {
+    return res;
+  }
+  std::string what = Excerpt(Trim(sql), 80);
+  return ErrorStatus(res.get(), fmt::format("running '{}'", what));
+}
+
+}  // namespace nilus

@@ -1,0 +1,15 @@
+#include "nilus/connectors/postgres/postgres_connector.h"
+
+#include "nilus/connectors/postgres/postgres_internal.h"
+
+namespace nilus {
+
+Status RegisterPostgres(ConnectorRegistry& registry) {
+  for (const char* scheme : {"postgresql", "postgres"}) {
+    NILUS_RETURN_NOT_OK(registry.AddSource(scheme, OpenPostgresSource));
+    NILUS_RETURN_NOT_OK(registry.AddDestination(scheme, OpenPostgresDestination));
+  }
+  return Status::OK();
+}
+
+}  // namespace nilus

@@ -1,0 +1,77 @@
+# Starts a throwaway PostgreSQL cluster for one test: initdb into the test's temporary folder,
+# a free loopback port, wal_level=logical; stopped and removed when the test exits.
+source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
+
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+PGDATA_DIR=$WORK/pg
+# initdb refuses to run as root: the cluster belongs to the postgres user.
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_free_port() {
+  local port
+  for _ in $(seq 50); do
+    port=$((20000 + RANDOM % 20000))
+    if ! (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+  fail "no free port found"
+}
+
+pg_start() {
+  mkdir -p "$PGDATA_DIR" "$WORK/pgsock"
+  [ "$(id -u)" -ne 0 ] || chown postgres "$PGDATA_DIR" "$WORK/pgsock" "$WORK"
+  chmod 755 "$WORK"
+  as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres -E UTF8 --locale=C.UTF-8 --auth-local=trust \
+    --auth-host=scram-sha-256 >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; fail "initdb failed"; }
+  PGPORT=$(pg_free_port)
+  cat >>"$PGDATA_DIR/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PGPORT
+unix_socket_directories = '$WORK/pgsock'
+wal_level = logical
+max_wal_senders = 10
+max_replication_slots = 10
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+shared_buffers = 128MB
+CONF
+  # Trust for the test's own setup over the socket; passwords over TCP, as users connect.
+  as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/pg.log" -w -t 60 start >/dev/null ||
+    { cat "$WORK/pg.log" >&2; fail "PostgreSQL did not start"; }
+  trap 'as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m immediate stop >/dev/null 2>&1; rm -rf "$WORK"' EXIT
+  export PGHOST=$WORK/pgsock PGPORT PGUSER=postgres PGDATABASE=postgres
+  psql -qX -v ON_ERROR_STOP=1 -c "CREATE ROLE app LOGIN PASSWORD 'app-secret-pw' SUPERUSER" >/dev/null
+  PG_URI="postgresql://app:app-secret-pw@127.0.0.1:$PGPORT"
+}
+
+# sql [DB] SQL: runs SQL through psql (unaligned, no header).
+sql() {
+  local db=postgres
+  if [ $# -gt 1 ]; then db=$1; shift; fi
+  psql -qXAt -v ON_ERROR_STOP=1 -d "$db" -c "$1"
+}
+
+# expect_sql DB SQL EXPECTED
+expect_sql() {
+  local got
+  got=$(sql "$1" "$2")
+  if [ "$got" != "$3" ]; then
+    printf 'query: %s\nexpected:\n%s\ngot:\n%s\n' "$2" "$3" "$got" >&2
+    fail "unexpected result in database $1"
+  fi
+  CHECKS=$((CHECKS + 1))
+}
+
+# table_digest DB TABLE ORDER_BY: a digest of every value of every row (row::text), in order,
+# leaving out _nilus_load_id.
+table_digest() {
+  sql "$1" "SELECT md5(coalesce(string_agg(r::text, E'\n' ORDER BY $3), '')) FROM (SELECT * FROM $2) AS t0, LATERAL (SELECT ($(cols "$1" "$2"))) AS r(x)"
+}
+cols() {
+  sql "$1" "SELECT string_agg(format('t0.%I', attname), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = '$2'::regclass AND attnum > 0 AND NOT attisdropped AND attname <> '_nilus_load_id'"
+}

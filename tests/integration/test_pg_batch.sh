@@ -1,0 +1,56 @@
+# PostgreSQL -> PostgreSQL: strategies, incremental loads, and the data read back with psql.
+source "$(dirname "$0")/pg_lib.sh"
+pg_start
+sql "CREATE DATABASE src" >/dev/null
+sql "CREATE DATABASE dst" >/dev/null
+sql src "CREATE TABLE public.orders (id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(12,2),
+  qty integer, ok boolean, at timestamptz, day date, note varchar(40));
+INSERT INTO orders SELECT i, 'c' || i, (i * 1.25)::numeric(12,2), i % 7, i % 2 = 0,
+  '2024-01-01 00:00:00+00'::timestamptz + i * interval '1 minute', '2024-01-01'::date + i % 30,
+  CASE WHEN i % 5 = 0 THEN NULL ELSE 'n' || i END FROM generate_series(1, 5000) i;" >/dev/null
+src="$PG_URI/src"
+dst="$PG_URI/dst"
+load() { expect_ok ingest --source-uri "$src" --source-table public.orders --dest-uri "$dst" --dest-table raw.orders "$@"; }
+
+load --incremental-strategy append
+[ "$(table_digest src public.orders id)" = "$(table_digest dst raw.orders id)" ] || fail "append: tables differ"
+CHECKS=$((CHECKS + 1))
+# the destination keeps the source's exact types
+expect_sql dst "SELECT string_agg(format_type(atttypid, atttypmod), ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'raw.orders'::regclass AND attnum > 0" \
+  "bigint,text,numeric(12,2),integer,boolean,timestamp with time zone,date,character varying(40),text"
+expect_sql dst "SELECT pipeline, table_name, rows, strategy FROM raw._nilus_loads" "raw.orders|raw.orders|5000|append"
+
+# replace: the same rows again, swapped in
+load --incremental-strategy replace
+expect_sql dst "SELECT count(*), count(DISTINCT _nilus_load_id) FROM raw.orders" "5000|1"
+[ "$(table_digest src public.orders id)" = "$(table_digest dst raw.orders id)" ] || fail "replace: tables differ"
+
+# incremental merge: changed and new rows after the cursor
+expect_ok ingest --source-uri "$src" --source-table public.orders --dest-uri "$dst" --dest-table raw.mirror \
+  --incremental-strategy merge --primary-key id --incremental-key at
+sql src "UPDATE orders SET customer = 'changed', at = at + interval '1 year' WHERE id IN (10, 20);
+INSERT INTO orders VALUES (5001, 'new', 1.00, 1, true, '2030-01-01', '2030-01-01', 'x');" >/dev/null
+expect_ok ingest --source-uri "$src" --source-table public.orders --dest-uri "$dst" --dest-table raw.mirror \
+  --incremental-strategy merge --primary-key id --incremental-key at
+expect_sql dst "SELECT rows FROM raw._nilus_loads WHERE table_name = 'raw.mirror' ORDER BY finished_at" "5000
+3"
+[ "$(table_digest src public.orders id)" = "$(table_digest dst raw.mirror id)" ] || fail "merge: tables differ"
+CHECKS=$((CHECKS + 1))
+expect_sql dst "SELECT state->'cursor'->>'value' FROM raw._nilus_state WHERE table_name = 'raw.mirror'" "2030-01-01 00:00:00+00:00"
+
+# a query source, into SQLite and back into PostgreSQL
+expect_ok ingest --source-uri "$src" --source-table "query:SELECT id, amount, at, day FROM orders WHERE id <= 100" \
+  --dest-uri "sqlite:///$WORK/mid.db" --dest-table main.orders
+expect_ok ingest --source-uri "sqlite:///$WORK/mid.db" --source-table orders --dest-uri "$dst" --dest-table back.orders
+expect_sql dst "SELECT md5(string_agg(format('%s|%s|%s|%s', id, amount, at, day), ',' ORDER BY id)) FROM back.orders" \
+  "$(sql src "SELECT md5(string_agg(format('%s|%s|%s|%s', id, amount, at, day), ',' ORDER BY id)) FROM orders WHERE id <= 100")"
+
+# errors: a missing table, a wrong password (never shown), an unreachable server
+expect_exit 1 ingest --source-uri "$src" --source-table public.nope --dest-uri "$dst" --dest-table raw.x
+expect_err_contains "public.nope does not exist"
+expect_exit 1 ingest --source-uri "postgresql://app:wrong-pw-123@127.0.0.1:$PGPORT/src" --source-table public.orders \
+  --dest-uri "$dst" --dest-table raw.x
+expect_err_contains "password authentication failed"
+expect_err_lacks "wrong-pw-123"
+expect_err_lacks "app-secret-pw"
+done_ok
