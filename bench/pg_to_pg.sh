@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# PostgreSQL -> PostgreSQL: nilus beside the physical limit and pgcopydb, in the same run, on a
+# throwaway cluster. Median of RUNS runs each; rows/s, MB/s, peak RSS, ratio to the pipe.
+#
+#   bench/pg_to_pg.sh [SCALE ...]     (pgbench scale; default 10 = 1M accounts; try 10 50)
+#
+# (a) pipe:    psql COPY t TO STDOUT (FORMAT binary) | psql COPY t FROM STDIN (FORMAT binary)
+# (b) pgcopydb copy table-data (one table job)
+# (c) nilus ingest, extract-parallelism 1
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh release >/dev/null
+export NILUS_BIN=$PWD/build/nilus
+source tests/integration/pg_lib.sh
+pg_start
+RUNS=${RUNS:-3}
+scales=("$@")
+[ ${#scales[@]} -gt 0 ] || scales=(10)
+
+# time_run NAME CMD...: wall seconds and peak RSS (MB) of CMD; appends to $WORK/NAME.times
+time_run() {
+  local name=$1
+  shift
+  /usr/bin/time -f "%e %M" -o "$WORK/t" "$@" >/dev/null 2>"$WORK/err.$name" || { cat "$WORK/err.$name" >&2; exit 1; }
+  cat "$WORK/t" >>"$WORK/$name.times"
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+reset_target() {  # empties the destination tables of the pipe and pgcopydb
+  sql dst "TRUNCATE $1" >/dev/null
+}
+
+printf '%-8s %-22s %-14s %9s %12s %8s %9s %8s\n' scale table tool seconds rows/s MB/s peakRSS pipe/x
+for scale in "${scales[@]}"; do
+  sql "DROP DATABASE IF EXISTS src" >/dev/null 2>&1
+  sql "DROP DATABASE IF EXISTS dst" >/dev/null 2>&1
+  sql "CREATE DATABASE src" >/dev/null
+  sql "CREATE DATABASE dst" >/dev/null
+  pgbench -q -i -s "$scale" -I dtg src >/dev/null 2>&1
+  rows_wide=$((scale * 100000))
+  sql src "CREATE TABLE wide (id bigint PRIMARY KEY, name text, email varchar(80), amount numeric(12,2), qty integer,
+    ratio double precision, ok boolean, created timestamptz, day date, ref uuid, tags jsonb);
+  INSERT INTO wide SELECT i, 'customer ' || i, 'user' || i || '@example.com', (i % 100000) / 100.0, i % 50, i / 7.0,
+    i % 3 = 0, '2024-01-01 00:00:00+00'::timestamptz + i * interval '1 second', '2024-01-01'::date + i % 365,
+    md5(i::text)::uuid, jsonb_build_object('k', i % 10) FROM generate_series(1, $rows_wide) i" >/dev/null
+  sql src "VACUUM ANALYZE" >/dev/null
+  pg_dump -s -d src | psql -qX -d dst >/dev/null
+  for table in pgbench_accounts wide; do
+    rows=$(sql src "SELECT count(*) FROM $table")
+    mb=$(sql src "SELECT round(pg_table_size('$table') / 1e6, 1)")
+    rm -f "$WORK"/*.times
+    printf '[include-only-table]\npublic.%s\n' "$table" >"$WORK/filter.ini"
+    for _ in $(seq "$RUNS"); do
+      reset_target "$table"
+      time_run pipe bash -c "psql -qX -d src -c 'COPY $table TO STDOUT (FORMAT binary)' | psql -qX -d dst -c 'COPY $table FROM STDIN (FORMAT binary)'"
+      reset_target "$table"
+      time_run pgcopydb env PGCOPYDB_SOURCE_PGURI="$PG_URI/src" PGCOPYDB_TARGET_PGURI="$PG_URI/dst" \
+        pgcopydb copy table-data --table-jobs 1 --filters "$WORK/filter.ini" --dir "$WORK/pgcopydb" \
+        --not-consistent --restart
+      # nilus: a fresh destination table each run
+      sql dst "DROP SCHEMA IF EXISTS bench CASCADE" >/dev/null 2>&1
+      time_run nilus "$NILUS_BIN" ingest --source-uri "$PG_URI/src" --source-table "public.$table" \
+        --dest-uri "$PG_URI/dst" --dest-table "bench.$table" --extract-parallelism 1 --log-level warn
+    done
+    got=$(sql dst "SELECT count(*) FROM bench.$table")
+    [ "$got" = "$rows" ] || { echo "nilus loaded $got of $rows rows" >&2; exit 1; }
+    pipe_secs=$(cut -d' ' -f1 "$WORK/pipe.times" | median)
+    for tool in pipe pgcopydb nilus; do
+      secs=$(cut -d' ' -f1 "$WORK/$tool.times" | median)
+      rss=$(cut -d' ' -f2 "$WORK/$tool.times" | median)
+      printf '%-8s %-22s %-14s %9.2f %12.0f %8.1f %8.1fM %8.2f\n' "$scale" "$table" "$tool" "$secs" \
+        "$(echo "$rows / $secs" | bc -l)" "$(echo "$mb / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)" \
+        "$(echo "$pipe_secs / $secs" | bc -l)"
+    done
+  done
+done
+echo "(pipe/x: the pipe's time divided by the tool's: 1.00 is the physical limit; peakRSS of the pipe is one psql)"
