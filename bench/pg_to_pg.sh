@@ -6,7 +6,7 @@
 #
 # (a) pipe:    psql COPY t TO STDOUT (FORMAT binary) | psql COPY t FROM STDIN (FORMAT binary)
 # (b) pgcopydb copy table-data (one table job)
-# (c) nilus ingest, extract-parallelism 1
+# (c) nilus ingest, extract-parallelism 1, and (d) 4 (one exported snapshot, key ranges)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh release >/dev/null
@@ -61,11 +61,14 @@ for scale in "${scales[@]}"; do
       sql dst "DROP SCHEMA IF EXISTS bench CASCADE" >/dev/null 2>&1
       time_run nilus "$NILUS_BIN" ingest --source-uri "$PG_URI/src" --source-table "public.$table" \
         --dest-uri "$PG_URI/dst" --dest-table "bench.$table" --extract-parallelism 1 --log-level warn
+      sql dst "DROP SCHEMA IF EXISTS bench4 CASCADE" >/dev/null 2>&1
+      time_run nilus_p4 "$NILUS_BIN" ingest --source-uri "$PG_URI/src" --source-table "public.$table" \
+        --dest-uri "$PG_URI/dst" --dest-table "bench4.$table" --extract-parallelism 4 --log-level warn
     done
     got=$(sql dst "SELECT count(*) FROM bench.$table")
     [ "$got" = "$rows" ] || { echo "nilus loaded $got of $rows rows" >&2; exit 1; }
     pipe_secs=$(cut -d' ' -f1 "$WORK/pipe.times" | median)
-    for tool in pipe pgcopydb nilus; do
+    for tool in pipe pgcopydb nilus nilus_p4; do
       secs=$(cut -d' ' -f1 "$WORK/$tool.times" | median)
       rss=$(cut -d' ' -f2 "$WORK/$tool.times" | median)
       printf '%-8s %-22s %-14s %9.2f %12.0f %8.1f %8.1fM %8.2f\n' "$scale" "$table" "$tool" "$secs" \

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "nilus/connectors/merged_reader.h"
 #include "nilus/connectors/postgres/pg_connection.h"
 #include "nilus/connectors/postgres/pg_types.h"
 #include "nilus/connectors/postgres/postgres_internal.h"
@@ -153,6 +154,56 @@ Result<std::vector<SourceColumn>> QueryColumns(PgConnection& conn, const std::st
   return out;
 }
 
+/// How a table is cut for parallel reading: one snapshot, several ranges.
+struct TableSplit {
+  std::string snapshot;
+  std::vector<std::string> ranges;  ///< WHERE terms; fewer than two means "read it whole"
+};
+
+constexpr int64_t kMinBlocksPerPart = 1024;  // 8 MB: smaller parts cost more than they save
+
+/// Exports a snapshot from `conn` (left in its transaction) and cuts the table into up to `n`
+/// ranges: by integer primary key when it has a one-column one, by ctid block ranges otherwise.
+Result<TableSplit> SplitTable(PgConnection& conn, const std::string& table, int n) {
+  TableSplit split;
+  NILUS_RETURN_NOT_OK(conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
+  NILUS_ASSIGN_OR_RAISE(PgResult snap, conn.Exec("SELECT pg_export_snapshot()"));
+  split.snapshot = snap.Get(0, 0);
+  NILUS_ASSIGN_OR_RAISE(
+      PgResult size,
+      conn.Exec("SELECT pg_relation_size($1::regclass) / current_setting('block_size')::bigint", {table}));
+  int64_t blocks = std::stoll(size.Get(0, 0));
+  int64_t parts = std::min<int64_t>(n, std::max<int64_t>(1, blocks / kMinBlocksPerPart));
+  if (parts < 2) return split;
+  NILUS_ASSIGN_OR_RAISE(PgResult pk, conn.Exec(R"sql(
+SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+WHERE i.indrelid = $1::regclass AND i.indisprimary AND i.indnatts = 1 AND a.atttypid IN (20, 21, 23)
+)sql",
+                                               {table}));
+  if (pk.rows() == 1) {
+    std::string key = QuoteIdent(pk.Get(0, 0));
+    NILUS_ASSIGN_OR_RAISE(PgResult bounds, conn.Exec(fmt::format("SELECT min({0}), max({0}) FROM {1}", key, table)));
+    if (bounds.IsNull(0, 0)) return split;
+    int64_t lo = std::stoll(bounds.Get(0, 0)), hi = std::stoll(bounds.Get(0, 1));
+    int64_t step = (hi - lo) / parts + 1;
+    for (int64_t i = 0; i < parts; ++i) {
+      std::vector<std::string> t;
+      if (i > 0) t.push_back(fmt::format("{} >= {}", key, lo + i * step));
+      if (i < parts - 1) t.push_back(fmt::format("{} < {}", key, lo + (i + 1) * step));
+      split.ranges.push_back(Join(t, " AND "));
+    }
+    return split;
+  }
+  int64_t step = blocks / parts + 1;
+  for (int64_t i = 0; i < parts; ++i) {
+    std::vector<std::string> t;
+    if (i > 0) t.push_back(fmt::format("ctid >= '({},0)'::tid", i * step));
+    if (i < parts - 1) t.push_back(fmt::format("ctid < '({},0)'::tid", (i + 1) * step));
+    split.ranges.push_back(Join(t, " AND "));
+  }
+  return split;
+}
+
 class PostgresSource final : public Source {
  public:
   explicit PostgresSource(Uri uri) : uri_(std::move(uri)) {}
@@ -161,7 +212,8 @@ class PostgresSource final : public Source {
     NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_));
     std::string from, what;
     std::vector<SourceColumn> columns;
-    if (StartsWith(options.table, "query:")) {
+    const bool is_query = StartsWith(options.table, "query:");
+    if (is_query) {
       std::string query(Trim(options.table.substr(6)));
       NILUS_ASSIGN_OR_RAISE(columns, QueryColumns(*conn, query));
       from = "(" + query + ") AS q";
@@ -194,28 +246,54 @@ class PostgresSource final : public Source {
         return Status::InvalidInput("option columns names '{}', which {} does not have", wanted, what);
       }
     }
-    NILUS_ASSIGN_OR_RAISE(std::string where, Predicate(options, resume, selected));
+    std::vector<std::string> terms = Predicate(options, resume, selected);
     std::string list;
     for (const auto& c : selected) {
       if (!list.empty()) list += ", ";
       list += QuoteIdent(c.name);
       if (c.type.read_as_text) list += "::text";
     }
-    std::string select = fmt::format("SELECT {} FROM {}{}", list, from, where);
-    if (options.sql_limit > 0) select += fmt::format(" LIMIT {}", options.sql_limit);
-    spdlog::debug("postgres source: {}", select);
-    NILUS_ASSIGN_OR_RAISE(PgResult copy, conn->Exec(fmt::format("COPY ({}) TO STDOUT (FORMAT binary)", select)));
+    auto select = [&](const std::string& range) {
+      std::vector<std::string> all = terms;
+      if (!range.empty()) all.push_back(range);
+      std::string sql = fmt::format("SELECT {} FROM {}", list, from);
+      if (!all.empty()) sql += " WHERE " + Join(all, " AND ");
+      if (options.sql_limit > 0) sql += fmt::format(" LIMIT {}", options.sql_limit);
+      return fmt::format("COPY ({}) TO STDOUT (FORMAT binary)", sql);
+    };
+
+    if (!is_query && options.extract_parallelism > 1 && options.sql_limit <= 0) {
+      NILUS_ASSIGN_OR_RAISE(TableSplit split, SplitTable(*conn, from, options.extract_parallelism));
+      if (split.ranges.size() > 1) {
+        spdlog::info("reading {} in {} parts from one snapshot", what, split.ranges.size());
+        std::vector<std::unique_ptr<BatchReader>> parts;
+        for (const auto& range : split.ranges) {
+          NILUS_ASSIGN_OR_RAISE(auto part_conn, PgConnection::Connect(uri_));
+          NILUS_RETURN_NOT_OK(part_conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
+          NILUS_RETURN_NOT_OK(
+              part_conn->Exec(fmt::format("SET TRANSACTION SNAPSHOT {}", QuoteLiteral(split.snapshot))).status());
+          spdlog::debug("postgres source part: {}", select(range));
+          NILUS_RETURN_NOT_OK(part_conn->Exec(select(range)).status());
+          parts.push_back(std::make_unique<PostgresReader>(std::move(part_conn), selected, what, options.page_size));
+        }
+        // The exporting transaction stays open until every part has read its range.
+        return std::unique_ptr<BatchReader>(
+            new MergedReader(std::move(parts), std::shared_ptr<PgConnection>(std::move(conn))));
+      }
+    }
+    spdlog::debug("postgres source: {}", select(""));
+    NILUS_RETURN_NOT_OK(conn->Exec(select("")).status());
     return std::unique_ptr<BatchReader>(
         new PostgresReader(std::move(conn), std::move(selected), what, options.page_size));
   }
 
  private:
-  /// The incremental range pushed down as a WHERE clause: key > cursor, or [start, end).
-  static Result<std::string> Predicate(const SourceOptions& o, const ResumePoint& resume,
-                                       const std::vector<SourceColumn>& columns) {
-    if (o.incremental_key.empty()) return std::string();
+  /// The incremental range pushed down as WHERE terms: key > cursor, or [start, end).
+  static std::vector<std::string> Predicate(const SourceOptions& o, const ResumePoint& resume,
+                                            const std::vector<SourceColumn>& columns) {
+    if (o.incremental_key.empty()) return {};
     auto key = std::find_if(columns.begin(), columns.end(), [&](const auto& c) { return c.name == o.incremental_key; });
-    if (key == columns.end()) return std::string();  // the runner reports the missing column
+    if (key == columns.end()) return {};  // the runner reports the missing column
     std::string k = QuoteIdent(key->name);
     std::string type = key->type.sql_type;
     std::vector<std::string> terms;
@@ -223,8 +301,7 @@ class PostgresSource final : public Source {
     if (!o.interval_start.empty())
       terms.push_back(fmt::format("{} >= {}::{}", k, QuoteLiteral(o.interval_start), type));
     if (!o.interval_end.empty()) terms.push_back(fmt::format("{} < {}::{}", k, QuoteLiteral(o.interval_end), type));
-    if (terms.empty()) return std::string();
-    return " WHERE " + Join(terms, " AND ");
+    return terms;
   }
 
   Uri uri_;
