@@ -57,6 +57,13 @@ int64_t UnixToPgTimestamp(int64_t v) {
   return v - kPgEpochMicros;
 }
 
+/// Appends one base-10000 digit of a numeric as four decimal digits.
+void AppendGroup(std::string& out, int d) {
+  char g[4] = {static_cast<char>('0' + d / 1000 % 10), static_cast<char>('0' + d / 100 % 10),
+               static_cast<char>('0' + d / 10 % 10), static_cast<char>('0' + d % 10)};
+  out.append(g, 4);
+}
+
 }  // namespace
 
 PgColumnType ClassifyPgType(uint32_t oid, const std::string& sql_type, bool builtin, char typtype) {
@@ -175,9 +182,7 @@ Result<std::string> PgNumericToText(const char* data, int32_t len) {
       if (i == 0) {
         out += std::to_string(d);
       } else {
-        char group[5];
-        std::snprintf(group, sizeof group, "%04d", d);
-        out += group;
+        AppendGroup(out, d);
       }
     }
   }
@@ -185,9 +190,7 @@ Result<std::string> PgNumericToText(const char* data, int32_t len) {
     out += '.';
     std::string frac;
     for (int i = weight + 1; static_cast<int>(frac.size()) < dscale; ++i) {
-      char group[5];
-      std::snprintf(group, sizeof group, "%04d", digit(i));
-      frac += group;
+      AppendGroup(frac, digit(i));
     }
     frac.resize(static_cast<size_t>(dscale));
     out += frac;
