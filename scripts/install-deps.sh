@@ -12,7 +12,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev sqlite3 zstd gzip time bc clang-format
   # PostgreSQL server and peer tools, started by the tests and benchmarks themselves
-  postgresql-15 postgresql-client-15 pgcopydb pgloader
+  postgresql-15 postgresql-client-15 pgcopydb
 )
 
 missing=()
