@@ -53,4 +53,15 @@ expect_exit 1 ingest --source-uri "postgresql://app:wrong-pw-123@127.0.0.1:$PGPO
 expect_err_contains "password authentication failed"
 expect_err_lacks "wrong-pw-123"
 expect_err_lacks "app-secret-pw"
+sql "CREATE ROLE reader LOGIN PASSWORD 'reader-pw'" >/dev/null
+expect_exit 1 ingest --source-uri "postgresql://reader:reader-pw@127.0.0.1:$PGPORT/src" --source-table public.orders \
+  --dest-uri "$dst" --dest-table raw.x
+expect_err_contains "permission denied for table orders"
+expect_err_contains "grant the privilege"
+unused_port=$(pg_free_port)
+expect_exit 1 ingest --source-uri "postgresql://app:app-secret-pw@127.0.0.1:$unused_port/src" --source-table public.orders \
+  --dest-uri "$dst" --dest-table raw.x
+expect_err_contains "cannot connect to PostgreSQL at 127.0.0.1:$unused_port/src"
+expect_err_contains "retrying"
+expect_err_lacks "app-secret-pw"
 done_ok

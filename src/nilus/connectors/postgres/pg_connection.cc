@@ -1,5 +1,7 @@
 #include "nilus/connectors/postgres/pg_connection.h"
 
+#include <spdlog/spdlog.h>
+
 #include "nilus/core/secrets.h"
 #include "nilus/core/strings.h"
 
@@ -47,6 +49,9 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const Uri& uri) {
         "cannot connect to PostgreSQL at {}: {}; check that the server runs and the host and port are right", where,
         msg);
   }
+  // Server notices ("relation already exists, skipping") are for the debug log, not the terminal.
+  PQsetNoticeProcessor(
+      conn, [](void*, const char* message) { spdlog::debug("postgresql: {}", Trimmed(message)); }, nullptr);
   PgResult setup(PQexec(conn, "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3"));
   return std::unique_ptr<PgConnection>(new PgConnection(conn, where));
 }
@@ -59,8 +64,10 @@ Status PgConnection::ErrorStatus(const PGresult* res, std::string_view what) con
     // No SQLSTATE: the connection itself broke.
     return Status::Unavailable("{} on PostgreSQL {}: {}", what, where_, MaskSecrets(msg));
   }
-  return StatusForSqlState(state,
-                           fmt::format("{} on PostgreSQL {}: {} (SQLSTATE {})", what, where_, MaskSecrets(msg), state));
+  std::string fix;
+  if (std::string_view(state) == "42501") fix = "; grant the privilege to the user of the address";
+  return StatusForSqlState(
+      state, fmt::format("{} on PostgreSQL {}: {} (SQLSTATE {}){}", what, where_, MaskSecrets(msg), state, fix));
 }
 
 Result<PgResult> PgConnection::Exec(const std::string& sql) { return Exec(sql, {}); }
