@@ -199,48 +199,53 @@ Result<std::string> PgNumericToText(const char* data, int32_t len) {
 }
 
 Status TextToPgNumeric(std::string_view text, std::string& buf) {
-  auto header = [&](int16_t ndigits, int16_t weight, uint16_t sign, int16_t dscale) {
+  auto header = [&](int ndigits, int weight, uint16_t sign, int dscale) {
+    Put32(buf, static_cast<uint32_t>(8 + 2 * ndigits));
     Put16(buf, static_cast<uint16_t>(ndigits));
     Put16(buf, static_cast<uint16_t>(weight));
     Put16(buf, sign);
     Put16(buf, static_cast<uint16_t>(dscale));
   };
   if (text == "NaN" || text == "Infinity" || text == "-Infinity") {
-    Put32(buf, 8);
     header(0, 0, text == "NaN" ? 0xC000 : text == "Infinity" ? 0xD000 : 0xF000, 0);
     return Status::OK();
   }
   bool negative = !text.empty() && text[0] == '-';
   if (negative || (!text.empty() && text[0] == '+')) text.remove_prefix(1);
   size_t point = text.find('.');
-  std::string int_part(text.substr(0, point));
-  std::string frac_part(point == std::string_view::npos ? "" : text.substr(point + 1));
-  for (char c : int_part + frac_part) {
-    if (c < '0' || c > '9') return Status::InvalidInput("'{}' is not a decimal number", Excerpt(text));
+  std::string_view int_part = text.substr(0, point);
+  std::string_view frac_part = point == std::string_view::npos ? std::string_view() : text.substr(point + 1);
+  for (std::string_view part : {int_part, frac_part}) {
+    for (char c : part) {
+      if (c < '0' || c > '9') return Status::InvalidInput("'{}' is not a decimal number", Excerpt(text));
+    }
   }
-  int dscale = static_cast<int>(frac_part.size());
-  int_part.insert(0, (4 - int_part.size() % 4) % 4, '0');
-  frac_part.append((4 - frac_part.size() % 4) % 4, '0');
-  std::vector<uint16_t> groups;
-  for (size_t i = 0; i < int_part.size(); i += 4)
-    groups.push_back(static_cast<uint16_t>(std::stoi(int_part.substr(i, 4))));
-  int weight = static_cast<int>(groups.size()) - 1;
-  for (size_t i = 0; i < frac_part.size(); i += 4) {
-    groups.push_back(static_cast<uint16_t>(std::stoi(frac_part.substr(i, 4))));
-  }
-  size_t first = 0;
-  while (first < groups.size() && groups[first] == 0) {
-    ++first;
-    --weight;
-  }
-  size_t last = groups.size();
-  while (last > first && groups[last - 1] == 0) --last;
-  int ndigits = static_cast<int>(last - first);
-  if (ndigits == 0) weight = 0;
-  Put32(buf, static_cast<uint32_t>(8 + 2 * ndigits));
-  header(static_cast<int16_t>(ndigits), static_cast<int16_t>(weight), negative && ndigits > 0 ? 0x4000 : 0,
-         static_cast<int16_t>(dscale));
-  for (size_t i = first; i < last; ++i) Put16(buf, groups[i]);
+  // Base-10000 digits: the integer part padded on the left, the fraction on the right.
+  const int pad = static_cast<int>((4 - int_part.size() % 4) % 4);
+  const int int_groups = static_cast<int>((int_part.size() + pad) / 4);
+  const int frac_groups = static_cast<int>((frac_part.size() + 3) / 4);
+  auto group = [&](int g) -> uint16_t {
+    int v = 0;
+    for (int k = 0; k < 4; ++k) {
+      int d = 0;
+      if (g < int_groups) {
+        int pos = g * 4 + k - pad;
+        if (pos >= 0) d = int_part[static_cast<size_t>(pos)] - '0';
+      } else {
+        size_t pos = static_cast<size_t>((g - int_groups) * 4 + k);
+        if (pos < frac_part.size()) d = frac_part[pos] - '0';
+      }
+      v = v * 10 + d;
+    }
+    return static_cast<uint16_t>(v);
+  };
+  int first = 0, last = int_groups + frac_groups;
+  while (first < last && group(first) == 0) ++first;
+  while (last > first && group(last - 1) == 0) --last;
+  int ndigits = last - first;
+  int weight = ndigits == 0 ? 0 : int_groups - 1 - first;
+  header(ndigits, weight, negative && ndigits > 0 ? 0x4000 : 0, static_cast<int>(frac_part.size()));
+  for (int g = first; g < last; ++g) Put16(buf, group(g));
   return Status::OK();
 }
 

@@ -63,8 +63,12 @@ class PostgresReader final : public BatchReader {
   }
 
   Result<std::shared_ptr<const RecordBatch>> Next() override {
-    while (!done_ && builder_->num_rows() < page_size_ && builder_->byte_size() < kMaxBatchBytes) {
-      if (StopRequested()) return Status::Cancelled("interrupted");
+    while (!done_ && builder_->num_rows() < page_size_) {
+      // Checked every 1024 rows: the byte bound and a stop request.
+      if ((builder_->num_rows() & 1023) == 0) {
+        if (StopRequested()) return Status::Cancelled("interrupted");
+        if (builder_->byte_size() >= kMaxBatchBytes) break;
+      }
       char* buf = nullptr;
       int len = PQgetCopyData(conn_->get(), &buf, 0);
       if (len == -1) {
