@@ -45,6 +45,23 @@ expect_ok ingest --source-uri "sqlite:///$WORK/mid.db" --source-table orders --d
 expect_sql dst "SELECT md5(string_agg(format('%s|%s|%s|%s', id, amount, at, day), ',' ORDER BY id)) FROM back.orders" \
   "$(sql src "SELECT md5(string_agg(format('%s|%s|%s|%s', id, amount, at, day), ',' ORDER BY id)) FROM orders WHERE id <= 100")"
 
+# sql-reflection-level: fast drops type modifiers, none reads every column as text
+for level in fast none; do
+  cat >"$WORK/reflect-$level.yaml" <<YAML
+source:
+  address: $src
+  options: {source-table: public.orders, sql-reflection-level: $level}
+sink:
+  address: $dst
+  options: {dest-table: reflect.$level, incremental-strategy: replace}
+YAML
+  expect_ok run "$WORK/reflect-$level.yaml"
+done
+expect_sql dst "SELECT string_agg(format_type(atttypid, atttypmod), ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'reflect.fast'::regclass AND attnum > 0" \
+  "bigint,text,numeric,integer,boolean,timestamp with time zone,date,character varying,text"
+expect_sql dst "SELECT string_agg(DISTINCT format_type(atttypid, atttypmod), ',') FROM pg_attribute WHERE attrelid = 'reflect.none'::regclass AND attnum > 0" "text"
+expect_sql dst "SELECT amount, at FROM reflect.none WHERE id = '4'" "5.00|2024-01-01 00:04:00+00"
+
 # errors: a missing table, a wrong password (never shown), an unreachable server
 expect_exit 1 ingest --source-uri "$src" --source-table public.nope --dest-uri "$dst" --dest-table raw.x
 expect_err_contains "public.nope does not exist"

@@ -23,7 +23,8 @@ SELECT a.attname,
        CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod)
             ELSE format_type(a.atttypid, a.atttypmod) END,
        bt.typnamespace = 'pg_catalog'::regnamespace,
-       bt.typtype
+       bt.typtype,
+       format_type(bt.oid, NULL)
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
 JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END
@@ -36,7 +37,8 @@ constexpr char kTypeSql[] = R"sql(
 SELECT bt.oid,
        CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE format_type(t.oid, $2::int) END,
        bt.typnamespace = 'pg_catalog'::regnamespace,
-       bt.typtype
+       bt.typtype,
+       format_type(bt.oid, NULL)
 FROM pg_type t
 JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
 WHERE t.oid = $1::oid
@@ -47,7 +49,21 @@ constexpr char kBinaryCopySignature[] = "PGCOPY\n\377\r\n";
 struct SourceColumn {
   std::string name;
   PgColumnType type;
+  std::string plain_type;  ///< the type without modifiers: numeric, character varying …
 };
+
+/// sql-reflection-level: `full` keeps every type with its modifiers; `fast` drops modifiers
+/// (numeric(12,2) -> numeric, varchar(40) -> varchar); `none` reads every column as text.
+void ApplyReflectionLevel(std::vector<SourceColumn>& columns, const std::string& level) {
+  for (auto& c : columns) {
+    if (level == "none") {
+      c.type = ClassifyPgType(0, "text", false, 'b');
+    } else if (level == "fast") {
+      if (c.type.sql_type != "text") c.type.sql_type = c.plain_type;
+      if (c.type.logical.id == TypeId::kDecimal) c.type.logical = LogicalType::Decimal();
+    }
+  }
+}
 
 /// Streams `COPY (SELECT …) TO STDOUT (FORMAT binary)` into record batches.
 class PostgresReader final : public BatchReader {
@@ -134,8 +150,10 @@ Result<std::vector<SourceColumn>> TableColumns(PgConnection& conn, const std::st
   NILUS_ASSIGN_OR_RAISE(PgResult res, conn.Exec(kTableColumnsSql, {qualified}));
   std::vector<SourceColumn> out;
   for (int r = 0; r < res.rows(); ++r) {
-    out.push_back({res.Get(r, 0), ClassifyPgType(static_cast<uint32_t>(std::stoul(res.Get(r, 1))), res.Get(r, 2),
-                                                 res.Get(r, 3) == "t", res.Get(r, 4)[0])});
+    out.push_back({res.Get(r, 0),
+                   ClassifyPgType(static_cast<uint32_t>(std::stoul(res.Get(r, 1))), res.Get(r, 2), res.Get(r, 3) == "t",
+                                  res.Get(r, 4)[0]),
+                   res.Get(r, 5)});
   }
   return out;
 }
@@ -152,8 +170,10 @@ Result<std::vector<SourceColumn>> QueryColumns(PgConnection& conn, const std::st
     std::string oid = std::to_string(PQftype(desc.get(), i));
     NILUS_ASSIGN_OR_RAISE(PgResult t, conn.Exec(kTypeSql, {oid, std::to_string(PQfmod(desc.get(), i))}));
     if (t.rows() != 1) return Status::Internal("type {} of query column {} not found", oid, i);
-    out.push_back({PQfname(desc.get(), i), ClassifyPgType(static_cast<uint32_t>(std::stoul(t.Get(0, 0))), t.Get(0, 1),
-                                                          t.Get(0, 2) == "t", t.Get(0, 3)[0])});
+    out.push_back({PQfname(desc.get(), i),
+                   ClassifyPgType(static_cast<uint32_t>(std::stoul(t.Get(0, 0))), t.Get(0, 1), t.Get(0, 2) == "t",
+                                  t.Get(0, 3)[0]),
+                   t.Get(0, 4)});
   }
   return out;
 }
@@ -237,6 +257,7 @@ class PostgresSource final : public Source {
       }
       NILUS_ASSIGN_OR_RAISE(columns, TableColumns(*conn, from));
     }
+    ApplyReflectionLevel(columns, options.sql_reflection_level);
     std::vector<SourceColumn> selected;
     for (auto& c : columns) {
       bool excluded = std::find(options.sql_exclude_columns.begin(), options.sql_exclude_columns.end(), c.name) !=
