@@ -215,9 +215,6 @@ std::string_view WriteDispositionName(WriteDisposition d) {
   return "?";
 }
 
-std::vector<std::string> KnownSourceOptionNames() { return Names(kSourceOptions); }
-std::vector<std::string> KnownSinkOptionNames() { return Names(kSinkOptions); }
-
 Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw) {
   SourceOptions o;
   for (const auto& opt : raw) {

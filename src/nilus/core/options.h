@@ -68,10 +68,6 @@ Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw);
 Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const std::string& where,
                                      const std::vector<std::string>& source_primary_key);
 
-/// Every option name Nilus knows, for suggestions and docs.
-std::vector<std::string> KnownSourceOptionNames();
-std::vector<std::string> KnownSinkOptionNames();
-
 /// Splits "schema.table"; an error names `where` when there is no schema part.
 Result<std::pair<std::string, std::string>> SplitDestTable(const std::string& dest_table, const std::string& where);
 

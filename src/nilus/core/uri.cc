@@ -94,20 +94,6 @@ Result<Uri> Uri::Parse(std::string_view text) {
   return uri;
 }
 
-std::string Uri::QueryValue(std::string_view key, std::string_view fallback) const {
-  for (const auto& [k, v] : query_) {
-    if (k == key) return v;
-  }
-  return std::string(fallback);
-}
-
-bool Uri::HasQuery(std::string_view key) const {
-  for (const auto& [k, v] : query_) {
-    if (k == key) return true;
-  }
-  return false;
-}
-
 std::string Uri::Masked() const { return MaskSecrets(text_); }
 
 }  // namespace nilus

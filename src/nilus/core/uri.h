@@ -23,9 +23,6 @@ class Uri {
   /// The path, percent-decoded, including its leading '/'.
   const std::string& path() const { return path_; }
   const std::vector<std::pair<std::string, std::string>>& query() const { return query_; }
-  /// The value of query parameter `key`, or `fallback`.
-  std::string QueryValue(std::string_view key, std::string_view fallback = "") const;
-  bool HasQuery(std::string_view key) const;
   /// The address as given.
   const std::string& text() const { return text_; }
   /// The address with the password replaced by "***", for messages.

@@ -38,7 +38,6 @@ class CsvReader {
   Result<bool> Next(CsvRecord* record);
   const std::string& path() const { return path_; }
   const CsvDialect& dialect() const { return dialect_; }
-  int64_t bytes_read() const { return in_->bytes_read(); }
 
  private:
   Result<bool> Fill();

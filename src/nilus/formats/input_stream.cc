@@ -23,15 +23,12 @@ class PlainFile final : public InputStream {
   Result<size_t> Read(char* buf, size_t n) override {
     size_t got = std::fread(buf, 1, n, f_);
     if (got == 0 && std::ferror(f_)) return Status::IOError("reading {}: {}", path_, std::strerror(errno));
-    read_ += static_cast<int64_t>(got);
     return got;
   }
-  int64_t bytes_read() const override { return read_; }
 
  private:
   std::FILE* f_;
   std::string path_;
-  int64_t read_ = 0;
 };
 
 class GzipFile final : public InputStream {
@@ -47,7 +44,6 @@ class GzipFile final : public InputStream {
     }
     return static_cast<size_t>(got);
   }
-  int64_t bytes_read() const override { return gzoffset(f_); }
 
  private:
   gzFile f_;
@@ -71,7 +67,6 @@ class ZstdFile final : public InputStream {
           if (!frame_done_) return Status::InvalidInput("{}: the zstd stream is truncated", path_);
           return size_t{0};
         }
-        read_ += static_cast<int64_t>(got);
         input_ = ZSTD_inBuffer{in_.data(), got, 0};
       }
       size_t rc = ZSTD_decompressStream(dctx_, &out, &input_);
@@ -82,7 +77,6 @@ class ZstdFile final : public InputStream {
     }
     return out.pos;
   }
-  int64_t bytes_read() const override { return read_; }
 
  private:
   std::FILE* f_;
@@ -91,7 +85,6 @@ class ZstdFile final : public InputStream {
   ZSTD_inBuffer input_{nullptr, 0, 0};
   ZSTD_DCtx* dctx_;
   bool frame_done_ = true;
-  int64_t read_ = 0;
 };
 
 }  // namespace

@@ -15,8 +15,6 @@ class InputStream {
   virtual ~InputStream() = default;
   /// Reads up to `n` bytes; returns 0 at the end of the stream.
   virtual Result<size_t> Read(char* buf, size_t n) = 0;
-  /// Compressed bytes consumed so far (the file's own size at the end).
-  virtual int64_t bytes_read() const = 0;
 };
 
 Result<std::unique_ptr<InputStream>> OpenInputStream(const std::string& path);
@@ -33,7 +31,6 @@ class LineReader {
   /// The next line without its terminator; false at the end of the stream.
   Result<bool> Next(std::string_view* line);
   int64_t line_number() const { return line_number_; }
-  int64_t bytes_read() const { return in_->bytes_read(); }
 
  private:
   std::unique_ptr<InputStream> in_;
