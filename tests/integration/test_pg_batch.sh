@@ -38,6 +38,15 @@ expect_sql dst "SELECT rows FROM raw._nilus_loads WHERE table_name = 'raw.mirror
 CHECKS=$((CHECKS + 1))
 expect_sql dst "SELECT state->'cursor'->>'value' FROM raw._nilus_state WHERE table_name = 'raw.mirror'" "2030-01-01 00:00:00+00:00"
 
+# merge without primary-key: the key comes from the source's catalog
+expect_ok ingest --source-uri "$src" --source-table public.orders --dest-uri "$dst" --dest-table raw.keyed \
+  --incremental-strategy merge
+expect_err_contains "merging on the source's primary key (id)"
+expect_sql dst "SELECT string_agg(a.attname, ',') FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'raw.keyed'::regclass AND i.indisprimary" "id"
+expect_exit 2 ingest --source-uri "$src" --source-table "query:SELECT 1 AS x" --dest-uri "$dst" --dest-table raw.q \
+  --incremental-strategy merge
+expect_err_contains "declares none"
+
 # a query source, into SQLite and back into PostgreSQL
 expect_ok ingest --source-uri "$src" --source-table "query:SELECT id, amount, at, day FROM orders WHERE id <= 100" \
   --dest-uri "sqlite:///$WORK/mid.db" --dest-table main.orders

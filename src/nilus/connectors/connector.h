@@ -43,6 +43,9 @@ class Source {
   virtual ~Source() = default;
   /// Starts reading `options.table` from where `resume` says.
   virtual Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint& resume) = 0;
+  /// The table's primary key as the source declares it; empty when it has none or the source
+  /// cannot tell. Sources registered with `discovers_primary_key` answer it.
+  virtual Result<std::vector<std::string>> PrimaryKey(const SourceOptions&) { return std::vector<std::string>{}; }
 };
 
 /// What one load writes: a destination table, how, and under which load id.

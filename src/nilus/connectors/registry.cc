@@ -28,11 +28,17 @@ std::vector<std::string> Schemes(const Map& map) {
 
 }  // namespace
 
-Status ConnectorRegistry::AddSource(const std::string& scheme, SourceFactory factory) {
+Status ConnectorRegistry::AddSource(const std::string& scheme, SourceFactory factory, SourceTraits traits) {
   if (!sources_.emplace(scheme, std::move(factory)).second) {
     return Status::Internal("source scheme '{}' registered twice", scheme);
   }
+  traits_[scheme] = traits;
   return Status::OK();
+}
+
+SourceTraits ConnectorRegistry::Traits(const Uri& uri) const {
+  auto it = traits_.find(uri.scheme());
+  return it == traits_.end() ? SourceTraits{} : it->second;
 }
 
 Status ConnectorRegistry::AddDestination(const std::string& scheme, DestinationFactory factory) {

@@ -12,11 +12,17 @@ namespace nilus {
 using SourceFactory = std::function<Result<std::unique_ptr<Source>>(const Uri&)>;
 using DestinationFactory = std::function<Result<std::unique_ptr<Destination>>(const Uri&)>;
 
+/// What a source can do beyond reading, so manifests can be validated without connecting.
+struct SourceTraits {
+  /// `Source::PrimaryKey` reads the key from the source's catalog, so `merge` needs none given.
+  bool discovers_primary_key = false;
+};
+
 /// Maps address schemes to connector factories. Filled by `RegisterBuiltinConnectors`, one
 /// explicit list; registering a scheme twice is an error.
 class ConnectorRegistry {
  public:
-  Status AddSource(const std::string& scheme, SourceFactory factory);
+  Status AddSource(const std::string& scheme, SourceFactory factory, SourceTraits traits = {});
   Status AddDestination(const std::string& scheme, DestinationFactory factory);
 
   Result<std::unique_ptr<Source>> OpenSource(const Uri& uri) const;
@@ -24,12 +30,15 @@ class ConnectorRegistry {
   /// Checks that a scheme has a source (or destination) without opening anything.
   Status CheckSource(const Uri& uri) const;
   Status CheckDestination(const Uri& uri) const;
+  /// The traits of the source for `uri` (defaults for an unknown scheme).
+  SourceTraits Traits(const Uri& uri) const;
 
   /// The registry with every connector built into this binary.
   static const ConnectorRegistry& Builtin();
 
  private:
   std::map<std::string, SourceFactory> sources_;
+  std::map<std::string, SourceTraits> traits_;
   std::map<std::string, DestinationFactory> destinations_;
 };
 

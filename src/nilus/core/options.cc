@@ -287,7 +287,7 @@ Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw) {
 }
 
 Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const std::string& where,
-                                     const std::vector<std::string>& source_primary_key) {
+                                     const std::vector<std::string>& source_primary_key, bool key_discoverable) {
   SinkOptions o;
   bool has_table = false, has_strategy = false;
   for (const auto& opt : raw) {
@@ -331,7 +331,7 @@ Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const st
     return Status::InvalidInput("{}: the sink needs 'incremental-strategy': append, replace or merge", where);
   }
   if (o.primary_key.empty()) o.primary_key = source_primary_key;
-  if (o.strategy == WriteDisposition::kMerge && o.primary_key.empty()) {
+  if (o.strategy == WriteDisposition::kMerge && o.primary_key.empty() && !key_discoverable) {
     return Status::InvalidInput(
         "{}: incremental-strategy 'merge' needs a primary key to merge on; add primary-key: <column>[,<column>]",
         where);

@@ -64,9 +64,10 @@ struct SinkOptions {
 /// Validates the options of a source; unknown names are warned about with the closest known one.
 Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw);
 /// Validates the options of a sink; `dest-table` and `incremental-strategy` are required.
-/// `source_primary_key` is the source's `primary-key`, which `merge` may use instead.
+/// `source_primary_key` is the source's `primary-key`, which `merge` may use instead; with
+/// `key_discoverable`, a `merge` may have neither (the source's catalog gives the key).
 Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const std::string& where,
-                                     const std::vector<std::string>& source_primary_key);
+                                     const std::vector<std::string>& source_primary_key, bool key_discoverable);
 
 /// Splits "schema.table"; an error names `where` when there is no schema part.
 Result<std::pair<std::string, std::string>> SplitDestTable(const std::string& dest_table, const std::string& where);

@@ -44,16 +44,23 @@ TEST(SourceOptions, BadValuesSayWhereWhatAndWhatIsAllowed) {
 }
 
 TEST(SinkOptions, RequiresTableAndStrategyAndKeyForMerge) {
-  EXPECT_NE(ParseSinkOptions({Opt("incremental-strategy", "append")}, "sink", {}).status().message().find("dest-table"),
+  EXPECT_NE(ParseSinkOptions({Opt("incremental-strategy", "append")}, "sink", {}, false)
+                .status()
+                .message()
+                .find("dest-table"),
             std::string::npos);
-  EXPECT_NE(ParseSinkOptions({Opt("dest-table", "a.b")}, "sink", {}).status().message().find("incremental-strategy"),
-            std::string::npos);
-  auto st = ParseSinkOptions({Opt("dest-table", "orders"), Opt("incremental-strategy", "append")}, "sink", {});
+  EXPECT_NE(
+      ParseSinkOptions({Opt("dest-table", "a.b")}, "sink", {}, false).status().message().find("incremental-strategy"),
+      std::string::npos);
+  auto st = ParseSinkOptions({Opt("dest-table", "orders"), Opt("incremental-strategy", "append")}, "sink", {}, false);
   EXPECT_NE(st.status().message().find("must be schema.table"), std::string::npos);
-  st = ParseSinkOptions({Opt("dest-table", "a.b"), Opt("incremental-strategy", "merge")}, "sink", {});
+  st = ParseSinkOptions({Opt("dest-table", "a.b"), Opt("incremental-strategy", "merge")}, "sink", {}, false);
   EXPECT_NE(st.status().message().find("needs a primary key"), std::string::npos);
+  // A source that reads the key from its catalog needs none given.
+  EXPECT_TRUE(
+      ParseSinkOptions({Opt("dest-table", "a.b"), Opt("incremental-strategy", "merge")}, "sink", {}, true).ok());
   // The source's primary-key serves the sink.
-  auto ok = ParseSinkOptions({Opt("dest-table", "a.b"), Opt("incremental-strategy", "merge")}, "sink", {"id"});
+  auto ok = ParseSinkOptions({Opt("dest-table", "a.b"), Opt("incremental-strategy", "merge")}, "sink", {"id"}, false);
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->strategy, WriteDisposition::kMerge);
   EXPECT_EQ(ok->primary_key, (std::vector<std::string>{"id"}));

@@ -237,7 +237,8 @@ Result<Pipeline> ResolvePipeline(const std::string& name, const EndpointSpec& so
   NILUS_ASSIGN_OR_RAISE(auto source_raw, resolve_options(source.options));
   NILUS_ASSIGN_OR_RAISE(p.source_options, ParseSourceOptions(source_raw));
   NILUS_ASSIGN_OR_RAISE(auto sink_raw, resolve_options(sink.options));
-  NILUS_ASSIGN_OR_RAISE(p.sink_options, ParseSinkOptions(sink_raw, sink.where, p.source_options.primary_key));
+  NILUS_ASSIGN_OR_RAISE(p.sink_options, ParseSinkOptions(sink_raw, sink.where, p.source_options.primary_key,
+                                                         registry.Traits(p.source).discovers_primary_key));
   if (p.name.empty()) p.name = p.sink_options.dest_table;
   return p;
 }

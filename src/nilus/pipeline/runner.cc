@@ -8,6 +8,7 @@
 
 #include "nilus/core/cancellation.h"
 #include "nilus/core/log.h"
+#include "nilus/core/strings.h"
 #include "nilus/core/values.h"
 #include "nilus/pipeline/bounded_queue.h"
 #include "nilus/pipeline/incremental.h"
@@ -178,6 +179,17 @@ Result<LoadSummary> RunPipeline(const Pipeline& p, const RunOptions& options, co
     request.load_id = NewLoadId();
     auto source = registry.OpenSource(p.source);
     if (!source.ok()) return source.status();
+    if (request.strategy == WriteDisposition::kMerge && request.primary_key.empty()) {
+      auto key = (*source)->PrimaryKey(p.source_options);
+      if (!key.ok()) return key.status();
+      if (key->empty()) {
+        return Status::InvalidInput(
+            "incremental-strategy 'merge' needs a primary key and the source table declares none; add primary-key: "
+            "<column>[,<column>]");
+      }
+      spdlog::info("merging on the source's primary key ({})", Join(*key, ", "));
+      request.primary_key = *key;
+    }
     auto dest = registry.OpenDestination(p.destination);
     if (!dest.ok()) return dest.status();
     nlohmann::json prior = nlohmann::json::object();

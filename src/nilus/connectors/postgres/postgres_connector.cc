@@ -6,7 +6,7 @@ namespace nilus {
 
 Status RegisterPostgres(ConnectorRegistry& registry) {
   for (const char* scheme : {"postgresql", "postgres"}) {
-    NILUS_RETURN_NOT_OK(registry.AddSource(scheme, OpenPostgresSource));
+    NILUS_RETURN_NOT_OK(registry.AddSource(scheme, OpenPostgresSource, {.discovers_primary_key = true}));
     NILUS_RETURN_NOT_OK(registry.AddDestination(scheme, OpenPostgresDestination));
   }
   return Status::OK();

@@ -44,6 +44,16 @@ JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.
 WHERE t.oid = $1::oid
 )sql";
 
+// The primary key's columns, in key order.
+constexpr char kPrimaryKeySql[] = R"sql(
+SELECT a.attname
+FROM pg_index i
+CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, pos)
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+WHERE i.indrelid = $1::regclass AND i.indisprimary
+ORDER BY k.pos
+)sql";
+
 constexpr char kBinaryCopySignature[] = "PGCOPY\n\377\r\n";
 
 struct SourceColumn {
@@ -232,6 +242,16 @@ class PostgresSource final : public Source {
  public:
   explicit PostgresSource(Uri uri) : uri_(std::move(uri)) {}
 
+  Result<std::vector<std::string>> PrimaryKey(const SourceOptions& options) override {
+    std::vector<std::string> key;
+    if (StartsWith(options.table, "query:")) return key;
+    NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_));
+    NILUS_ASSIGN_OR_RAISE(std::string table, ResolveTable(*conn, options.table));
+    NILUS_ASSIGN_OR_RAISE(PgResult res, conn->Exec(kPrimaryKeySql, {table}));
+    for (int r = 0; r < res.rows(); ++r) key.push_back(res.Get(r, 0));
+    return key;
+  }
+
   Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint& resume) override {
     NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_));
     std::string from, what;
@@ -243,18 +263,8 @@ class PostgresSource final : public Source {
       from = "(" + query + ") AS q";
       what = "the source query";
     } else {
-      if (options.table.empty()) {
-        return Status::InvalidInput("the PostgreSQL source needs source-table: schema.table or query:SELECT …");
-      }
-      size_t dot = options.table.find('.');
-      std::string schema = dot == std::string::npos ? "public" : options.table.substr(0, dot);
-      std::string table = dot == std::string::npos ? options.table : options.table.substr(dot + 1);
-      from = QuoteIdent(schema) + "." + QuoteIdent(table);
-      what = fmt::format("table {}.{}", schema, table);
-      NILUS_ASSIGN_OR_RAISE(PgResult exists, conn->Exec("SELECT to_regclass($1) IS NOT NULL", {from}));
-      if (exists.Get(0, 0) != "t") {
-        return Status::NotFound("{} does not exist (or the user may not see it) in {}", what, uri_.Masked());
-      }
+      NILUS_ASSIGN_OR_RAISE(from, ResolveTable(*conn, options.table));
+      what = "table " + options.table;
       NILUS_ASSIGN_OR_RAISE(columns, TableColumns(*conn, from));
     }
     ApplyReflectionLevel(columns, options.sql_reflection_level);
@@ -327,6 +337,23 @@ class PostgresSource final : public Source {
       terms.push_back(fmt::format("{} >= {}::{}", k, QuoteLiteral(o.interval_start), type));
     if (!o.interval_end.empty()) terms.push_back(fmt::format("{} < {}::{}", k, QuoteLiteral(o.interval_end), type));
     return terms;
+  }
+
+  /// `schema.table` (schema defaults to public) as a quoted name, after checking it exists.
+  Result<std::string> ResolveTable(PgConnection& conn, const std::string& name) const {
+    if (name.empty()) {
+      return Status::InvalidInput("the PostgreSQL source needs source-table: schema.table or query:SELECT …");
+    }
+    size_t dot = name.find('.');
+    std::string schema = dot == std::string::npos ? "public" : name.substr(0, dot);
+    std::string table = dot == std::string::npos ? name : name.substr(dot + 1);
+    std::string quoted = QuoteIdent(schema) + "." + QuoteIdent(table);
+    NILUS_ASSIGN_OR_RAISE(PgResult exists, conn.Exec("SELECT to_regclass($1) IS NOT NULL", {quoted}));
+    if (exists.Get(0, 0) != "t") {
+      return Status::NotFound("table {}.{} does not exist (or the user may not see it) in {}", schema, table,
+                              uri_.Masked());
+    }
+    return quoted;
   }
 
   Uri uri_;
