@@ -8,7 +8,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   # libraries
   libyaml-cpp-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libzstd-dev zlib1g-dev libre2-dev libpq-dev
+  libzstd-dev zlib1g-dev libre2-dev libpq-dev libssl-dev
   # tests and benchmarks
   libgtest-dev sqlite3 zstd gzip time bc clang-format
   # PostgreSQL server and peer tools, started by the tests and benchmarks themselves

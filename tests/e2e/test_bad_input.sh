@@ -100,9 +100,11 @@ expect_exit 2 validate cdc.yaml
 expect_err_contains "snapshot.mode"
 expect_err_contains "initial, always, no_data, initial_only, when_needed"
 
-# options that would change the data and are not available yet are refused, not ignored
-expect_exit 2 ingest --source-uri "$src" --dest-uri "$dst" --dest-table a.b --mask "name:redact"
-expect_err_contains "mask"
+# an unknown masking algorithm, and options not available yet, are refused rather than ignored
+expect_exit 2 ingest --source-uri "$src" --dest-uri "$dst" --dest-table a.b --mask "name:scramble"
+expect_err_contains "unknown algorithm 'scramble'"
+expect_exit 2 ingest --source-uri "$src" --dest-uri "$dst" --dest-table a.b --mask "name:sequential"
+expect_err_contains "'sequential' is not available"
 
 # validate touches nothing
 rm -f dst.db

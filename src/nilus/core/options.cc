@@ -273,11 +273,6 @@ Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw) {
         "interval-start/interval-end filter on the incremental key, but no incremental-key is given; add "
         "incremental-key: <column>");
   }
-  if (!o.mask.empty()) {
-    return Status::InvalidInput(
-        "option 'mask' is recognised but masking is not available in this version of Nilus; remove it rather "
-        "than load unmasked values");
-  }
   if (o.max_table_nesting > 0) {
     return Status::InvalidInput(
         "option 'max-table-nesting' > 0 (child tables) is not available in this version of Nilus; use 0, which "

@@ -9,6 +9,7 @@
 
 #include "nilus/core/secrets.h"
 #include "nilus/core/strings.h"
+#include "nilus/normalize/masking.h"
 #include "nilus/state/state_store.h"
 
 namespace nilus {
@@ -236,6 +237,8 @@ Result<Pipeline> ResolvePipeline(const std::string& name, const EndpointSpec& so
   p.destination_as_written = sink.address;
   NILUS_ASSIGN_OR_RAISE(auto source_raw, resolve_options(source.options));
   NILUS_ASSIGN_OR_RAISE(p.source_options, ParseSourceOptions(source_raw));
+  // Masking rules are checked now, so `nilus validate` catches them before anything runs.
+  NILUS_RETURN_NOT_OK(Masker::Make(p.source_options.mask, p.source_options.type_hints).status());
   NILUS_ASSIGN_OR_RAISE(auto sink_raw, resolve_options(sink.options));
   NILUS_ASSIGN_OR_RAISE(p.sink_options, ParseSinkOptions(sink_raw, sink.where, p.source_options.primary_key,
                                                          registry.Traits(p.source).discovers_primary_key));

@@ -10,6 +10,7 @@
 #include "nilus/core/log.h"
 #include "nilus/core/strings.h"
 #include "nilus/core/values.h"
+#include "nilus/normalize/masking.h"
 #include "nilus/pipeline/bounded_queue.h"
 #include "nilus/pipeline/incremental.h"
 #include "nilus/pipeline/retry.h"
@@ -73,6 +74,7 @@ Status LoadOnce(const Pipeline& p, Source& source, Destination& dest, const nloh
   if (!full) resume.state = prior.value("source", nlohmann::json::object());
   resume.cursor = cursor.SavedValue();
 
+  NILUS_ASSIGN_OR_RAISE(Masker masker, Masker::Make(p.source_options.mask, p.source_options.type_hints));
   NILUS_ASSIGN_OR_RAISE(auto load, dest.Begin(request));
   NILUS_ASSIGN_OR_RAISE(auto reader, source.Read(p.source_options, resume));
 
@@ -104,8 +106,9 @@ Status LoadOnce(const Pipeline& p, Source& source, Destination& dest, const nloh
       status = Status::Cancelled("interrupted");
       break;
     }
-    // Normalize: the rows of the incremental range, and the cursor they advance.
+    // Normalize: the rows of the incremental range, the cursor they advance, then masking.
     auto batch = cursor.Apply(std::move(item->batch));
+    if (batch.ok() && !masker.empty()) batch = masker.Apply(**batch);
     if (!batch.ok()) {
       status = batch.status();
       break;

@@ -1,0 +1,334 @@
+#include "nilus/normalize/masking.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "nilus/core/strings.h"
+#include "nilus/core/values.h"
+
+namespace nilus {
+
+namespace {
+
+enum class Yields { kText, kSameType };
+
+struct Algorithm {
+  const char* name;
+  bool needs_parameter;
+  Yields yields;
+};
+
+constexpr Algorithm kAlgorithms[] = {
+    {"hash", false, Yields::kText},          {"sha256", false, Yields::kText},
+    {"md5", false, Yields::kText},           {"hmac", true, Yields::kText},
+    {"redact", false, Yields::kText},        {"email", false, Yields::kText},
+    {"phone", false, Yields::kText},         {"credit_card", false, Yields::kText},
+    {"ssn", false, Yields::kText},           {"partial", true, Yields::kText},
+    {"first_letter", false, Yields::kText},  {"stars", false, Yields::kText},
+    {"fixed", true, Yields::kText},          {"uuid", false, Yields::kText},
+    {"random", false, Yields::kSameType},    {"round", true, Yields::kSameType},
+    {"range", true, Yields::kText},          {"noise", true, Yields::kSameType},
+    {"date_shift", true, Yields::kSameType}, {"year_only", false, Yields::kText},
+    {"month_year", false, Yields::kText},
+};
+
+const Algorithm* FindAlgorithm(std::string_view name) {
+  for (const auto& a : kAlgorithms) {
+    if (name == a.name) return &a;
+  }
+  return nullptr;
+}
+
+std::string Hex(const unsigned char* p, size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    out += kHex[p[i] >> 4];
+    out += kHex[p[i] & 15];
+  }
+  return out;
+}
+
+std::string Digest(const EVP_MD* md, std::string_view v) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(v.data(), v.size(), out, &n, md, nullptr);
+  return Hex(out, n);
+}
+
+uint64_t Hash64(std::string_view v) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(v.data(), v.size(), out, &n, EVP_sha256(), nullptr);
+  uint64_t h = 0;
+  for (int i = 0; i < 8; ++i) h = h << 8 | out[i];
+  return h;
+}
+
+/// The code points of a UTF-8 string, as byte ranges.
+std::vector<std::string_view> CodePoints(std::string_view s) {
+  std::vector<std::string_view> out;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+    len = std::min(len, s.size() - i);
+    out.push_back(s.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+/// Keeps the first `head` and last `tail` characters, stars in between.
+std::string KeepEnds(std::string_view v, size_t head, size_t tail) {
+  auto cps = CodePoints(v);
+  if (cps.size() <= head + tail) return std::string(cps.size(), '*');
+  std::string out;
+  for (size_t i = 0; i < cps.size(); ++i) {
+    if (i < head || i >= cps.size() - tail) {
+      out += cps[i];
+    } else {
+      out += '*';
+    }
+  }
+  return out;
+}
+
+/// Replaces digits with '*' except the last `keep_last` of them (or all but the first `keep_first`).
+std::string MaskDigits(std::string_view v, size_t keep_first, size_t keep_last) {
+  size_t digits = static_cast<size_t>(std::count_if(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }));
+  std::string out;
+  size_t seen = 0;
+  for (char c : v) {
+    if (c >= '0' && c <= '9') {
+      bool keep = seen < keep_first || seen >= digits - std::min(keep_last, digits);
+      out += keep ? c : '*';
+      ++seen;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+Result<double> NumberParameter(const MaskRule& r, bool positive) {
+  double v;
+  if (!ParseDouble(r.parameter, &v) || (positive && v <= 0)) {
+    return Status::InvalidInput("mask '{}': {}:{} needs a {}number, got '{}'", r.column, r.algorithm, r.parameter,
+                                positive ? "positive " : "", r.parameter);
+  }
+  return v;
+}
+
+bool IsTextual(const LogicalType& t) { return t.id == TypeId::kText || t.id == TypeId::kJson; }
+
+}  // namespace
+
+std::string_view KnownMaskAlgorithms() {
+  return "hash, sha256, md5, hmac:KEY, redact, email, phone, credit_card, ssn, partial:N, first_letter, stars, "
+         "fixed:VALUE, uuid, random, round:N, range:N, noise:P, date_shift:N, year_only, month_year";
+}
+
+Result<Masker> Masker::Make(const std::vector<std::pair<std::string, std::string>>& mask,
+                            const std::vector<std::pair<std::string, LogicalType>>& type_hints) {
+  Masker m;
+  for (const auto& [column, spec] : mask) {
+    MaskRule rule{column, spec, ""};
+    if (size_t colon = spec.find(':'); colon != std::string::npos) {
+      rule.algorithm = spec.substr(0, colon);
+      rule.parameter = spec.substr(colon + 1);
+    }
+    rule.algorithm = ToLower(Trim(rule.algorithm));
+    if (rule.algorithm == "sequential") {
+      return Status::InvalidInput(
+          "mask '{}': 'sequential' is not available in this version of Nilus; use uuid (also "
+          "deterministic) instead",
+          column);
+    }
+    const Algorithm* a = FindAlgorithm(rule.algorithm);
+    if (!a) {
+      std::vector<std::string> names;
+      for (const auto& k : kAlgorithms) names.emplace_back(k.name);
+      std::string close = ClosestMatch(rule.algorithm, names);
+      return Status::InvalidInput("mask '{}': unknown algorithm '{}'{}; allowed: {}", column, rule.algorithm,
+                                  close.empty() ? "" : fmt::format(" (did you mean '{}'?)", close),
+                                  KnownMaskAlgorithms());
+    }
+    if (a->needs_parameter && rule.parameter.empty()) {
+      return Status::InvalidInput("mask '{}': {} needs a parameter, as in {}:<value>", column, rule.algorithm,
+                                  rule.algorithm);
+    }
+    if (!a->needs_parameter && !rule.parameter.empty()) {
+      return Status::InvalidInput("mask '{}': {} takes no parameter, got '{}'", column, rule.algorithm, rule.parameter);
+    }
+    if (rule.algorithm == "partial" || rule.algorithm == "date_shift" || rule.algorithm == "round" ||
+        rule.algorithm == "range") {
+      int64_t n;
+      if (!ParseBigint(rule.parameter, &n) || n < (rule.algorithm == "partial" ? 0 : 1)) {
+        return Status::InvalidInput("mask '{}': {}:{} needs a whole number{}", column, rule.algorithm, rule.parameter,
+                                    rule.algorithm == "partial" ? "" : " of at least 1");
+      }
+    }
+    if (rule.algorithm == "noise") NILUS_RETURN_NOT_OK(NumberParameter(rule, true).status());
+    m.rules_.push_back(std::move(rule));
+  }
+  for (const auto& [column, type] : type_hints) {
+    if (IsTextual(type)) m.text_hinted_.push_back(column);
+  }
+  return m;
+}
+
+Result<std::string> Masker::MaskText(const MaskRule& r, std::string_view v) const {
+  const std::string& a = r.algorithm;
+  if (a == "hash" || a == "sha256") return Digest(EVP_sha256(), v);
+  if (a == "md5") return Digest(EVP_md5(), v);
+  if (a == "hmac") {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    HMAC(EVP_sha256(), r.parameter.data(), static_cast<int>(r.parameter.size()),
+         reinterpret_cast<const unsigned char*>(v.data()), v.size(), out, &n);
+    return Hex(out, n);
+  }
+  if (a == "redact") return std::string("REDACTED");
+  if (a == "fixed") return r.parameter;
+  if (a == "email") {
+    size_t at = v.rfind('@');
+    if (at == std::string_view::npos) return KeepEnds(v, 1, 1);
+    return KeepEnds(v.substr(0, at), 1, 1) + std::string(v.substr(at));
+  }
+  if (a == "phone") {
+    size_t digits = static_cast<size_t>(std::count_if(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }));
+    return MaskDigits(v, digits > 7 ? digits - 7 : 0, 0);
+  }
+  if (a == "credit_card" || a == "ssn") return MaskDigits(v, 0, 4);
+  if (a == "partial") {
+    size_t n = static_cast<size_t>(std::stoll(r.parameter));
+    return KeepEnds(v, n, n);
+  }
+  if (a == "first_letter") return KeepEnds(v, 1, 0);
+  if (a == "stars") return std::string(CodePoints(v).size(), '*');
+  if (a == "uuid") {
+    // Deterministic: the first 16 bytes of SHA-256, marked as a version-5-style name UUID.
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(v.data(), v.size(), out, &n, EVP_sha256(), nullptr);
+    out[6] = static_cast<unsigned char>((out[6] & 0x0F) | 0x50);
+    out[8] = static_cast<unsigned char>((out[8] & 0x3F) | 0x80);
+    return FormatUuid(std::string_view(reinterpret_cast<const char*>(out), 16));
+  }
+  if (a == "random") {
+    static thread_local std::mt19937_64 rng(std::random_device{}());
+    static constexpr char kLetters[] = "abcdefghijklmnopqrstuvwxyz";
+    std::string out;
+    for (size_t i = 0; i < CodePoints(v).size(); ++i) out += kLetters[rng() % 26];
+    return out;
+  }
+  if (a == "year_only" || a == "month_year") {
+    if (v.size() < 7 || v[4] != '-') return Status::InvalidInput("mask '{}': '{}' is not a date", r.column, Excerpt(v));
+    return std::string(v.substr(0, a == "year_only" ? 4 : 7));
+  }
+  if (a == "range") {
+    double d;
+    if (!ParseDouble(v, &d)) return Status::InvalidInput("mask '{}': '{}' is not a number", r.column, Excerpt(v));
+    int64_t step = std::stoll(r.parameter);
+    int64_t lo = static_cast<int64_t>(std::floor(d / static_cast<double>(step))) * step;
+    return fmt::format("{}-{}", lo, lo + step);
+  }
+  return Status::InvalidInput("mask '{}': {} does not apply to text values", r.column, a);
+}
+
+Result<std::shared_ptr<const RecordBatch>> Masker::Apply(const RecordBatch& batch) const {
+  Schema schema = batch.schema();
+  std::vector<Column> columns;
+  for (size_t c = 0; c < batch.num_columns(); ++c) columns.push_back(batch.column(c));
+  for (const auto& rule : rules_) {
+    int index = schema.FieldIndex(rule.column);
+    if (index < 0) {
+      return Status::InvalidInput("mask names column '{}', which the source does not have; its columns are: {}",
+                                  rule.column, schema.ToString());
+    }
+    const Column& in = batch.column(static_cast<size_t>(index));
+    const LogicalType type = in.type();
+    const Algorithm* a = FindAlgorithm(rule.algorithm);
+    bool to_text = a->yields == Yields::kText;
+    if (to_text && !IsTextual(type)) {
+      if (std::find(text_hinted_.begin(), text_hinted_.end(), rule.column) == text_hinted_.end()) {
+        return Status::InvalidInput(
+            "mask '{}': {} yields text but the column is {}; add a type-hints entry '{}: text' to change its type",
+            rule.column, rule.algorithm, type.ToString(), rule.column);
+      }
+    }
+    Column out(to_text ? LogicalType::Text() : type);
+    out.Reserve(in.length());
+    static thread_local std::mt19937_64 rng(std::random_device{}());
+    for (int64_t i = 0; i < in.length(); ++i) {
+      if (in.IsNull(i)) {
+        out.AppendNull();
+        continue;
+      }
+      if (to_text || type.layout() == PhysicalLayout::kVarLen) {
+        std::string text = type.layout() == PhysicalLayout::kVarLen ? std::string(in.View(i)) : ValueToString(in, i);
+        NILUS_ASSIGN_OR_RAISE(std::string masked, MaskText(rule, text));
+        if (to_text || type.id == TypeId::kText) {
+          out.AppendBytes(masked);
+          continue;
+        }
+        return Status::InvalidInput("mask '{}': {} does not apply to a {} column", rule.column, rule.algorithm,
+                                    type.ToString());
+      }
+      // Same-type algorithms on fixed-width values.
+      const std::string& alg = rule.algorithm;
+      if (alg == "date_shift") {
+        if (type.id != TypeId::kDate && type.id != TypeId::kTimestamp && type.id != TypeId::kTimestampTz) {
+          return Status::InvalidInput("mask '{}': date_shift needs a date or timestamp column, not {}", rule.column,
+                                      type.ToString());
+        }
+        int64_t n = std::stoll(rule.parameter);
+        int64_t v = in.Int64(i);
+        int64_t days = static_cast<int64_t>(Hash64(ValueToString(in, i)) % static_cast<uint64_t>(2 * n + 1)) - n;
+        out.AppendInt64(type.id == TypeId::kDate ? v + days : v + days * 86400LL * 1000000);
+      } else if (alg == "round" || alg == "noise" || alg == "random") {
+        if (type.id == TypeId::kBool) {
+          out.AppendBool(alg == "random" ? (rng() & 1) != 0 : in.Bool(i));
+          continue;
+        }
+        bool integral = type.layout() == PhysicalLayout::kInt64;
+        if (integral && type.id != TypeId::kBigint && alg != "random") {
+          return Status::InvalidInput("mask '{}': {} needs a number column, not {}", rule.column, alg, type.ToString());
+        }
+        double v = integral ? static_cast<double>(in.Int64(i)) : in.Double(i);
+        double r = v;
+        if (alg == "round") {
+          double step = static_cast<double>(std::stoll(rule.parameter));
+          r = std::round(v / step) * step;
+        } else if (alg == "noise") {
+          double p = std::stod(rule.parameter);
+          r = v * (1 + std::uniform_real_distribution<double>(-p, p)(rng));
+        } else {
+          r = integral ? static_cast<double>(rng() % 1000000) : std::uniform_real_distribution<double>(0, 1e6)(rng);
+        }
+        if (integral) {
+          out.AppendInt64(alg == "random" && type.id != TypeId::kBigint ? in.Int64(i) : std::llround(r));
+        } else {
+          out.AppendDouble(r);
+        }
+      } else {
+        return Status::Internal("unhandled mask algorithm {}", alg);
+      }
+    }
+    schema = Schema([&] {
+      std::vector<Field> fields = schema.fields();
+      fields[static_cast<size_t>(index)].type = out.type();
+      if (to_text) fields[static_cast<size_t>(index)].native_type.clear();
+      return fields;
+    }());
+    columns[static_cast<size_t>(index)] = std::move(out);
+  }
+  int64_t rows = batch.num_rows();
+  return std::make_shared<const RecordBatch>(std::move(schema), std::move(columns), rows);
+}
+
+}  // namespace nilus
