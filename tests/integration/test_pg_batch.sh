@@ -38,6 +38,16 @@ expect_sql dst "SELECT rows FROM raw._nilus_loads WHERE table_name = 'raw.mirror
 CHECKS=$((CHECKS + 1))
 expect_sql dst "SELECT state->'cursor'->>'value' FROM raw._nilus_state WHERE table_name = 'raw.mirror'" "2030-01-01 00:00:00+00:00"
 
+# a new source column is added to the destination
+sql src "ALTER TABLE orders ADD COLUMN channel varchar(10); UPDATE orders SET channel = 'web', at = '2031-01-01 00:00:00+00' WHERE id = 7" >/dev/null
+expect_ok ingest --source-uri "$src" --source-table public.orders --dest-uri "$dst" --dest-table raw.mirror \
+  --incremental-strategy merge --primary-key id --incremental-key at
+expect_err_contains "adding column channel"
+expect_sql dst "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'raw.mirror'::regclass AND attname = 'channel'" "character varying(10)"
+expect_sql dst "SELECT id, channel FROM raw.mirror WHERE channel IS NOT NULL" "7|web"
+[ "$(table_digest src public.orders id)" = "$(table_digest dst raw.mirror id)" ] || fail "merge with a new column: tables differ"
+CHECKS=$((CHECKS + 1))
+
 # merge without primary-key: the key comes from the source's catalog
 expect_ok ingest --source-uri "$src" --source-table public.orders --dest-uri "$dst" --dest-table raw.keyed \
   --incremental-strategy merge
@@ -67,7 +77,7 @@ YAML
   expect_ok run "$WORK/reflect-$level.yaml"
 done
 expect_sql dst "SELECT string_agg(format_type(atttypid, atttypmod), ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'reflect.fast'::regclass AND attnum > 0" \
-  "bigint,text,numeric,integer,boolean,timestamp with time zone,date,character varying,text"
+  "bigint,text,numeric,integer,boolean,timestamp with time zone,date,character varying,character varying,text"
 expect_sql dst "SELECT string_agg(DISTINCT format_type(atttypid, atttypmod), ',') FROM pg_attribute WHERE attrelid = 'reflect.none'::regclass AND attnum > 0" "text"
 expect_sql dst "SELECT amount, at FROM reflect.none WHERE id = '4'" "5.00|2024-01-01 00:04:00+00"
 
