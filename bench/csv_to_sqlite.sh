@@ -8,6 +8,7 @@
 # whole file (one extra read), converts every value and commits state with the data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh --with-servers
 bash scripts/build.sh release >/dev/null
 NILUS=$PWD/build/nilus
 sizes=("$@")

@@ -9,6 +9,7 @@
 # (c) nilus ingest, extract-parallelism 1, and (d) 4 (one exported snapshot, key ranges)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh --with-servers
 bash scripts/build.sh release >/dev/null
 export NILUS_BIN=$PWD/build/nilus
 source tests/integration/pg_lib.sh

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package Nilus needs to build, test and benchmark.
+# Installs the Debian packages Nilus needs: to build and run it (no argument), and with
+# --with-servers also the database servers and peer tools the tests and benchmarks start.
 # Idempotent: does nothing when everything is already installed.
 set -euo pipefail
 
@@ -9,11 +10,16 @@ packages=(
   # libraries
   libyaml-cpp-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libzstd-dev zlib1g-dev libre2-dev libpq-dev libssl-dev
-  # tests and benchmarks
-  libgtest-dev sqlite3 zstd gzip time bc clang-format
-  # PostgreSQL server and peer tools, started by the tests and benchmarks themselves
-  postgresql-15 postgresql-client-15 pgcopydb
+  # unit tests, the quickstart's read-back, formatting check
+  libgtest-dev sqlite3 clang-format
 )
+if [ "${1:-}" = "--with-servers" ]; then
+  packages+=(
+    # end-to-end and integration tests, benchmarks
+    zstd gzip time bc
+    postgresql-15 postgresql-client-15 pgcopydb
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do
