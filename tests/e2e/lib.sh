@@ -65,15 +65,21 @@ q() {
   sqlite3 -batch -noheader "$1" "$2"
 }
 
-# expect_query DB SQL EXPECTED: the query's output equals EXPECTED (lines joined by newlines).
-expect_query() {
-  local got
-  got=$(q "$1" "$2")
-  if [ "$got" != "$3" ]; then
-    printf 'query: %s\nexpected:\n%s\ngot:\n%s\n' "$2" "$3" "$got" >&2
-    fail "unexpected rows in $1"
+# expect_output WHAT EXPECTED CMD...: CMD's output equals EXPECTED (lines joined by newlines).
+expect_output() {
+  local what=$1 expected=$2 got
+  shift 2
+  got=$("$@")
+  if [ "$got" != "$expected" ]; then
+    printf 'query: %s\nexpected:\n%s\ngot:\n%s\n' "${*: -1}" "$expected" "$got" >&2
+    fail "unexpected rows in $what"
   fi
   CHECKS=$((CHECKS + 1))
+}
+
+# expect_query DB SQL EXPECTED: the sqlite3 query's output equals EXPECTED.
+expect_query() {
+  expect_output "$1" "$3" q "$1" "$2"
 }
 
 # expect_same DB1 SQL1 DB2 SQL2: both queries give the same output (e.g. row sets in order).

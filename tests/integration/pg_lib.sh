@@ -56,15 +56,9 @@ sql() {
   psql -qXAt -v ON_ERROR_STOP=1 -d "$db" -c "$1"
 }
 
-# expect_sql DB SQL EXPECTED
+# expect_sql DB SQL EXPECTED: the psql query's output equals EXPECTED.
 expect_sql() {
-  local got
-  got=$(sql "$1" "$2")
-  if [ "$got" != "$3" ]; then
-    printf 'query: %s\nexpected:\n%s\ngot:\n%s\n' "$2" "$3" "$got" >&2
-    fail "unexpected result in database $1"
-  fi
-  CHECKS=$((CHECKS + 1))
+  expect_output "database $1" "$3" sql "$1" "$2"
 }
 
 # table_digest DB TABLE ORDER_BY: a digest of every value of every row (row::text), in order,
