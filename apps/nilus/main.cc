@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <map>
 
 #include "nilus/core/cancellation.h"
 #include "nilus/core/log.h"
@@ -269,6 +270,65 @@ struct StateCommand {
   }
 };
 
+struct SchemaCommand {
+  std::string action;
+  std::string pipeline;
+
+  void Setup(CLI::App& cmd) {
+    cmd.add_option("ACTION", action, "show")->required()->check(CLI::IsMember({"show"}));
+    cmd.add_option("PIPELINE", pipeline, "Pipeline name (nilus state show lists them)")->required();
+  }
+
+  static std::string Line(const nlohmann::json& change) {
+    std::string text = change.is_string() ? change.get<std::string>() : change.dump();
+    for (char& c : text) {
+      if (c == '\x1f') c = '.';  // nested source keys
+    }
+    return text;
+  }
+
+  int Run(const GlobalFlags& g) {
+    if (Status st = SetUpLogging(g, ""); !st.ok()) return Fail(st);
+    auto store = StateStore::Open(StateStore::DefaultHome());
+    if (!store.ok()) return Fail(store.status());
+    auto history = (*store)->SchemaHistory(pipeline);
+    if (!history.ok()) return Fail(history.status());
+    if (history->empty()) {
+      return Fail(Status::InvalidInput(
+          "no schema recorded for pipeline '{}'; it has not loaded anything yet (nilus state show lists the pipelines)",
+          pipeline));
+    }
+    // The newest version of each dest-table the pipeline loads.
+    std::map<std::string, const SchemaVersion*> current;
+    for (const auto& v : *history) current[v.table] = &v;
+    for (const auto& [table, v] : current) {
+      std::string prefix = table.substr(0, table.find('.') + 1);
+      std::printf("%s: schema version %d (load %s)\n", table.c_str(), v->version, v->load_id.c_str());
+      for (const auto& t : v->schema) {
+        std::string name = prefix + t.value("name", "");
+        std::string parent = t.value("parent", "");
+        std::printf("\n  %s%s\n", name.c_str(),
+                    parent.empty() ? "" : (" (child table of " + prefix + parent + ")").c_str());
+        std::map<std::string, std::string> from;
+        nlohmann::json renamed = t.value("renamed", nlohmann::json::object());
+        for (const auto& [source, dest] : renamed.items()) from[dest.get<std::string>()] = Line(source);
+        for (const auto& c : t.value("columns", nlohmann::json::array())) {
+          std::string column = c.value("name", "");
+          std::string note = from.count(column) ? "  (source: " + from[column] + ")" : "";
+          std::printf("    %-32s %s%s\n", column.c_str(), c.value("type", "").c_str(), note.c_str());
+        }
+      }
+      std::printf("\n  history\n");
+      for (const auto& h : *history) {
+        if (h.table != table) continue;
+        std::printf("    version %d, load %s, recorded %s\n", h.version, h.load_id.c_str(), h.recorded_at.c_str());
+        for (const auto& change : h.changes) std::printf("      %s\n", Line(change).c_str());
+      }
+    }
+    return kExitOk;
+  }
+};
+
 int Main(int argc, char** argv) {
   CLI::App app{"nilus: moves data from databases, files and streams into databases and lakehouses"};
   app.require_subcommand(1);
@@ -282,6 +342,7 @@ int Main(int argc, char** argv) {
   IngestCommand ingest;
   ValidateCommand validate;
   StateCommand state;
+  SchemaCommand schema;
   struct Entry {
     const char* name;
     const char* help;
@@ -296,6 +357,8 @@ int Main(int argc, char** argv) {
        [&] { return validate.Run(g); }},
       {"state", "Show or reset the saved state of a pipeline", [&](CLI::App& c) { state.Setup(c); },
        [&] { return state.Run(g); }},
+      {"schema", "Show the schema of a pipeline's tables and its history", [&](CLI::App& c) { schema.Setup(c); },
+       [&] { return schema.Run(g); }},
       {"version", "Print the version", [](CLI::App&) {},
        [] {
          std::printf("nilus %s\n", NILUS_VERSION);

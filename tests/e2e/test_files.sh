@@ -64,7 +64,7 @@ expect_ok ingest --source-uri "file://$WORK/in.jsonl" --dest-uri "$dst" --dest-t
 expect_query dst.db "SELECT id, user, n, extra FROM raw__js ORDER BY id" '1|{"name":"a","langs":["c","go"]}|1|
 2||2.5|x
 3||12345678901234567890|'
-expect_query dst.db "SELECT group_concat(type, ',') FROM pragma_table_info('raw__js')" "BIGINT,JSON_TEXT,TEXT,TEXT,TEXT"
+expect_query dst.db "SELECT group_concat(type, ',') FROM pragma_table_info('raw__js')" "BIGINT,JSON_TEXT,DECIMAL_TEXT,TEXT,TEXT"
 
 # a hint on one column leaves the others to inference
 expect_ok ingest --source-uri "file://$WORK/in.jsonl" --dest-uri "$dst" --dest-table raw.js2 --type-hints "id:bigint"

@@ -58,7 +58,14 @@ struct LoadRequest {
   std::string load_id;
 };
 
-/// The `_nilus_loads` row committed with the data.
+/// A batch of one destination table: the load's table or one of its child tables (nested arrays
+/// unnested by Normalize, named `<table>__<field>`, in the same destination schema).
+struct TableBatch {
+  std::string table;  ///< without the destination schema
+  std::shared_ptr<const RecordBatch> batch;
+};
+
+/// The `_nilus_loads` row committed with the data, and what the commit needs to know.
 struct LoadRecord {
   std::string load_id;
   std::string pipeline;
@@ -67,16 +74,22 @@ struct LoadRecord {
   int64_t rows = 0;
   int64_t bytes = 0;
   std::string started_at;  ///< ISO-8601 UTC
+  /// Every child table of the load's table, written by this load or an earlier one: a replace
+  /// empties those it did not write, a merge replaces the children of the rows it replaces.
+  std::vector<std::string> child_tables;
 };
 
-/// One destination transaction: the batches of a load, then data, load record and state
-/// committed together (DESIGN §2.2). Destroying it without `Commit` rolls everything back.
+/// One destination transaction over a table and its child tables: the batches of a load, then
+/// data, load record and state committed together (DESIGN §2.2). Destroying it without `Commit`
+/// rolls everything back.
 class TableLoad {
  public:
   virtual ~TableLoad() = default;
-  /// Writes a batch; columns the table does not have yet are added. Every row gets
-  /// `_nilus_load_id`.
-  virtual Status Write(const RecordBatch& batch) = 0;
+  /// Writes a batch of `table` (the request's table or a child table); the table and columns it
+  /// does not have yet are added. Every row gets `_nilus_load_id`. Child tables take the load's
+  /// strategy: appended, replaced, or, with merge, their rows replace those of the same root row
+  /// (`_nilus_root_id`).
+  virtual Status Write(const std::string& table, const RecordBatch& batch) = 0;
   /// Commits the data, `record` into `_nilus_loads` and `state` into `_nilus_state` atomically.
   virtual Status Commit(const LoadRecord& record, const nlohmann::json& state) = 0;
 };

@@ -36,6 +36,7 @@ constexpr OptionSpec kSourceOptions[] = {
     {"yield-limit", Kind::kInt, "1"},
     {"mask", Kind::kMap, ""},
     {"max-table-nesting", Kind::kInt, "0"},
+    {"date-detection", Kind::kBool, ""},
     {"columns", Kind::kList, ""},
     // CDC (Debezium names, so existing manifests run).
     {"engine", Kind::kString, ""},
@@ -260,6 +261,8 @@ Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw) {
       o.mask = v.map;
     } else if (n == "max-table-nesting") {
       o.max_table_nesting = static_cast<int>(std::min<int64_t>(v.number, 64));
+    } else if (n == "date-detection") {
+      o.date_detection = v.flag;
     } else if (n == "columns") {
       o.columns = v.list;
     } else {
@@ -272,11 +275,6 @@ Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw) {
     return Status::InvalidInput(
         "interval-start/interval-end filter on the incremental key, but no incremental-key is given; add "
         "incremental-key: <column>");
-  }
-  if (o.max_table_nesting > 0) {
-    return Status::InvalidInput(
-        "option 'max-table-nesting' > 0 (child tables) is not available in this version of Nilus; use 0, which "
-        "stores nested values as json columns");
   }
   return o;
 }

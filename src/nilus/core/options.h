@@ -40,6 +40,9 @@ struct SourceOptions {
   int64_t yield_limit = -1;
   std::vector<std::pair<std::string, std::string>> mask;
   int max_table_nesting = 0;
+  /// Strings (JSON strings, CSV fields) that are ISO-8601 dates or timestamps make date and
+  /// timestamp columns; when false they stay text.
+  bool date_detection = true;
   std::vector<std::string> columns;
   /// CDC options (Debezium names) as given, validated; read by change sources.
   std::map<std::string, std::string> cdc;

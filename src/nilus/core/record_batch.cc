@@ -124,9 +124,15 @@ void Column::Clear() {
   bytes_.clear();
 }
 
+RecordBatch::RecordBatch(Schema schema, std::vector<Column> columns, int64_t num_rows)
+    : schema_(std::move(schema)), num_rows_(num_rows) {
+  columns_.reserve(columns.size());
+  for (auto& c : columns) columns_.push_back(std::make_shared<const Column>(std::move(c)));
+}
+
 int64_t RecordBatch::byte_size() const {
   int64_t n = 0;
-  for (const auto& c : columns_) n += c.byte_size();
+  for (const auto& c : columns_) n += c->byte_size();
   return n;
 }
 
@@ -153,6 +159,18 @@ std::shared_ptr<const RecordBatch> BatchBuilder::Finish() {
     columns_.back().Reserve(rows);
   }
   return std::make_shared<const RecordBatch>(schema_, std::move(done), rows);
+}
+
+std::shared_ptr<const RecordBatch> TakeRows(const RecordBatch& batch, const std::vector<int64_t>& rows) {
+  std::vector<Column> columns;
+  columns.reserve(batch.num_columns());
+  for (size_t c = 0; c < batch.num_columns(); ++c) {
+    Column out(batch.column(c).type());
+    out.Reserve(static_cast<int64_t>(rows.size()));
+    for (int64_t r : rows) out.AppendFrom(batch.column(c), r);
+    columns.push_back(std::move(out));
+  }
+  return std::make_shared<const RecordBatch>(batch.schema(), std::move(columns), static_cast<int64_t>(rows.size()));
 }
 
 std::string ValueToString(const Column& column, int64_t i) {

@@ -87,21 +87,26 @@ class Column {
 };
 
 /// A bounded slice of a table: a schema and one column per field, all of the same length.
-/// Finished batches are immutable and shared between pipeline stages without copying.
+/// Finished batches are immutable and shared between pipeline stages without copying; columns
+/// are shared too, so a batch that renames, drops or replaces a few columns of another copies
+/// nothing else.
 class RecordBatch {
  public:
-  RecordBatch(Schema schema, std::vector<Column> columns, int64_t num_rows)
+  using ColumnPtr = std::shared_ptr<const Column>;
+  RecordBatch(Schema schema, std::vector<ColumnPtr> columns, int64_t num_rows)
       : schema_(std::move(schema)), columns_(std::move(columns)), num_rows_(num_rows) {}
+  RecordBatch(Schema schema, std::vector<Column> columns, int64_t num_rows);
 
   const Schema& schema() const { return schema_; }
-  const Column& column(size_t i) const { return columns_[i]; }
+  const Column& column(size_t i) const { return *columns_[i]; }
+  const ColumnPtr& column_ptr(size_t i) const { return columns_[i]; }
   size_t num_columns() const { return columns_.size(); }
   int64_t num_rows() const { return num_rows_; }
   int64_t byte_size() const;
 
  private:
   Schema schema_;
-  std::vector<Column> columns_;
+  std::vector<ColumnPtr> columns_;
   int64_t num_rows_;
 };
 
@@ -122,6 +127,9 @@ class BatchBuilder {
   Schema schema_;
   std::vector<Column> columns_;
 };
+
+/// The rows `rows` of `batch` (in that order) as a new batch.
+std::shared_ptr<const RecordBatch> TakeRows(const RecordBatch& batch, const std::vector<int64_t>& rows);
 
 /// Renders the value at row `i` as text (NULL as "NULL"), for messages and text-based sinks.
 std::string ValueToString(const Column& column, int64_t i);

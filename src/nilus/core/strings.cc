@@ -134,6 +134,39 @@ std::string QuoteWith(std::string_view s, char q) {
 std::string QuoteIdent(std::string_view name) { return QuoteWith(name, '"'); }
 std::string QuoteLiteral(std::string_view value) { return QuoteWith(value, '\''); }
 
+void AppendJsonString(std::string& out, std::string_view value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : value) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out += kHex[(c >> 4) & 15];
+          out += kHex[c & 15];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
 std::string Excerpt(std::string_view value, size_t max) {
   std::string out;
   for (char c : value.substr(0, max)) {

@@ -28,6 +28,10 @@ std::string QuoteIdent(std::string_view name);
 /// Quotes an SQL string literal: 'text', inner quotes doubled.
 std::string QuoteLiteral(std::string_view value);
 
+/// Appends `value` as a JSON string literal: quoted, with quotes, backslashes and control
+/// characters escaped (the text must be valid UTF-8).
+void AppendJsonString(std::string& out, std::string_view value);
+
 /// A short, printable cut of a value for error messages.
 std::string Excerpt(std::string_view value, size_t max = 40);
 

@@ -9,7 +9,8 @@
 
 #include "nilus/core/secrets.h"
 #include "nilus/core/strings.h"
-#include "nilus/normalize/masking.h"
+#include "nilus/normalize/identifiers.h"
+#include "nilus/pipeline/normalize_stage.h"
 #include "nilus/state/state_store.h"
 
 namespace nilus {
@@ -164,6 +165,20 @@ Result<Pipeline> PipelineFromStackSpec(const std::string& name, const YAML::Node
   return ResolvePipeline(name, source, sink, registry);
 }
 
+/// Destination tables and key columns get the names Normalize gives their data
+/// (docs/schema-evolution.md, "Identifiers"); a name that changes is warned about.
+void NormalizeNames(SinkOptions& sink) {
+  auto split = SplitDestTable(sink.dest_table, "dest-table");
+  if (split.ok()) {
+    std::string normal = NormalizeIdentifier(split->first) + "." + NormalizeIdentifier(split->second);
+    if (normal != sink.dest_table) {
+      spdlog::warn("dest-table '{}' is stored as '{}'", sink.dest_table, normal);
+      sink.dest_table = normal;
+    }
+  }
+  for (auto& key : sink.primary_key) key = NormalizeIdentifier(key);
+}
+
 }  // namespace
 
 Result<std::string> Interpolate(const std::string& text, const std::string& where) {
@@ -238,10 +253,11 @@ Result<Pipeline> ResolvePipeline(const std::string& name, const EndpointSpec& so
   NILUS_ASSIGN_OR_RAISE(auto source_raw, resolve_options(source.options));
   NILUS_ASSIGN_OR_RAISE(p.source_options, ParseSourceOptions(source_raw));
   // Masking rules are checked now, so `nilus validate` catches them before anything runs.
-  NILUS_RETURN_NOT_OK(Masker::Make(p.source_options.mask, p.source_options.type_hints).status());
+  NILUS_RETURN_NOT_OK(NormalizeStage::Validate(p.source_options).WithContext(source.where));
   NILUS_ASSIGN_OR_RAISE(auto sink_raw, resolve_options(sink.options));
   NILUS_ASSIGN_OR_RAISE(p.sink_options, ParseSinkOptions(sink_raw, sink.where, p.source_options.primary_key,
                                                          registry.Traits(p.source).discovers_primary_key));
+  NormalizeNames(p.sink_options);
   if (p.name.empty()) p.name = p.sink_options.dest_table;
   return p;
 }

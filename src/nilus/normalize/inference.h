@@ -14,6 +14,10 @@ namespace nilus {
 /// Integers with leading zeros ("007") stay text: a number would drop the zeros.
 class TextTypeInference {
  public:
+  /// Without `date_detection`, dates and timestamps stay text.
+  explicit TextTypeInference(bool date_detection = true) {
+    if (!date_detection) candidates_ &= ~(kDate | kTimestamp | kTimestampTz);
+  }
   void Observe(std::string_view value);
   /// The inferred type; text when no value was observed.
   LogicalType Result() const;

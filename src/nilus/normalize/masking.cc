@@ -9,6 +9,7 @@
 
 #include "nilus/core/strings.h"
 #include "nilus/core/values.h"
+#include "nilus/normalize/identifiers.h"
 
 namespace nilus {
 
@@ -33,7 +34,7 @@ constexpr Algorithm kAlgorithms[] = {
     {"random", false, Yields::kSameType},    {"round", true, Yields::kSameType},
     {"range", true, Yields::kText},          {"noise", true, Yields::kSameType},
     {"date_shift", true, Yields::kSameType}, {"year_only", false, Yields::kText},
-    {"month_year", false, Yields::kText},
+    {"month_year", false, Yields::kText},    {"sequential", false, Yields::kSameType},
 };
 
 const Algorithm* FindAlgorithm(std::string_view name) {
@@ -129,25 +130,19 @@ bool IsTextual(const LogicalType& t) { return t.id == TypeId::kText || t.id == T
 
 std::string_view KnownMaskAlgorithms() {
   return "hash, sha256, md5, hmac:KEY, redact, email, phone, credit_card, ssn, partial:N, first_letter, stars, "
-         "fixed:VALUE, uuid, random, round:N, range:N, noise:P, date_shift:N, year_only, month_year";
+         "fixed:VALUE, uuid, sequential, random, round:N, range:N, noise:P, date_shift:N, year_only, month_year";
 }
 
 Result<Masker> Masker::Make(const std::vector<std::pair<std::string, std::string>>& mask,
                             const std::vector<std::pair<std::string, LogicalType>>& type_hints) {
   Masker m;
   for (const auto& [column, spec] : mask) {
-    MaskRule rule{column, spec, ""};
+    MaskRule rule{NormalizeIdentifier(column), spec, ""};
     if (size_t colon = spec.find(':'); colon != std::string::npos) {
       rule.algorithm = spec.substr(0, colon);
       rule.parameter = spec.substr(colon + 1);
     }
     rule.algorithm = ToLower(Trim(rule.algorithm));
-    if (rule.algorithm == "sequential") {
-      return Status::InvalidInput(
-          "mask '{}': 'sequential' is not available in this version of Nilus; use uuid (also "
-          "deterministic) instead",
-          column);
-    }
     const Algorithm* a = FindAlgorithm(rule.algorithm);
     if (!a) {
       std::vector<std::string> names;
@@ -176,12 +171,61 @@ Result<Masker> Masker::Make(const std::vector<std::pair<std::string, std::string
     m.rules_.push_back(std::move(rule));
   }
   for (const auto& [column, type] : type_hints) {
-    if (IsTextual(type)) m.text_hinted_.push_back(column);
+    if (IsTextual(type)) m.text_hinted_.push_back(NormalizeIdentifier(column));
   }
   return m;
 }
 
-Result<std::string> Masker::MaskText(const MaskRule& r, std::string_view v) const {
+const MaskRule* Masker::Find(std::string_view column) const {
+  for (const auto& r : rules_) {
+    if (r.column == column) return &r;
+  }
+  return nullptr;
+}
+
+int64_t Masker::SequenceNumber(const std::string& column, std::string_view value) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(value.data(), value.size(), digest, &n, EVP_sha256(), nullptr);
+  auto& numbers = sequences_[column];
+  auto [it, added] = numbers.emplace(std::string(reinterpret_cast<const char*>(digest), 16), 0);
+  if (added) it->second = static_cast<int64_t>(numbers.size());
+  return it->second;
+}
+
+nlohmann::json Masker::SequencesState() const {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [column, numbers] : sequences_) {
+    nlohmann::json& j = out[column];
+    j = nlohmann::json::object();
+    for (const auto& [hash, number] : numbers) {
+      j[Hex(reinterpret_cast<const unsigned char*>(hash.data()), hash.size())] = number;
+    }
+  }
+  return out;
+}
+
+Status Masker::RestoreSequences(const nlohmann::json& state) {
+  if (!state.is_object()) return Status::OK();
+  for (const auto& [column, numbers] : state.items()) {
+    if (!numbers.is_object()) continue;
+    auto& restored = sequences_[column];
+    for (const auto& [hex, number] : numbers.items()) {
+      std::string bytes;
+      for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+        bytes += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+      }
+      if (bytes.size() != 16 || !number.is_number_integer()) {
+        return Status::FailedPrecondition(
+            "the sequential mask numbers stored with the state of column '{}' are damaged; reset the state", column);
+      }
+      restored[bytes] = number.get<int64_t>();
+    }
+  }
+  return Status::OK();
+}
+
+Result<std::string> Masker::MaskText(const MaskRule& r, std::string_view v) {
   const std::string& a = r.algorithm;
   if (a == "hash" || a == "sha256") return Digest(EVP_sha256(), v);
   if (a == "md5") return Digest(EVP_md5(), v);
@@ -230,6 +274,7 @@ Result<std::string> Masker::MaskText(const MaskRule& r, std::string_view v) cons
     if (v.size() < 7 || v[4] != '-') return Status::InvalidInput("mask '{}': '{}' is not a date", r.column, Excerpt(v));
     return std::string(v.substr(0, a == "year_only" ? 4 : 7));
   }
+  if (a == "sequential") return std::to_string(SequenceNumber(r.column, v));
   if (a == "range") {
     double d;
     if (!ParseDouble(v, &d)) return Status::InvalidInput("mask '{}': '{}' is not a number", r.column, Excerpt(v));
@@ -240,95 +285,102 @@ Result<std::string> Masker::MaskText(const MaskRule& r, std::string_view v) cons
   return Status::InvalidInput("mask '{}': {} does not apply to text values", r.column, a);
 }
 
-Result<std::shared_ptr<const RecordBatch>> Masker::Apply(const RecordBatch& batch) const {
-  Schema schema = batch.schema();
-  std::vector<Column> columns;
-  for (size_t c = 0; c < batch.num_columns(); ++c) columns.push_back(batch.column(c));
-  for (const auto& rule : rules_) {
-    int index = schema.FieldIndex(rule.column);
-    if (index < 0) {
-      return Status::InvalidInput("mask names column '{}', which the source does not have; its columns are: {}",
-                                  rule.column, schema.ToString());
+Result<std::shared_ptr<const Column>> Masker::MaskColumn(const MaskRule& rule, const Column& in) {
+  const LogicalType type = in.type();
+  const Algorithm* a = FindAlgorithm(rule.algorithm);
+  bool to_text = a->yields == Yields::kText;
+  if (to_text && !IsTextual(type)) {
+    if (std::find(text_hinted_.begin(), text_hinted_.end(), rule.column) == text_hinted_.end()) {
+      return Status::InvalidInput(
+          "mask '{}': {} yields text but the column is {}; add a type-hints entry '{}: text' to change its type",
+          rule.column, rule.algorithm, type.ToString(), rule.column);
     }
-    const Column& in = batch.column(static_cast<size_t>(index));
-    const LogicalType type = in.type();
-    const Algorithm* a = FindAlgorithm(rule.algorithm);
-    bool to_text = a->yields == Yields::kText;
-    if (to_text && !IsTextual(type)) {
-      if (std::find(text_hinted_.begin(), text_hinted_.end(), rule.column) == text_hinted_.end()) {
-        return Status::InvalidInput(
-            "mask '{}': {} yields text but the column is {}; add a type-hints entry '{}: text' to change its type",
-            rule.column, rule.algorithm, type.ToString(), rule.column);
-      }
+  }
+  const std::string& alg = rule.algorithm;
+  if (alg == "sequential" && type.id != TypeId::kText && type.id != TypeId::kBigint) {
+    return Status::InvalidInput("mask '{}': sequential needs a text or bigint column, not {}", rule.column,
+                                type.ToString());
+  }
+  auto out = std::make_shared<Column>(to_text ? LogicalType::Text() : type);
+  out->Reserve(in.length());
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  for (int64_t i = 0; i < in.length(); ++i) {
+    if (in.IsNull(i)) {
+      out->AppendNull();
+      continue;
     }
-    Column out(to_text ? LogicalType::Text() : type);
-    out.Reserve(in.length());
-    static thread_local std::mt19937_64 rng(std::random_device{}());
-    for (int64_t i = 0; i < in.length(); ++i) {
-      if (in.IsNull(i)) {
-        out.AppendNull();
+    if (to_text || type.layout() == PhysicalLayout::kVarLen) {
+      std::string text = type.layout() == PhysicalLayout::kVarLen ? std::string(in.View(i)) : ValueToString(in, i);
+      NILUS_ASSIGN_OR_RAISE(std::string masked, MaskText(rule, text));
+      if (to_text || type.id == TypeId::kText) {
+        out->AppendBytes(masked);
         continue;
       }
-      if (to_text || type.layout() == PhysicalLayout::kVarLen) {
-        std::string text = type.layout() == PhysicalLayout::kVarLen ? std::string(in.View(i)) : ValueToString(in, i);
-        NILUS_ASSIGN_OR_RAISE(std::string masked, MaskText(rule, text));
-        if (to_text || type.id == TypeId::kText) {
-          out.AppendBytes(masked);
-          continue;
-        }
-        return Status::InvalidInput("mask '{}': {} does not apply to a {} column", rule.column, rule.algorithm,
+      return Status::InvalidInput("mask '{}': {} does not apply to a {} column", rule.column, rule.algorithm,
+                                  type.ToString());
+    }
+    // Same-type algorithms on fixed-width values.
+    if (alg == "sequential") {
+      out->AppendInt64(SequenceNumber(rule.column, ValueToString(in, i)));
+    } else if (alg == "date_shift") {
+      if (type.id != TypeId::kDate && type.id != TypeId::kTimestamp && type.id != TypeId::kTimestampTz) {
+        return Status::InvalidInput("mask '{}': date_shift needs a date or timestamp column, not {}", rule.column,
                                     type.ToString());
       }
-      // Same-type algorithms on fixed-width values.
-      const std::string& alg = rule.algorithm;
-      if (alg == "date_shift") {
-        if (type.id != TypeId::kDate && type.id != TypeId::kTimestamp && type.id != TypeId::kTimestampTz) {
-          return Status::InvalidInput("mask '{}': date_shift needs a date or timestamp column, not {}", rule.column,
-                                      type.ToString());
-        }
-        int64_t n = std::stoll(rule.parameter);
-        int64_t v = in.Int64(i);
-        int64_t days = static_cast<int64_t>(Hash64(ValueToString(in, i)) % static_cast<uint64_t>(2 * n + 1)) - n;
-        out.AppendInt64(type.id == TypeId::kDate ? v + days : v + days * 86400LL * 1000000);
-      } else if (alg == "round" || alg == "noise" || alg == "random") {
-        if (type.id == TypeId::kBool) {
-          out.AppendBool(alg == "random" ? (rng() & 1) != 0 : in.Bool(i));
-          continue;
-        }
-        bool integral = type.layout() == PhysicalLayout::kInt64;
-        if (integral && type.id != TypeId::kBigint && alg != "random") {
-          return Status::InvalidInput("mask '{}': {} needs a number column, not {}", rule.column, alg, type.ToString());
-        }
-        double v = integral ? static_cast<double>(in.Int64(i)) : in.Double(i);
-        double r = v;
-        if (alg == "round") {
-          double step = static_cast<double>(std::stoll(rule.parameter));
-          r = std::round(v / step) * step;
-        } else if (alg == "noise") {
-          double p = std::stod(rule.parameter);
-          r = v * (1 + std::uniform_real_distribution<double>(-p, p)(rng));
-        } else {
-          r = integral ? static_cast<double>(rng() % 1000000) : std::uniform_real_distribution<double>(0, 1e6)(rng);
-        }
-        if (integral) {
-          out.AppendInt64(alg == "random" && type.id != TypeId::kBigint ? in.Int64(i) : std::llround(r));
-        } else {
-          out.AppendDouble(r);
-        }
-      } else {
-        return Status::Internal("unhandled mask algorithm {}", alg);
+      int64_t n = std::stoll(rule.parameter);
+      int64_t v = in.Int64(i);
+      int64_t days = static_cast<int64_t>(Hash64(ValueToString(in, i)) % static_cast<uint64_t>(2 * n + 1)) - n;
+      out->AppendInt64(type.id == TypeId::kDate ? v + days : v + days * 86400LL * 1000000);
+    } else if (alg == "round" || alg == "noise" || alg == "random") {
+      if (type.id == TypeId::kBool) {
+        out->AppendBool(alg == "random" ? (rng() & 1) != 0 : in.Bool(i));
+        continue;
       }
+      bool integral = type.layout() == PhysicalLayout::kInt64;
+      if (integral && type.id != TypeId::kBigint && alg != "random") {
+        return Status::InvalidInput("mask '{}': {} needs a number column, not {}", rule.column, alg, type.ToString());
+      }
+      double v = integral ? static_cast<double>(in.Int64(i)) : in.Double(i);
+      double r = v;
+      if (alg == "round") {
+        double step = static_cast<double>(std::stoll(rule.parameter));
+        r = std::round(v / step) * step;
+      } else if (alg == "noise") {
+        double p = std::stod(rule.parameter);
+        r = v * (1 + std::uniform_real_distribution<double>(-p, p)(rng));
+      } else {
+        r = integral ? static_cast<double>(rng() % 1000000) : std::uniform_real_distribution<double>(0, 1e6)(rng);
+      }
+      if (integral) {
+        out->AppendInt64(alg == "random" && type.id != TypeId::kBigint ? in.Int64(i) : std::llround(r));
+      } else {
+        out->AppendDouble(r);
+      }
+    } else {
+      return Status::Internal("unhandled mask algorithm {}", alg);
     }
-    schema = Schema([&] {
-      std::vector<Field> fields = schema.fields();
-      fields[static_cast<size_t>(index)].type = out.type();
-      if (to_text) fields[static_cast<size_t>(index)].native_type.clear();
-      return fields;
-    }());
-    columns[static_cast<size_t>(index)] = std::move(out);
   }
-  int64_t rows = batch.num_rows();
-  return std::make_shared<const RecordBatch>(std::move(schema), std::move(columns), rows);
+  return std::shared_ptr<const Column>(std::move(out));
+}
+
+Result<std::shared_ptr<const RecordBatch>> Masker::Apply(const RecordBatch& batch) {
+  std::vector<Field> fields = batch.schema().fields();
+  std::vector<RecordBatch::ColumnPtr> columns;
+  for (size_t c = 0; c < batch.num_columns(); ++c) columns.push_back(batch.column_ptr(c));
+  for (const auto& rule : rules_) {
+    int index = batch.schema().FieldIndex(rule.column);
+    if (index < 0) {
+      return Status::InvalidInput("mask names column '{}', which the source does not have; its columns are: {}",
+                                  rule.column, batch.schema().ToString());
+    }
+    auto i = static_cast<size_t>(index);
+    NILUS_ASSIGN_OR_RAISE(columns[i], MaskColumn(rule, batch.column(i)));
+    if (!(columns[i]->type() == fields[i].type)) {
+      fields[i].type = columns[i]->type();
+      fields[i].native_type.clear();
+    }
+  }
+  return std::make_shared<const RecordBatch>(Schema(std::move(fields)), std::move(columns), batch.num_rows());
 }
 
 }  // namespace nilus

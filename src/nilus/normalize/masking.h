@@ -1,7 +1,9 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -12,7 +14,7 @@ namespace nilus {
 
 /// One `mask` entry: `column: algorithm[:parameter]`.
 struct MaskRule {
-  std::string column;
+  std::string column;  ///< the destination (normalised) name
   std::string algorithm;
   std::string parameter;
 };
@@ -28,17 +30,35 @@ class Masker {
                              const std::vector<std::pair<std::string, LogicalType>>& type_hints);
 
   bool empty() const { return rules_.empty(); }
-  /// Masks the rules' columns of `batch`, sharing nothing mutable with it. Fails when a masked
-  /// column is missing, or when a text-yielding algorithm meets a non-text column that no
-  /// type-hints entry turns into text.
-  Result<std::shared_ptr<const RecordBatch>> Apply(const RecordBatch& batch) const;
+  const std::vector<MaskRule>& rules() const { return rules_; }
+  /// The rule for the column called `column` (a normalised name), or nullptr.
+  const MaskRule* Find(std::string_view column) const;
+
+  /// The masked values of `in`, a column (or, for semi-structured data, the values of one type)
+  /// of the rule's column. Fails when a text-yielding algorithm meets a non-text column that no
+  /// type-hints entry turns into text, or the algorithm does not apply to the column's type.
+  Result<std::shared_ptr<const Column>> MaskColumn(const MaskRule& rule, const Column& in);
+  /// Masks the rules' columns of `batch` (columns of the other names are shared, not copied).
+  /// Fails when a masked column is missing, and as MaskColumn does.
+  Result<std::shared_ptr<const RecordBatch>> Apply(const RecordBatch& batch);
 
   /// Masks one text value (exposed for tests): what a text column holding `value` becomes.
-  Result<std::string> MaskText(const MaskRule& rule, std::string_view value) const;
+  Result<std::string> MaskText(const MaskRule& rule, std::string_view value);
+
+  /// The numbers `sequential` gave so far, per column, to commit with the load so that the next
+  /// run continues them: {"column": {"<hash of the value>": n, …}}.
+  nlohmann::json SequencesState() const;
+  /// Continues the numbering of an earlier run.
+  Status RestoreSequences(const nlohmann::json& state);
 
  private:
+  /// Number of `value` in column `column`'s sequence, assigning the next one when it is new.
+  int64_t SequenceNumber(const std::string& column, std::string_view value);
+
   std::vector<MaskRule> rules_;
   std::vector<std::string> text_hinted_;  // columns a type hint turns into text
+  // sequential: per column, a 16-byte SHA-256 prefix of each value -> its number
+  std::unordered_map<std::string, std::unordered_map<std::string, int64_t>> sequences_;
 };
 
 /// The algorithm names, for error messages and docs.

@@ -93,18 +93,17 @@ Status IncrementalCursor::Bind(const Field& field, int index) {
   return Status::OK();
 }
 
-Result<std::shared_ptr<const RecordBatch>> IncrementalCursor::Apply(std::shared_ptr<const RecordBatch> batch) {
-  if (!enabled()) return batch;
-  int index = batch->schema().FieldIndex(key_);
+Result<std::vector<int64_t>> IncrementalCursor::Keep(const RecordBatch& batch) {
+  int index = batch.schema().FieldIndex(key_);
   if (index < 0) {
     return Status::InvalidInput("incremental-key '{}' is not a column of the source; its columns are: {}", key_,
-                                batch->schema().ToString());
+                                batch.schema().ToString());
   }
-  if (index_ < 0) NILUS_RETURN_NOT_OK(Bind(batch->schema().field(index), index));
-  const Column& keys = batch->column(index);
+  if (index_ < 0) NILUS_RETURN_NOT_OK(Bind(batch.schema().field(index), index));
+  const Column& keys = batch.column(index);
   std::vector<int64_t> keep;
-  keep.reserve(static_cast<size_t>(batch->num_rows()));
-  for (int64_t r = 0; r < batch->num_rows(); ++r) {
+  keep.reserve(static_cast<size_t>(batch.num_rows()));
+  for (int64_t r = 0; r < batch.num_rows(); ++r) {
     if (keys.IsNull(r)) continue;  // a row without a key cannot be placed before or after the cursor
     if (lower_ && CompareValues(keys, r, *lower_, 0) <= 0) continue;
     if (start_ && CompareValues(keys, r, *start_, 0) < 0) continue;
@@ -116,14 +115,14 @@ Result<std::shared_ptr<const RecordBatch>> IncrementalCursor::Apply(std::shared_
       max_->AppendFrom(keys, r);
     }
   }
+  return keep;
+}
+
+Result<std::shared_ptr<const RecordBatch>> IncrementalCursor::Apply(std::shared_ptr<const RecordBatch> batch) {
+  if (!enabled()) return batch;
+  NILUS_ASSIGN_OR_RAISE(std::vector<int64_t> keep, Keep(*batch));
   if (static_cast<int64_t>(keep.size()) == batch->num_rows()) return batch;
-  BatchBuilder builder(batch->schema());
-  for (size_t c = 0; c < batch->num_columns(); ++c) {
-    Column& out = builder.column(c);
-    out.Reserve(static_cast<int64_t>(keep.size()));
-    for (int64_t r : keep) out.AppendFrom(batch->column(c), r);
-  }
-  return builder.Finish();
+  return TakeRows(*batch, keep);
 }
 
 std::string IncrementalCursor::SavedValue() const {

@@ -23,6 +23,8 @@ class IncrementalCursor {
   /// Drops the rows outside the range and records the largest key. Returns `batch` itself
   /// when every row stays.
   Result<std::shared_ptr<const RecordBatch>> Apply(std::shared_ptr<const RecordBatch> batch);
+  /// The rows of `batch` inside the range, in order; records the largest key among them.
+  Result<std::vector<int64_t>> Keep(const RecordBatch& batch);
   /// The cursor to commit: the largest key seen, or the saved one when nothing new came.
   nlohmann::json ToState() const;
   /// The saved cursor's value as text, for sources that push the filter down ("" when the

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -10,9 +11,9 @@
 #include "nilus/core/log.h"
 #include "nilus/core/strings.h"
 #include "nilus/core/values.h"
-#include "nilus/normalize/masking.h"
+#include "nilus/normalize/identifiers.h"
 #include "nilus/pipeline/bounded_queue.h"
-#include "nilus/pipeline/incremental.h"
+#include "nilus/pipeline/normalize_stage.h"
 #include "nilus/pipeline/retry.h"
 
 namespace nilus {
@@ -29,9 +30,10 @@ int64_t NowMicros() {
       .count();
 }
 
-/// A batch handed from the extract stage to the load stage, or the failure that ended extraction.
-struct Extracted {
-  std::shared_ptr<const RecordBatch> batch;
+/// The destination batches of one source batch, handed from the extract and normalize stages
+/// to the load stage, or the failure that ended them.
+struct Normalized {
+  std::vector<TableBatch> batches;
   Status status;
 };
 
@@ -63,32 +65,36 @@ class Progress {
 };
 
 /// One attempt at loading the table: everything happens in one destination transaction, which
-/// is rolled back on any failure.
+/// is rolled back on any failure. Extract and Normalize run on one thread, Load on this one.
 Status LoadOnce(const Pipeline& p, Source& source, Destination& dest, const nlohmann::json& prior,
-                const LoadRequest& request, const std::string& started_at, LoadSummary* summary,
+                const LoadRequest& request, bool ignore_state, const std::string& started_at, LoadSummary* summary,
                 nlohmann::json* committed_state) {
-  const bool full = request.strategy == WriteDisposition::kReplace;
-  // Replace reloads everything: neither the source's file list nor the cursor applies.
-  IncrementalCursor cursor(p.source_options, full ? nlohmann::json::object() : prior.value("cursor", nlohmann::json()));
+  NILUS_ASSIGN_OR_RAISE(auto stage, NormalizeStage::Make(p.source_options, request, prior, ignore_state));
   ResumePoint resume;
-  if (!full) resume.state = prior.value("source", nlohmann::json::object());
-  resume.cursor = cursor.SavedValue();
+  // Replace reloads everything: the source's own state (e.g. the files read) does not apply.
+  if (request.strategy != WriteDisposition::kReplace) resume.state = prior.value("source", nlohmann::json::object());
+  resume.cursor = stage->SavedCursor();
 
-  NILUS_ASSIGN_OR_RAISE(Masker masker, Masker::Make(p.source_options.mask, p.source_options.type_hints));
   NILUS_ASSIGN_OR_RAISE(auto load, dest.Begin(request));
   NILUS_ASSIGN_OR_RAISE(auto reader, source.Read(p.source_options, resume));
 
-  BoundedQueue<Extracted> queue(kQueueDepth);
+  BoundedQueue<Normalized> queue(kQueueDepth);
   std::thread extract([&] {
     int64_t yielded = 0;
     const int64_t limit = p.source_options.yield_limit;
     while (true) {
       auto next = reader->Next();
       if (!next.ok()) {
-        queue.Push({nullptr, next.status()});
+        queue.Push({{}, next.status()});
         break;
       }
-      if (!*next || !queue.Push({*next, Status::OK()})) break;
+      if (!*next) break;
+      auto normalized = stage->Apply(*next);
+      if (!normalized.ok()) {
+        queue.Push({{}, normalized.status()});
+        break;
+      }
+      if (!queue.Push({std::move(*normalized), Status::OK()})) break;
       if (limit > 0 && ++yielded >= limit) break;  // yield-limit: at most this many batches
     }
     queue.Close();
@@ -97,6 +103,7 @@ Status LoadOnce(const Pipeline& p, Source& source, Destination& dest, const nloh
   Status status;
   Progress progress(p.sink_options.dest_table);
   int64_t rows = 0, bytes = 0;
+  std::map<std::string, int64_t> child_rows;
   while (auto item = queue.Pop()) {
     if (!item->status.ok()) {
       status = item->status;
@@ -106,33 +113,34 @@ Status LoadOnce(const Pipeline& p, Source& source, Destination& dest, const nloh
       status = Status::Cancelled("interrupted");
       break;
     }
-    // Normalize: the rows of the incremental range, the cursor they advance, then masking.
-    auto batch = cursor.Apply(std::move(item->batch));
-    if (batch.ok() && !masker.empty()) batch = masker.Apply(**batch);
-    if (!batch.ok()) {
-      status = batch.status();
-      break;
+    for (const auto& tb : item->batches) {
+      status = load->Write(tb.table, *tb.batch);
+      if (!status.ok()) break;
+      if (tb.table == request.dest_table) {
+        rows += tb.batch->num_rows();
+      } else {
+        child_rows[tb.table] += tb.batch->num_rows();
+      }
+      bytes += tb.batch->byte_size();
     }
-    if ((*batch)->num_rows() == 0) continue;
-    status = load->Write(**batch);
     if (!status.ok()) break;
-    rows += (*batch)->num_rows();
-    bytes += (*batch)->byte_size();
     progress.Update(rows, bytes);
   }
   queue.Close();
   extract.join();
   NILUS_RETURN_NOT_OK(status);
   if (StopRequested()) return Status::Cancelled("interrupted");
+  NILUS_RETURN_NOT_OK(stage->Finish());
 
   nlohmann::json state = {{"source", reader->state()}};
-  if (cursor.enabled()) state["cursor"] = cursor.ToState();
+  stage->AddState(state);
   LoadRecord record{
-      request.load_id, p.name,    p.sink_options.dest_table, std::string(WriteDispositionName(request.strategy)), rows,
-      bytes,           started_at};
+      request.load_id, p.name,     p.sink_options.dest_table, std::string(WriteDispositionName(request.strategy)), rows,
+      bytes,           started_at, stage->ChildTables()};
   NILUS_RETURN_NOT_OK(load->Commit(record, state));
   summary->rows = rows;
   summary->bytes = bytes;
+  summary->child_rows.assign(child_rows.begin(), child_rows.end());
   *committed_state = std::move(state);
   return Status::OK();
 }
@@ -178,6 +186,7 @@ Result<LoadSummary> RunPipeline(const Pipeline& p, const RunOptions& options, co
   std::string started_at = FormatTimestamp(NowMicros(), true);
 
   nlohmann::json committed_state;
+  nlohmann::json prior_schema = nlohmann::json::object();
   Status st = RetryTransient(context, [&]() -> Status {
     request.load_id = NewLoadId();
     auto source = registry.OpenSource(p.source);
@@ -191,23 +200,26 @@ Result<LoadSummary> RunPipeline(const Pipeline& p, const RunOptions& options, co
             "<column>[,<column>]");
       }
       spdlog::info("merging on the source's primary key ({})", Join(*key, ", "));
-      request.primary_key = *key;
+      request.primary_key.clear();
+      for (const auto& k : *key) request.primary_key.push_back(NormalizeIdentifier(k));
     }
     auto dest = registry.OpenDestination(p.destination);
     if (!dest.ok()) return dest.status();
-    nlohmann::json prior = nlohmann::json::object();
-    if (!full_refresh) {
-      auto saved = (*dest)->ReadState(p.name, table);
-      if (!saved.ok()) return saved.status();
-      prior = *saved;
-    }
-    return LoadOnce(p, **source, **dest, prior, request, started_at, &summary, &committed_state);
+    // Read even for a full refresh: the schema's history and child tables carry on.
+    auto prior = (*dest)->ReadState(p.name, table);
+    if (!prior.ok()) return prior.status();
+    prior_schema = prior->value("schema", nlohmann::json::object());
+    return LoadOnce(p, **source, **dest, *prior, request, full_refresh, started_at, &summary, &committed_state);
   });
   if (!st.ok()) return fail(st);
   summary.load_id = request.load_id;
   summary.seconds = std::chrono::duration<double>(Clock::now() - started).count();
 
   Status saved = store.Save({p.name, table, p.destination_as_written, committed_state, request.load_id, ""});
+  // The schema version this load read (in case the run that committed it could not record it)
+  // and the one it committed.
+  if (saved.ok()) saved = store.SaveSchema(p.name, table, prior_schema);
+  if (saved.ok()) saved = store.SaveSchema(p.name, table, committed_state.value("schema", nlohmann::json::object()));
   if (!saved.ok())
     spdlog::warn("the local state store could not be updated ({}); the destination holds the state", saved.message());
   return summary;

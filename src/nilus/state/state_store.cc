@@ -23,6 +23,16 @@ CREATE TABLE IF NOT EXISTS pipeline_state (
   updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
   PRIMARY KEY (pipeline, table_name)
 );
+CREATE TABLE IF NOT EXISTS schema_versions (
+  pipeline    TEXT NOT NULL,
+  table_name  TEXT NOT NULL,
+  version     INTEGER NOT NULL,
+  load_id     TEXT NOT NULL,
+  changes     TEXT NOT NULL,
+  schema      TEXT NOT NULL,
+  recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  PRIMARY KEY (pipeline, table_name, version)
+);
 )sql";
 
 }  // namespace
@@ -82,9 +92,44 @@ Result<std::vector<StateEntry>> StateStore::List(const std::string& pipeline) {
 }
 
 Status StateStore::Remove(const std::string& pipeline) {
-  NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt, db_->Prepare("DELETE FROM pipeline_state WHERE pipeline = ?"));
+  for (const char* sql :
+       {"DELETE FROM pipeline_state WHERE pipeline = ?", "DELETE FROM schema_versions WHERE pipeline = ?"}) {
+    NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt, db_->Prepare(sql));
+    stmt.BindText(1, pipeline);
+    NILUS_RETURN_NOT_OK(stmt.Step().status());
+  }
+  return Status::OK();
+}
+
+Status StateStore::SaveSchema(const std::string& pipeline, const std::string& table, const nlohmann::json& schema) {
+  if (!schema.is_object() || schema.value("version", 0) <= 0) return Status::OK();
+  NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt,
+                        db_->Prepare("INSERT OR IGNORE INTO schema_versions (pipeline, table_name, version, load_id, "
+                                     "changes, schema) VALUES (?, ?, ?, ?, ?, ?)"));
   stmt.BindText(1, pipeline);
+  stmt.BindText(2, table);
+  sqlite3_bind_int(stmt.get(), 3, schema.value("version", 0));
+  stmt.BindText(4, schema.value("load_id", ""));
+  stmt.BindText(5, schema.value("changes", nlohmann::json::array()).dump());
+  stmt.BindText(6, schema.value("tables", nlohmann::json::array()).dump());
   return stmt.Step().status();
+}
+
+Result<std::vector<SchemaVersion>> StateStore::SchemaHistory(const std::string& pipeline) {
+  NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt,
+                        db_->Prepare("SELECT pipeline, table_name, version, load_id, changes, schema, recorded_at FROM "
+                                     "schema_versions WHERE pipeline = ? ORDER BY table_name, version"));
+  stmt.BindText(1, pipeline);
+  std::vector<SchemaVersion> out;
+  while (true) {
+    NILUS_ASSIGN_OR_RAISE(bool row, stmt.Step());
+    if (!row) break;
+    auto col = [&](int i) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), i))); };
+    out.push_back({col(0), col(1), sqlite3_column_int(stmt.get(), 2), col(3),
+                   nlohmann::json::parse(col(4), nullptr, false), nlohmann::json::parse(col(5), nullptr, false),
+                   col(6)});
+  }
+  return out;
 }
 
 }  // namespace nilus

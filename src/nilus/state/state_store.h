@@ -21,6 +21,17 @@ struct StateEntry {
   std::string updated_at;
 };
 
+/// One version of the schema of a pipeline's tables, as `nilus schema show` lists it.
+struct SchemaVersion {
+  std::string pipeline;
+  std::string table;  ///< the pipeline's dest-table
+  int version = 0;
+  std::string load_id;     ///< the load that made it
+  nlohmann::json changes;  ///< what that load changed, one line each
+  nlohmann::json schema;   ///< the tables and their columns
+  std::string recorded_at;
+};
+
 /// The local copy of pipeline state under `$NILUS_HOME` (`state.db`, SQLite), for `nilus state`.
 /// The destination holds the authoritative copy, committed with the data (DESIGN §2.2).
 class StateStore {
@@ -31,7 +42,14 @@ class StateStore {
 
   Status Save(const StateEntry& entry);
   Result<std::vector<StateEntry>> List(const std::string& pipeline);
+  /// Removes the state and the schema history of `pipeline`.
   Status Remove(const std::string& pipeline);
+
+  /// Records a schema version ({} or a version already recorded: nothing happens), from the
+  /// "schema" member of a committed state.
+  Status SaveSchema(const std::string& pipeline, const std::string& table, const nlohmann::json& schema);
+  /// Every recorded schema version of `pipeline`, oldest first.
+  Result<std::vector<SchemaVersion>> SchemaHistory(const std::string& pipeline);
 
   /// `$NILUS_HOME`, or ~/.nilus.
   static std::string DefaultHome();

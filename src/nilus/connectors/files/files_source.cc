@@ -12,6 +12,8 @@
 #include "nilus/core/strings.h"
 #include "nilus/core/values.h"
 #include "nilus/formats/csv_reader.h"
+#include "nilus/normalize/documents.h"
+#include "nilus/normalize/identifiers.h"
 #include "nilus/normalize/inference.h"
 
 namespace nilus {
@@ -19,8 +21,6 @@ namespace nilus {
 namespace {
 
 using nlohmann::json;
-// JSONL documents keep their key order, so columns appear in the order the data gives them.
-using Document = nlohmann::ordered_json;
 
 enum class Format { kCsv, kJsonl };
 
@@ -30,48 +30,6 @@ constexpr int64_t kMaxBatchBytes = 64 << 20;
 struct SourceFile {
   std::string path;
   Format format;
-};
-
-/// Infers a column type from the JSON values of a JSONL field.
-class JsonTypeInference {
- public:
-  void Observe(const Document& v) {
-    switch (v.type()) {
-      case Document::value_t::null:
-        return;
-      case Document::value_t::boolean:
-        seen_ |= kBool;
-        return;
-      case Document::value_t::number_integer:
-        seen_ |= kInt;
-        return;
-      case Document::value_t::number_unsigned:
-        seen_ |= v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX) ? kBigUnsigned : kInt;
-        return;
-      case Document::value_t::number_float:
-        seen_ |= kFloat;
-        return;
-      case Document::value_t::string:
-        seen_ |= kString;
-        return;
-      default:
-        seen_ |= kNested;
-        return;
-    }
-  }
-  bool seen() const { return seen_ != 0; }
-  LogicalType Result() const {
-    if (seen_ & kNested) return LogicalType::Json();
-    if (seen_ == kBool) return LogicalType::Bool();
-    if (seen_ == 0 || (seen_ & (kString | kBool))) return LogicalType::Text();
-    if (seen_ & kFloat) return (seen_ & kBigUnsigned) ? LogicalType::Text() : LogicalType::Double();
-    if (seen_ & kBigUnsigned) return LogicalType::Decimal();
-    return LogicalType::Bigint();
-  }
-
- private:
-  enum : uint32_t { kBool = 1, kInt = 2, kBigUnsigned = 4, kFloat = 8, kString = 16, kNested = 32 };
-  uint32_t seen_ = 0;
 };
 
 Result<CsvDialect> DialectFromUri(const Uri& uri) {
@@ -170,7 +128,7 @@ Result<std::vector<std::string>> CsvColumns(CsvReader& reader, CsvRecord& record
   return names;
 }
 
-/// The columns of all files in one schema: names in order of first appearance, types
+/// The columns of the CSV files in one schema: names in order of first appearance, types
 /// inferred over every value (type-hints win), restricted to `columns` when given.
 class SchemaInference {
  public:
@@ -180,15 +138,13 @@ class SchemaInference {
     auto [it, added] = index_.emplace(name, static_cast<int>(names_.size()));
     if (added) {
       names_.push_back(name);
-      text_.emplace_back();
-      json_.emplace_back();
+      text_.emplace_back(options_.date_detection);
       hinted_.push_back(Hint(name) != nullptr);
     }
     return it->second;
   }
   bool NeedsValues(int column) const { return !hinted_[column]; }
   void ObserveText(int column, std::string_view v) { text_[column].Observe(v); }
-  void ObserveJson(int column, const Document& v) { json_[column].Observe(v); }
 
   Result<Schema> Finish() const {
     Schema schema;
@@ -198,8 +154,7 @@ class SchemaInference {
         continue;
       }
       const LogicalType* hint = Hint(names_[i]);
-      LogicalType type = hint ? *hint : json_[i].seen() ? json_[i].Result() : text_[i].Result();
-      schema.AddField({names_[i], type, true});
+      schema.AddField({names_[i], hint ? *hint : text_[i].Result(), true});
     }
     for (const auto& wanted : options_.columns) {
       if (schema.FieldIndex(wanted) < 0) {
@@ -211,9 +166,11 @@ class SchemaInference {
   }
 
  private:
+  /// The hint for a column, matched by its normalised name so either spelling works.
   const LogicalType* Hint(const std::string& name) const {
+    std::string normal = NormalizeIdentifier(name);
     for (const auto& [column, type] : options_.type_hints) {
-      if (column == name) return &type;
+      if (column == name || NormalizeIdentifier(column) == normal) return &type;
     }
     return nullptr;
   }
@@ -222,21 +179,8 @@ class SchemaInference {
   std::vector<std::string> names_;
   std::unordered_map<std::string, int> index_;
   std::vector<TextTypeInference> text_;
-  std::vector<JsonTypeInference> json_;
   std::vector<bool> hinted_;
 };
-
-/// Parses one JSONL line; it must be an object.
-Result<Document> ParseJsonObject(std::string_view line, const std::string& path, int64_t line_number) {
-  Document doc = Document::parse(line, nullptr, false);
-  if (doc.is_discarded()) {
-    return Status::InvalidInput("{}:{}: not valid JSON: {}", path, line_number, Excerpt(line, 60));
-  }
-  if (!doc.is_object()) {
-    return Status::InvalidInput("{}:{}: each line must be a JSON object, got {}", path, line_number, doc.type_name());
-  }
-  return doc;
-}
 
 Status ConversionError(const std::string& path, int64_t line, const Field& field, std::string_view value) {
   return Status::InvalidInput(
@@ -245,43 +189,8 @@ Status ConversionError(const std::string& path, int64_t line, const Field& field
       path, line, field.name, Excerpt(value), field.type.ToString(), field.name);
 }
 
-Status AppendJson(Column& column, const Document& v, const std::string& path, int64_t line, const Field& field) {
-  if (v.is_null()) {
-    column.AppendNull();
-    return Status::OK();
-  }
-  switch (column.type().id) {
-    case TypeId::kJson:
-      column.AppendBytes(v.dump(-1, ' ', false, Document::error_handler_t::strict));
-      return Status::OK();
-    case TypeId::kBool:
-      if (v.is_boolean()) {
-        column.AppendBool(v.get<bool>());
-        return Status::OK();
-      }
-      break;
-    case TypeId::kBigint:
-      if (v.is_number_integer() && (v.is_number_unsigned() ? v.get<uint64_t>() <= INT64_MAX : true)) {
-        column.AppendInt64(v.get<int64_t>());
-        return Status::OK();
-      }
-      break;
-    case TypeId::kDouble:
-      if (v.is_number()) {
-        column.AppendDouble(v.get<double>());
-        return Status::OK();
-      }
-      break;
-    default:
-      break;
-  }
-  // Strings convert by their text (a hinted timestamp, a decimal); other values by their JSON.
-  std::string text = v.is_string() ? v.get<std::string>() : v.dump();
-  if (!AppendTextValue(column, text)) return ConversionError(path, line, field, text);
-  return Status::OK();
-}
-
-/// Reads the selected files in order and builds batches of the inferred schema.
+/// Reads the selected files in order. CSV rows are converted to the inferred schema; JSONL lines
+/// go out as documents, which Normalize types and flattens. A batch holds rows of one format.
 class FilesReader final : public BatchReader {
  public:
   FilesReader(Uri uri, CsvDialect dialect, std::vector<SourceFile> files, Schema schema, const SourceOptions& options,
@@ -289,16 +198,21 @@ class FilesReader final : public BatchReader {
       : uri_(std::move(uri)),
         dialect_(std::move(dialect)),
         files_(std::move(files)),
-        builder_(std::move(schema)),
+        csv_builder_(std::move(schema)),
+        documents_(DocumentSchema(true)),
         page_size_(options.page_size),
         state_(std::move(state)) {}
 
   Result<std::shared_ptr<const RecordBatch>> Next() override {
-    while (builder_.num_rows() < page_size_ && builder_.byte_size() < kMaxBatchBytes) {
+    while (true) {
+      BatchBuilder& builder = current();
+      if (builder.num_rows() >= page_size_ || builder.byte_size() >= kMaxBatchBytes) break;
       if (StopRequested()) return Status::Cancelled("interrupted");
       if (!csv_ && !jsonl_) {
         if (next_file_ >= files_.size()) break;
+        if (builder.num_rows() > 0 && files_[next_file_].format != format_) break;
         NILUS_RETURN_NOT_OK(OpenFile(files_[next_file_]));
+        continue;
       }
       NILUS_ASSIGN_OR_RAISE(bool more, csv_ ? ReadCsvRow() : ReadJsonRow());
       if (!more) {
@@ -308,23 +222,27 @@ class FilesReader final : public BatchReader {
         ++next_file_;
       }
     }
-    if (builder_.num_rows() == 0) return std::shared_ptr<const RecordBatch>();
-    return builder_.Finish();
+    BatchBuilder& builder = current();
+    if (builder.num_rows() == 0) return std::shared_ptr<const RecordBatch>();
+    return builder.Finish();
   }
 
   json state() const override { return state_; }
 
  private:
+  BatchBuilder& current() { return format_ == Format::kCsv ? csv_builder_ : documents_; }
+
   Status OpenFile(const SourceFile& file) {
     NILUS_ASSIGN_OR_RAISE(auto in, OpenInputStream(file.path));
     spdlog::debug("reading {}", file.path);
+    format_ = file.format;
     mapping_.clear();
     if (file.format == Format::kCsv) {
       csv_ = std::make_unique<CsvReader>(std::move(in), file.path, dialect_);
       bool has_first;
       NILUS_ASSIGN_OR_RAISE(auto names, CsvColumns(*csv_, record_, &has_first));
       pending_first_ = has_first;
-      for (const auto& n : names) mapping_.push_back(builder_.schema().FieldIndex(n));
+      for (const auto& n : names) mapping_.push_back(csv_builder_.schema().FieldIndex(n));
       width_ = names.size();
     } else {
       jsonl_ = std::make_unique<LineReader>(std::move(in));
@@ -342,19 +260,21 @@ class FilesReader final : public BatchReader {
       return Status::InvalidInput("{}:{}: {} fields, but the {} has {}", csv_->path(), record_.line,
                                   record_.fields.size(), dialect_.header ? "header" : "first row", width_);
     }
-    filled_.assign(builder_.schema().num_fields(), false);
+    filled_.assign(csv_builder_.schema().num_fields(), false);
     for (size_t i = 0; i < width_; ++i) {
       int c = mapping_[i];
       if (c < 0) continue;
-      Column& column = builder_.column(static_cast<size_t>(c));
+      Column& column = csv_builder_.column(static_cast<size_t>(c));
       filled_[c] = true;
       if (record_.IsNull(i, dialect_)) {
         column.AppendNull();
       } else if (!AppendTextValue(column, record_.fields[i])) {
-        return ConversionError(csv_->path(), record_.line, builder_.schema().field(c), record_.fields[i]);
+        return ConversionError(csv_->path(), record_.line, csv_builder_.schema().field(c), record_.fields[i]);
       }
     }
-    FillMissing();
+    for (size_t c = 0; c < filled_.size(); ++c) {
+      if (!filled_[c]) csv_builder_.column(c).AppendNull();
+    }
     return true;
   }
 
@@ -365,30 +285,19 @@ class FilesReader final : public BatchReader {
       if (!more) return false;
       if (!Trim(line).empty()) break;
     }
-    const std::string& path = files_[next_file_].path;
-    NILUS_ASSIGN_OR_RAISE(Document doc, ParseJsonObject(line, path, jsonl_->line_number()));
-    filled_.assign(builder_.schema().num_fields(), false);
-    for (const auto& [key, value] : doc.items()) {
-      int c = builder_.schema().FieldIndex(key);
-      if (c < 0) continue;
-      filled_[c] = true;
-      NILUS_RETURN_NOT_OK(AppendJson(builder_.column(static_cast<size_t>(c)), value, path, jsonl_->line_number(),
-                                     builder_.schema().field(c)));
-    }
-    FillMissing();
+    documents_.column(0).AppendBytes(line);
+    origin_.clear();
+    fmt::format_to(std::back_inserter(origin_), "{}:{}", files_[next_file_].path, jsonl_->line_number());
+    documents_.column(1).AppendBytes(origin_);
     return true;
-  }
-
-  void FillMissing() {
-    for (size_t c = 0; c < filled_.size(); ++c) {
-      if (!filled_[c]) builder_.column(c).AppendNull();
-    }
   }
 
   Uri uri_;
   CsvDialect dialect_;
   std::vector<SourceFile> files_;
-  BatchBuilder builder_;
+  BatchBuilder csv_builder_;
+  BatchBuilder documents_;
+  Format format_ = Format::kCsv;
   int64_t page_size_;
   json state_;
   size_t next_file_ = 0;
@@ -399,6 +308,7 @@ class FilesReader final : public BatchReader {
   size_t width_ = 0;
   std::vector<int> mapping_;  // file column -> schema column (-1: not selected)
   std::vector<bool> filled_;
+  std::string origin_;
 };
 
 class FilesSource final : public Source {
@@ -439,13 +349,16 @@ class FilesSource final : public Source {
   }
 
  private:
-  /// First pass: reads every selected file once to learn its columns and their types, so that
-  /// the types hold for all rows whatever the batch size. Memory: one state per column.
+  /// First pass over the CSV files: reads each once to learn its columns and their types, so
+  /// that the types hold for all rows whatever the batch size. Memory: one state per column.
+  /// (JSONL documents are typed by Normalize.)
   Result<Schema> InferSchema(const std::vector<SourceFile>& files, const SourceOptions& options) {
     SchemaInference inference(options);
+    bool any_csv = false;
     for (const auto& file : files) {
-      NILUS_ASSIGN_OR_RAISE(auto in, OpenInputStream(file.path));
       if (file.format == Format::kCsv) {
+        any_csv = true;
+        NILUS_ASSIGN_OR_RAISE(auto in, OpenInputStream(file.path));
         CsvReader reader(std::move(in), file.path, dialect_);
         CsvRecord record;
         bool has_first;
@@ -474,22 +387,9 @@ class FilesSource final : public Source {
             }
           }
         }
-      } else {
-        LineReader lines(std::move(in));
-        std::string_view line;
-        while (true) {
-          NILUS_ASSIGN_OR_RAISE(bool more, lines.Next(&line));
-          if (!more) break;
-          if (Trim(line).empty()) continue;
-          if (StopRequested()) return Status::Cancelled("interrupted");
-          NILUS_ASSIGN_OR_RAISE(Document doc, ParseJsonObject(line, file.path, lines.line_number()));
-          for (const auto& [key, value] : doc.items()) {
-            int c = inference.Column(key);
-            if (inference.NeedsValues(c)) inference.ObserveJson(c, value);
-          }
-        }
       }
     }
+    if (!any_csv) return Schema();
     return inference.Finish();
   }
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 
 #include "nilus/connectors/postgres/pg_connection.h"
 #include "nilus/connectors/postgres/pg_types.h"
@@ -54,23 +55,11 @@ class PgTableLoad final : public TableLoad {
  public:
   PgTableLoad(PgConnection& conn, LoadRequest request) : conn_(conn), request_(std::move(request)) {
     schema_ref_ = QuoteIdent(request_.dest_schema);
-    table_ref_ = schema_ref_ + "." + QuoteIdent(request_.dest_table);
-    switch (request_.strategy) {
-      case WriteDisposition::kAppend:
-        target_ref_ = table_ref_;
-        break;
-      case WriteDisposition::kReplace:
-        target_ref_ = schema_ref_ + "." + QuoteIdent(request_.dest_table + "__nilus_new");
-        break;
-      case WriteDisposition::kMerge:
-        target_ref_ = "pg_temp._nilus_staging";
-        break;
-    }
   }
 
   ~PgTableLoad() override {
     if (!committed_) {
-      if (in_copy_) PQputCopyEnd(conn_.get(), "load abandoned");
+      if (copying_) PQputCopyEnd(conn_.get(), "load abandoned");
       PgResult drain(PQgetResult(conn_.get()));
       while (PGresult* r = PQgetResult(conn_.get())) PQclear(r);
       auto rollback = conn_.Exec("ROLLBACK");
@@ -80,21 +69,19 @@ class PgTableLoad final : public TableLoad {
 
   Status Start() {
     NILUS_RETURN_NOT_OK(conn_.Exec("BEGIN").status());
-    NILUS_RETURN_NOT_OK(conn_.Exec(fmt::format(kCreateBookkeeping, schema_ref_)).status());
-    if (request_.strategy == WriteDisposition::kReplace) {
-      NILUS_RETURN_NOT_OK(conn_.Exec("DROP TABLE IF EXISTS " + target_ref_).status());
-    }
-    return Status::OK();
+    return conn_.Exec(fmt::format(kCreateBookkeeping, schema_ref_)).status();
   }
 
-  Status Write(const RecordBatch& batch) override {
-    if (!in_copy_ || !(batch.schema() == schema_)) NILUS_RETURN_NOT_OK(StartCopy(batch.schema()));
+  Status Write(const std::string& name, const RecordBatch& batch) override {
+    NILUS_ASSIGN_OR_RAISE(Target * target, TargetFor(name));
+    if (copying_ != target || !(batch.schema() == target->schema))
+      NILUS_RETURN_NOT_OK(StartCopy(*target, batch.schema()));
     for (int64_t r = 0; r < batch.num_rows(); ++r) {
-      if (binary_) {
+      if (target->binary) {
         uint16_t n = __builtin_bswap16(static_cast<uint16_t>(batch.num_columns() + 1));
         buf_.append(reinterpret_cast<const char*>(&n), 2);
         for (size_t c = 0; c < batch.num_columns(); ++c) {
-          Status st = EncodePgBinary(dest_oids_[c], batch.column(c), r, buf_);
+          Status st = EncodePgBinary(target->oids[c], batch.column(c), r, buf_);
           if (!st.ok()) return st.WithContext(fmt::format("column '{}'", batch.schema().field(c).name));
         }
         uint32_t len = __builtin_bswap32(static_cast<uint32_t>(request_.load_id.size()));
@@ -115,14 +102,19 @@ class PgTableLoad final : public TableLoad {
 
   Status Commit(const LoadRecord& record, const nlohmann::json& state) override {
     NILUS_RETURN_NOT_OK(EndCopy());
+    NILUS_ASSIGN_OR_RAISE(Target * root, TargetFor(request_.dest_table));
     switch (request_.strategy) {
       case WriteDisposition::kAppend:
         break;
       case WriteDisposition::kReplace:
-        NILUS_RETURN_NOT_OK(SwapIn());
+        NILUS_RETURN_NOT_OK(SwapIn(*root));
+        for (const auto& child : record.child_tables) {
+          NILUS_ASSIGN_OR_RAISE(Target * t, TargetFor(child));
+          NILUS_RETURN_NOT_OK(SwapIn(*t));
+        }
         break;
       case WriteDisposition::kMerge:
-        if (schema_.num_fields() > 0) NILUS_RETURN_NOT_OK(MergeStaging());
+        if (root->schema.num_fields() > 0) NILUS_RETURN_NOT_OK(Merge(*root, record.child_tables));
         break;
     }
     NILUS_RETURN_NOT_OK(
@@ -141,36 +133,74 @@ class PgTableLoad final : public TableLoad {
   }
 
  private:
-  /// Makes the target hold every column of `schema`, then starts a COPY into it: binary when
-  /// every column has a binary encoder for its destination type, text otherwise.
-  Status StartCopy(const Schema& schema) {
+  /// One table of the load: where its rows are copied to, in which format.
+  struct Target {
+    std::string name;        // the destination table, without the schema
+    std::string table_ref;   // the destination table
+    std::string target_ref;  // where rows go: the table, its replacement, or the merge staging table
+    bool staging = false;
+    Schema schema;               // the columns the target was made to hold
+    std::vector<uint32_t> oids;  // their types in the target
+    bool binary = true;
+  };
+
+  Result<Target*> TargetFor(const std::string& name) {
+    auto [it, added] = targets_.try_emplace(name);
+    Target& t = it->second;
+    if (added) {
+      t.name = name;
+      t.table_ref = schema_ref_ + "." + QuoteIdent(name);
+      bool root = name == request_.dest_table;
+      switch (request_.strategy) {
+        case WriteDisposition::kAppend:
+          t.target_ref = t.table_ref;
+          break;
+        case WriteDisposition::kReplace:
+          t.target_ref = schema_ref_ + "." + QuoteIdent(name + "__nilus_new");
+          NILUS_RETURN_NOT_OK(EndCopy());
+          NILUS_RETURN_NOT_OK(conn_.Exec("DROP TABLE IF EXISTS " + t.target_ref).status());
+          break;
+        case WriteDisposition::kMerge:
+          // Child rows go straight into their table; Merge drops those of rows that lost.
+          t.staging = root;
+          t.target_ref = root ? "pg_temp._nilus_staging" : t.table_ref;
+          break;
+      }
+    }
+    return &t;
+  }
+
+  /// Makes the target hold every column of `schema` (when it changed), then starts a COPY into
+  /// it: binary when every column has a binary encoder for its destination type, text otherwise.
+  Status StartCopy(Target& t, const Schema& schema) {
     NILUS_RETURN_NOT_OK(EndCopy());
-    if (request_.strategy == WriteDisposition::kMerge) {
-      NILUS_RETURN_NOT_OK(EnsureTable(table_ref_, schema, true));
-      NILUS_RETURN_NOT_OK(EnsureStaging(schema));
-    } else {
-      NILUS_RETURN_NOT_OK(EnsureTable(target_ref_, schema, false));
+    if (!(schema == t.schema)) {
+      if (t.staging) {
+        NILUS_RETURN_NOT_OK(EnsureTable(t.table_ref, schema, true));
+        NILUS_RETURN_NOT_OK(EnsureStaging(t, schema));
+      } else {
+        NILUS_RETURN_NOT_OK(EnsureTable(t.target_ref, schema, t.name == request_.dest_table));
+      }
+      NILUS_ASSIGN_OR_RAISE(PgResult types, conn_.Exec(kColumnTypes, {t.target_ref}));
+      std::map<std::string, uint32_t> oids;
+      for (int r = 0; r < types.rows(); ++r) oids[types.Get(r, 0)] = static_cast<uint32_t>(std::stoul(types.Get(r, 1)));
+      t.oids.clear();
+      t.binary = true;
+      for (const auto& f : schema.fields()) {
+        t.oids.push_back(oids[f.name]);
+        t.binary = t.binary && CanEncodePgBinary(t.oids.back(), f.type);
+      }
+      t.schema = schema;
     }
-    NILUS_ASSIGN_OR_RAISE(PgResult types, conn_.Exec(kColumnTypes, {target_ref_}));
-    std::map<std::string, uint32_t> oids;
-    for (int r = 0; r < types.rows(); ++r) oids[types.Get(r, 0)] = static_cast<uint32_t>(std::stoul(types.Get(r, 1)));
-    dest_oids_.clear();
-    binary_ = true;
     std::string cols;
-    for (const auto& f : schema.fields()) {
-      uint32_t oid = oids[f.name];
-      dest_oids_.push_back(oid);
-      binary_ = binary_ && CanEncodePgBinary(oid, f.type);
-      cols += QuoteIdent(f.name) + ", ";
-    }
+    for (const auto& f : schema.fields()) cols += QuoteIdent(f.name) + ", ";
     cols += QuoteIdent(kLoadIdColumn);
     NILUS_RETURN_NOT_OK(
-        conn_.Exec(fmt::format("COPY {} ({}) FROM STDIN (FORMAT {})", target_ref_, cols, binary_ ? "binary" : "text"))
+        conn_.Exec(fmt::format("COPY {} ({}) FROM STDIN (FORMAT {})", t.target_ref, cols, t.binary ? "binary" : "text"))
             .status());
-    in_copy_ = true;
-    schema_ = schema;
+    copying_ = &t;
     buf_.clear();
-    if (binary_) {
+    if (t.binary) {
       buf_.append("PGCOPY\n\377\r\n\0", 11);
       buf_.append(8, '\0');  // flags, header extension length
     }
@@ -186,41 +216,53 @@ class PgTableLoad final : public TableLoad {
   }
 
   Status EndCopy() {
-    if (!in_copy_) return Status::OK();
-    if (binary_) buf_.append("\xff\xff", 2);
+    if (!copying_) return Status::OK();
+    Target& t = *copying_;
+    if (t.binary) buf_.append("\xff\xff", 2);
     NILUS_RETURN_NOT_OK(Flush());
-    in_copy_ = false;
+    copying_ = nullptr;
     if (PQputCopyEnd(conn_.get(), nullptr) != 1) return conn_.ErrorStatus(nullptr, "ending COPY");
     PgResult res(PQgetResult(conn_.get()));
     if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
-      return conn_.ErrorStatus(res.get(), fmt::format("loading into {}.{}", request_.dest_schema, request_.dest_table));
+      return conn_.ErrorStatus(res.get(), fmt::format("loading into {}.{}", request_.dest_schema, t.name));
     }
     while (PGresult* r = PQgetResult(conn_.get())) PQclear(r);
     return Status::OK();
   }
 
-  Status EnsureTable(const std::string& ref, const Schema& schema, bool keyed) {
+  Result<std::set<std::string>> Columns(const std::string& ref) {
+    std::set<std::string> out;
     NILUS_ASSIGN_OR_RAISE(PgResult exists, conn_.Exec("SELECT to_regclass($1) IS NOT NULL", {ref}));
-    if (exists.Get(0, 0) != "t") {
+    if (exists.Get(0, 0) != "t") return out;
+    NILUS_ASSIGN_OR_RAISE(PgResult types, conn_.Exec(kColumnTypes, {ref}));
+    for (int r = 0; r < types.rows(); ++r) out.insert(types.Get(r, 0));
+    return out;
+  }
+
+  Result<std::vector<std::string>> KeyColumns(const Schema& schema) const {
+    std::vector<std::string> keys;
+    for (const auto& k : request_.primary_key) {
+      if (schema.FieldIndex(k) < 0) {
+        return Status::InvalidInput("primary-key column '{}' is not a column of the data; columns are: {}", k,
+                                    schema.ToString());
+      }
+      keys.push_back(QuoteIdent(k));
+    }
+    return keys;
+  }
+
+  Status EnsureTable(const std::string& ref, const Schema& schema, bool keyed) {
+    NILUS_ASSIGN_OR_RAISE(auto have, Columns(ref));
+    if (have.empty()) {
       std::string cols;
       for (const auto& f : schema.fields()) cols += QuoteIdent(f.name) + " " + PgTypeForField(f) + ", ";
       cols += QuoteIdent(kLoadIdColumn) + " text NOT NULL";
-      if (keyed && !request_.primary_key.empty()) {
-        std::vector<std::string> keys;
-        for (const auto& k : request_.primary_key) {
-          if (schema.FieldIndex(k) < 0) {
-            return Status::InvalidInput("primary-key column '{}' is not a column of the data; columns are: {}", k,
-                                        schema.ToString());
-          }
-          keys.push_back(QuoteIdent(k));
-        }
+      if (keyed && request_.strategy == WriteDisposition::kMerge && !request_.primary_key.empty()) {
+        NILUS_ASSIGN_OR_RAISE(auto keys, KeyColumns(schema));
         cols += ", PRIMARY KEY (" + Join(keys, ", ") + ")";
       }
       return conn_.Exec(fmt::format("CREATE TABLE {} ({})", ref, cols)).status();
     }
-    NILUS_ASSIGN_OR_RAISE(PgResult types, conn_.Exec(kColumnTypes, {ref}));
-    std::map<std::string, bool> have;
-    for (int r = 0; r < types.rows(); ++r) have[types.Get(r, 0)] = true;
     for (const auto& f : schema.fields()) {
       if (have.count(f.name)) continue;
       spdlog::info("adding column {} {} to {}", f.name, PgTypeForField(f), ref);
@@ -233,65 +275,83 @@ class PgTableLoad final : public TableLoad {
 
   /// The merge staging table: the target's columns plus a sequence that orders the rows, so
   /// the last row of a key wins.
-  Status EnsureStaging(const Schema& schema) {
+  Status EnsureStaging(const Target& t, const Schema& schema) {
     NILUS_ASSIGN_OR_RAISE(PgResult exists, conn_.Exec("SELECT to_regclass('pg_temp._nilus_staging') IS NOT NULL"));
     if (exists.Get(0, 0) != "t") {
-      NILUS_RETURN_NOT_OK(conn_
-                              .Exec(fmt::format("CREATE TEMP TABLE _nilus_staging (_nilus_seq bigserial) ON COMMIT "
-                                                "DROP"))
-                              .status());
+      NILUS_RETURN_NOT_OK(
+          conn_.Exec("CREATE TEMP TABLE _nilus_staging (_nilus_seq bigserial) ON COMMIT DROP").status());
       NILUS_RETURN_NOT_OK(
           conn_.Exec(fmt::format("ALTER TABLE pg_temp._nilus_staging ADD COLUMN {} text", QuoteIdent(kLoadIdColumn)))
               .status());
     }
-    return EnsureTable(target_ref_, schema, false);
+    return EnsureTable(t.target_ref, schema, false);
   }
 
-  Status SwapIn() {
-    if (schema_.num_fields() == 0) {
-      // The source was empty: keep the table's shape, without rows.
-      NILUS_ASSIGN_OR_RAISE(PgResult exists, conn_.Exec("SELECT to_regclass($1) IS NOT NULL", {table_ref_}));
-      if (exists.Get(0, 0) == "t") return conn_.Exec("TRUNCATE " + table_ref_).status();
+  /// A replace: the new table takes the old one's place inside the load's transaction. A table
+  /// the load wrote nothing to keeps its shape, empty.
+  Status SwapIn(const Target& t) {
+    if (t.schema.num_fields() == 0) {
+      NILUS_ASSIGN_OR_RAISE(PgResult exists, conn_.Exec("SELECT to_regclass($1) IS NOT NULL", {t.table_ref}));
+      if (exists.Get(0, 0) == "t") return conn_.Exec("TRUNCATE " + t.table_ref).status();
       return Status::OK();
     }
-    NILUS_RETURN_NOT_OK(conn_.Exec("DROP TABLE IF EXISTS " + table_ref_)
+    NILUS_RETURN_NOT_OK(conn_.Exec("DROP TABLE IF EXISTS " + t.table_ref)
                             .status()
                             .WithContext("replacing the table (views that depend on it must be dropped first)"));
-    return conn_.Exec(fmt::format("ALTER TABLE {} RENAME TO {}", target_ref_, QuoteIdent(request_.dest_table)))
-        .status();
+    return conn_.Exec(fmt::format("ALTER TABLE {} RENAME TO {}", t.target_ref, QuoteIdent(t.name))).status();
   }
 
-  Status MergeStaging() {
-    std::vector<std::string> keys, cols, match;
-    for (const auto& k : request_.primary_key) {
-      if (schema_.FieldIndex(k) < 0) {
-        return Status::InvalidInput("primary-key column '{}' is not a column of the data; columns are: {}", k,
-                                    schema_.ToString());
-      }
-      keys.push_back(QuoteIdent(k));
-      match.push_back(fmt::format("t.{0} IS NOT DISTINCT FROM s.{0}", QuoteIdent(k)));
-    }
-    for (const auto& f : schema_.fields()) cols.push_back(QuoteIdent(f.name));
+  /// Upserts the staged rows: the last staged row of each key replaces the table's row. The
+  /// child rows of replaced rows go, and so do the new child rows of staged rows that lost to a
+  /// later row of the same key.
+  Status Merge(const Target& root, const std::vector<std::string>& child_tables) {
+    NILUS_ASSIGN_OR_RAISE(auto keys, KeyColumns(root.schema));
+    std::vector<std::string> cols, match;
+    for (const auto& k : keys) match.push_back(fmt::format("t.{0} IS NOT DISTINCT FROM s.{0}", k));
+    for (const auto& f : root.schema.fields()) cols.push_back(QuoteIdent(f.name));
     cols.push_back(QuoteIdent(kLoadIdColumn));
+    std::vector<std::string> children;  // child tables that link to their root rows
+    NILUS_ASSIGN_OR_RAISE(auto root_columns, Columns(root.table_ref));
+    for (const auto& child : child_tables) {
+      std::string ref = schema_ref_ + "." + QuoteIdent(child);
+      NILUS_ASSIGN_OR_RAISE(auto columns, Columns(ref));
+      if (columns.count("_nilus_root_id") && root_columns.count("_nilus_id")) children.push_back(ref);
+    }
+    for (const auto& child : children) {
+      NILUS_RETURN_NOT_OK(conn_
+                              .Exec(fmt::format("DELETE FROM {} WHERE _nilus_root_id IN (SELECT t._nilus_id FROM {} AS "
+                                                "t JOIN pg_temp._nilus_staging AS s ON {})",
+                                                child, root.table_ref, Join(match, " AND ")))
+                              .status());
+    }
     NILUS_RETURN_NOT_OK(conn_
                             .Exec(fmt::format("DELETE FROM {} AS t USING pg_temp._nilus_staging AS s WHERE {}",
-                                              table_ref_, Join(match, " AND ")))
+                                              root.table_ref, Join(match, " AND ")))
                             .status());
-    return conn_
-        .Exec(fmt::format("INSERT INTO {0} ({1}) SELECT DISTINCT ON ({2}) {1} FROM pg_temp._nilus_staging "
-                          "ORDER BY {2}, _nilus_seq DESC",
-                          table_ref_, Join(cols, ", "), Join(keys, ", ")))
-        .status();
+    NILUS_RETURN_NOT_OK(
+        conn_
+            .Exec(fmt::format("INSERT INTO {0} ({1}) SELECT DISTINCT ON ({2}) {1} FROM pg_temp._nilus_staging "
+                              "ORDER BY {2}, _nilus_seq DESC",
+                              root.table_ref, Join(cols, ", "), Join(keys, ", ")))
+            .status());
+    for (const auto& child : children) {
+      NILUS_RETURN_NOT_OK(conn_
+                              .Exec(fmt::format("DELETE FROM {0} AS c WHERE _nilus_load_id = $1 AND NOT EXISTS (SELECT "
+                                                "1 FROM {1} AS r WHERE r._nilus_load_id = $1 AND r._nilus_id = "
+                                                "c._nilus_root_id)",
+                                                child, root.table_ref),
+                                    {request_.load_id})
+                              .status());
+    }
+    return Status::OK();
   }
 
   PgConnection& conn_;
   LoadRequest request_;
-  std::string schema_ref_, table_ref_, target_ref_;
-  Schema schema_;
-  std::vector<uint32_t> dest_oids_;
+  std::string schema_ref_;
+  std::map<std::string, Target> targets_;  // by table name, without the destination schema
+  Target* copying_ = nullptr;              // the target of the COPY in progress
   std::string buf_;
-  bool binary_ = true;
-  bool in_copy_ = false;
   bool committed_ = false;
 };
 

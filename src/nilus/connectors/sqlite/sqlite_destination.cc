@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "nilus/connectors/sqlite/sqlite_db.h"
@@ -108,20 +109,7 @@ void BindValue(sqlite3_stmt* stmt, int p, const Column& column, int64_t r) {
 
 class SqliteTableLoad final : public TableLoad {
  public:
-  SqliteTableLoad(SqliteDb& db, LoadRequest request)
-      : db_(db), request_(std::move(request)), table_(SqliteTableName(request_.dest_schema, request_.dest_table)) {
-    switch (request_.strategy) {
-      case WriteDisposition::kAppend:
-        target_ = table_;
-        break;
-      case WriteDisposition::kReplace:
-        target_ = table_ + "__nilus_new";
-        break;
-      case WriteDisposition::kMerge:
-        target_ = "_nilus_staging";
-        break;
-    }
-  }
+  SqliteTableLoad(SqliteDb& db, LoadRequest request) : db_(db), request_(std::move(request)) {}
 
   ~SqliteTableLoad() override {
     if (!committed_) {
@@ -133,49 +121,205 @@ class SqliteTableLoad final : public TableLoad {
   Status Start() {
     NILUS_RETURN_NOT_OK(db_.Exec("BEGIN IMMEDIATE"));
     NILUS_RETURN_NOT_OK(db_.Exec(kCreateBookkeeping));
-    if (request_.strategy == WriteDisposition::kReplace) {
-      NILUS_RETURN_NOT_OK(db_.Exec("DROP TABLE IF EXISTS " + QuoteIdent(target_)));
-    }
     if (request_.strategy == WriteDisposition::kMerge) {
       NILUS_RETURN_NOT_OK(db_.Exec("DROP TABLE IF EXISTS temp._nilus_staging"));
     }
     return Status::OK();
   }
 
-  Status Write(const RecordBatch& batch) override {
-    if (!(batch.schema() == schema_) || !insert_) NILUS_RETURN_NOT_OK(PrepareFor(batch.schema()));
-    sqlite3_stmt* stmt = insert_->get();
+  Status Write(const std::string& name, const RecordBatch& batch) override {
+    NILUS_ASSIGN_OR_RAISE(Target * target, TargetFor(name));
+    if (!(batch.schema() == target->schema) || !target->insert)
+      NILUS_RETURN_NOT_OK(PrepareFor(*target, batch.schema()));
+    sqlite3_stmt* stmt = target->insert->get();
     const int load_param = static_cast<int>(batch.num_columns()) + 1;
     sqlite3_bind_text(stmt, load_param, request_.load_id.c_str(), static_cast<int>(request_.load_id.size()),
                       SQLITE_STATIC);
     for (int64_t r = 0; r < batch.num_rows(); ++r) {
       for (size_t c = 0; c < batch.num_columns(); ++c) BindValue(stmt, static_cast<int>(c) + 1, batch.column(c), r);
-      auto step = insert_->Step();
-      if (!step.ok()) return step.status().WithContext(fmt::format("inserting into {}", table_));
+      auto step = target->insert->Step();
+      if (!step.ok()) return step.status().WithContext(fmt::format("inserting into {}", target->table));
       sqlite3_reset(stmt);
     }
     return Status::OK();
   }
 
   Status Commit(const LoadRecord& record, const nlohmann::json& state) override {
-    insert_.reset();
-    std::string quoted = QuoteIdent(table_);
+    for (auto& [name, target] : targets_) target.insert.reset();
+    NILUS_ASSIGN_OR_RAISE(Target * root, TargetFor(request_.dest_table));
     switch (request_.strategy) {
       case WriteDisposition::kAppend:
         break;
       case WriteDisposition::kReplace:
-        if (schema_.num_fields() > 0 || db_.TableExists(target_)) {
-          // The swap happens inside the load's transaction: readers see the old table until commit.
-          NILUS_RETURN_NOT_OK(db_.Exec("DROP TABLE IF EXISTS " + quoted));
-          NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("ALTER TABLE {} RENAME TO {}", QuoteIdent(target_), quoted)));
-        } else if (db_.TableExists(table_)) {
-          NILUS_RETURN_NOT_OK(db_.Exec("DELETE FROM " + quoted));  // the source was empty
+        NILUS_RETURN_NOT_OK(SwapIn(*root));
+        for (const auto& child : record.child_tables) {
+          NILUS_ASSIGN_OR_RAISE(Target * t, TargetFor(child));
+          NILUS_RETURN_NOT_OK(SwapIn(*t));
         }
         break;
       case WriteDisposition::kMerge:
-        if (schema_.num_fields() > 0) NILUS_RETURN_NOT_OK(MergeStaging());
+        if (root->schema.num_fields() > 0) NILUS_RETURN_NOT_OK(Merge(*root, record.child_tables));
         break;
     }
+    NILUS_RETURN_NOT_OK(WriteBookkeeping(record, state));
+    NILUS_RETURN_NOT_OK(db_.Exec("COMMIT"));
+    committed_ = true;
+    return Status::OK();
+  }
+
+ private:
+  /// One table of the load: where its batches go and the statement that inserts them.
+  struct Target {
+    std::string table;   // the destination table
+    std::string target;  // where batches go: the table, its replacement, or the merge staging table
+    bool staging = false;
+    Schema schema;
+    std::unique_ptr<SqliteStatement> insert;
+  };
+
+  Result<Target*> TargetFor(const std::string& name) {
+    auto [it, added] = targets_.try_emplace(name);
+    Target& t = it->second;
+    if (added) {
+      t.table = SqliteTableName(request_.dest_schema, name);
+      bool root = name == request_.dest_table;
+      switch (request_.strategy) {
+        case WriteDisposition::kAppend:
+          t.target = t.table;
+          break;
+        case WriteDisposition::kReplace:
+          t.target = t.table + "__nilus_new";
+          NILUS_RETURN_NOT_OK(db_.Exec("DROP TABLE IF EXISTS " + QuoteIdent(t.target)));
+          break;
+        case WriteDisposition::kMerge:
+          // Child rows go straight into their table; Merge drops those of rows that lost.
+          t.staging = root;
+          t.target = root ? "_nilus_staging" : t.table;
+          break;
+      }
+    }
+    return &t;
+  }
+
+  /// Makes the target table hold every column of `schema` (creating or altering it) and
+  /// prepares the insert statement for it.
+  Status PrepareFor(Target& t, const Schema& schema) {
+    t.insert.reset();
+    NILUS_RETURN_NOT_OK(EnsureColumns(t.target, schema, t.staging));
+    if (t.staging) NILUS_RETURN_NOT_OK(EnsureColumns(t.table, schema, false));
+    std::string cols, params;
+    for (const auto& f : schema.fields()) {
+      cols += QuoteIdent(f.name) + ", ";
+      params += "?, ";
+    }
+    std::string ref = (t.staging ? "temp." : "") + QuoteIdent(t.target);
+    NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt, db_.Prepare(fmt::format("INSERT INTO {} ({}{}) VALUES ({}?)", ref, cols,
+                                                                        QuoteIdent(kLoadIdColumn), params)));
+    t.insert = std::make_unique<SqliteStatement>(std::move(stmt));
+    t.schema = schema;
+    return Status::OK();
+  }
+
+  Result<std::set<std::string>> Columns(const std::string& table, bool temp) {
+    std::set<std::string> existing;
+    NILUS_ASSIGN_OR_RAISE(SqliteStatement info,
+                          db_.Prepare(fmt::format("PRAGMA {}table_info({})", temp ? "temp." : "", QuoteIdent(table))));
+    while (true) {
+      NILUS_ASSIGN_OR_RAISE(bool row, info.Step());
+      if (!row) break;
+      existing.insert(reinterpret_cast<const char*>(sqlite3_column_text(info.get(), 1)));
+    }
+    return existing;
+  }
+
+  Status EnsureColumns(const std::string& table, const Schema& schema, bool temp) {
+    std::string ref = (temp ? "temp." : "") + QuoteIdent(table);
+    NILUS_ASSIGN_OR_RAISE(auto existing, Columns(table, temp));
+    if (existing.empty()) {
+      std::string cols;
+      for (const auto& f : schema.fields()) cols += QuoteIdent(f.name) + " " + SqliteDeclaredType(f.type) + ", ";
+      cols += QuoteIdent(kLoadIdColumn) + " TEXT NOT NULL";
+      bool keyed = !temp && request_.strategy == WriteDisposition::kMerge && !request_.primary_key.empty() &&
+                   table == SqliteTableName(request_.dest_schema, request_.dest_table);
+      if (keyed) {
+        NILUS_ASSIGN_OR_RAISE(auto keys, KeyColumns(schema));
+        cols += ", PRIMARY KEY (" + Join(keys, ", ") + ")";
+      }
+      return db_.Exec(fmt::format("CREATE {}TABLE {} ({})", temp ? "TEMP " : "", QuoteIdent(table), cols));
+    }
+    for (const auto& f : schema.fields()) {
+      if (existing.count(f.name)) continue;
+      spdlog::info("adding column {} {} to {}", f.name, f.type.ToString(), table);
+      NILUS_RETURN_NOT_OK(db_.Exec(
+          fmt::format("ALTER TABLE {} ADD COLUMN {} {}", ref, QuoteIdent(f.name), SqliteDeclaredType(f.type))));
+    }
+    return Status::OK();
+  }
+
+  Result<std::vector<std::string>> KeyColumns(const Schema& schema) const {
+    std::vector<std::string> keys;
+    for (const auto& k : request_.primary_key) {
+      if (schema.FieldIndex(k) < 0) {
+        return Status::InvalidInput("primary-key column '{}' is not a column of the data; columns are: {}", k,
+                                    schema.ToString());
+      }
+      keys.push_back(QuoteIdent(k));
+    }
+    return keys;
+  }
+
+  /// A replace: the new table takes the old one's place inside the load's transaction, so readers
+  /// see the old table until the commit. A table the load wrote nothing to keeps its shape, empty.
+  Status SwapIn(const Target& t) {
+    std::string quoted = QuoteIdent(t.table);
+    if (t.schema.num_fields() > 0 || db_.TableExists(t.target)) {
+      NILUS_RETURN_NOT_OK(db_.Exec("DROP TABLE IF EXISTS " + quoted));
+      return db_.Exec(fmt::format("ALTER TABLE {} RENAME TO {}", QuoteIdent(t.target), quoted));
+    }
+    if (db_.TableExists(t.table)) return db_.Exec("DELETE FROM " + quoted);
+    return Status::OK();
+  }
+
+  /// Upserts the staged rows: the last staged row of each key replaces the table's row. The
+  /// child rows of replaced rows go, and so do the new child rows of staged rows that lost to a
+  /// later row of the same key.
+  Status Merge(const Target& root, const std::vector<std::string>& child_tables) {
+    NILUS_ASSIGN_OR_RAISE(auto keys, KeyColumns(root.schema));
+    std::vector<std::string> cols;
+    for (const auto& f : root.schema.fields()) cols.push_back(QuoteIdent(f.name));
+    cols.push_back(QuoteIdent(kLoadIdColumn));
+    std::string match;
+    for (const auto& k : keys) match += (match.empty() ? "" : " AND ") + fmt::format("t.{0} IS s.{0}", k);
+    std::string quoted = QuoteIdent(root.table);
+    std::string replaced =
+        fmt::format("SELECT t._nilus_id FROM {} AS t WHERE EXISTS (SELECT 1 FROM temp._nilus_staging AS s WHERE {})",
+                    quoted, match);
+    std::vector<std::string> children;  // child tables that link to their root rows
+    NILUS_ASSIGN_OR_RAISE(auto root_columns, Columns(root.table, false));
+    for (const auto& child : child_tables) {
+      std::string table = SqliteTableName(request_.dest_schema, child);
+      NILUS_ASSIGN_OR_RAISE(auto columns, Columns(table, false));
+      if (columns.count("_nilus_root_id") && root_columns.count("_nilus_id")) children.push_back(QuoteIdent(table));
+    }
+    for (const auto& child : children) {
+      NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("DELETE FROM {} WHERE _nilus_root_id IN ({})", child, replaced)));
+    }
+    NILUS_RETURN_NOT_OK(db_.Exec(fmt::format(
+        "DELETE FROM {0} AS t WHERE EXISTS (SELECT 1 FROM temp._nilus_staging AS s WHERE {1})", quoted, match)));
+    NILUS_RETURN_NOT_OK(
+        db_.Exec(fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM temp._nilus_staging WHERE rowid IN "
+                             "(SELECT max(rowid) FROM temp._nilus_staging GROUP BY {2})",
+                             quoted, Join(cols, ", "), Join(keys, ", "))));
+    for (const auto& child : children) {
+      NILUS_RETURN_NOT_OK(db_.Exec(
+          fmt::format("DELETE FROM {0} AS c WHERE _nilus_load_id = {1} AND NOT EXISTS (SELECT 1 FROM {2} AS r WHERE "
+                      "r._nilus_load_id = {1} AND r._nilus_id = c._nilus_root_id)",
+                      child, QuoteLiteral(request_.load_id), quoted)));
+    }
+    return db_.Exec("DROP TABLE temp._nilus_staging");
+  }
+
+  Status WriteBookkeeping(const LoadRecord& record, const nlohmann::json& state) {
     auto insert_load = db_.Prepare(
         "INSERT INTO _nilus_loads (load_id, pipeline, table_name, strategy, status, rows, bytes, started_at, "
         "finished_at, nilus_version) VALUES (?, ?, ?, ?, 'committed', ?, ?, ?, ?, ?)");
@@ -203,107 +347,12 @@ class SqliteTableLoad final : public TableLoad {
     upsert_state->BindText(3, state.dump());
     upsert_state->BindText(4, record.load_id);
     upsert_state->BindText(5, now);
-    NILUS_RETURN_NOT_OK(upsert_state->Step().status());
-
-    NILUS_RETURN_NOT_OK(db_.Exec("COMMIT"));
-    committed_ = true;
-    return Status::OK();
-  }
-
- private:
-  /// Makes the target table hold every column of `schema` (creating or altering it) and
-  /// prepares the insert statement for it.
-  Status PrepareFor(const Schema& schema) {
-    insert_.reset();
-    NILUS_RETURN_NOT_OK(EnsureColumns(target_, schema, request_.strategy == WriteDisposition::kMerge));
-    if (request_.strategy == WriteDisposition::kMerge) NILUS_RETURN_NOT_OK(EnsureColumns(table_, schema, false));
-    std::string cols, params;
-    for (const auto& f : schema.fields()) {
-      cols += QuoteIdent(f.name) + ", ";
-      params += "?, ";
-    }
-    NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt,
-                          db_.Prepare(fmt::format("INSERT INTO {} ({}{}) VALUES ({}?)", TargetRef(), cols,
-                                                  QuoteIdent(kLoadIdColumn), params)));
-    insert_ = std::make_unique<SqliteStatement>(std::move(stmt));
-    schema_ = schema;
-    return Status::OK();
-  }
-
-  std::string TargetRef() const {
-    return request_.strategy == WriteDisposition::kMerge ? "temp." + QuoteIdent(target_) : QuoteIdent(target_);
-  }
-
-  Status EnsureColumns(const std::string& table, const Schema& schema, bool temp) {
-    std::string ref = (temp ? "temp." : "") + QuoteIdent(table);
-    std::set<std::string> existing;
-    {
-      NILUS_ASSIGN_OR_RAISE(SqliteStatement info, db_.Prepare(fmt::format("PRAGMA {}table_info({})",
-                                                                          temp ? "temp." : "", QuoteIdent(table))));
-      while (true) {
-        NILUS_ASSIGN_OR_RAISE(bool row, info.Step());
-        if (!row) break;
-        existing.insert(reinterpret_cast<const char*>(sqlite3_column_text(info.get(), 1)));
-      }
-    }
-    if (existing.empty()) {
-      std::string cols;
-      for (const auto& f : schema.fields()) cols += QuoteIdent(f.name) + " " + SqliteDeclaredType(f.type) + ", ";
-      cols += QuoteIdent(kLoadIdColumn) + " TEXT NOT NULL";
-      bool keyed = !temp && request_.strategy == WriteDisposition::kMerge && !request_.primary_key.empty();
-      if (keyed) {
-        std::vector<std::string> keys;
-        for (const auto& k : request_.primary_key) {
-          if (schema.FieldIndex(k) < 0) {
-            return Status::InvalidInput("primary-key column '{}' is not a column of the data; columns are: {}", k,
-                                        schema.ToString());
-          }
-          keys.push_back(QuoteIdent(k));
-        }
-        cols += ", PRIMARY KEY (" + Join(keys, ", ") + ")";
-      }
-      return db_.Exec(fmt::format("CREATE {}TABLE {} ({})", temp ? "TEMP " : "", QuoteIdent(table), cols));
-    }
-    for (const auto& f : schema.fields()) {
-      if (existing.count(f.name)) continue;
-      spdlog::info("adding column {} {} to {}", f.name, f.type.ToString(), table);
-      NILUS_RETURN_NOT_OK(db_.Exec(
-          fmt::format("ALTER TABLE {} ADD COLUMN {} {}", ref, QuoteIdent(f.name), SqliteDeclaredType(f.type))));
-    }
-    return Status::OK();
-  }
-
-  /// Upserts the staged rows: the last staged row of each key replaces the table's row.
-  Status MergeStaging() {
-    std::vector<std::string> keys, cols;
-    for (const auto& k : request_.primary_key) {
-      if (schema_.FieldIndex(k) < 0) {
-        return Status::InvalidInput("primary-key column '{}' is not a column of the data; columns are: {}", k,
-                                    schema_.ToString());
-      }
-      keys.push_back(QuoteIdent(k));
-    }
-    for (const auto& f : schema_.fields()) cols.push_back(QuoteIdent(f.name));
-    cols.push_back(QuoteIdent(kLoadIdColumn));
-    std::string key_list = Join(keys, ", ");
-    std::string match;
-    for (const auto& k : keys) match += (match.empty() ? "" : " AND ") + fmt::format("t.{0} IS s.{0}", k);
-    std::string quoted = QuoteIdent(table_);
-    NILUS_RETURN_NOT_OK(db_.Exec(fmt::format(
-        "DELETE FROM {0} AS t WHERE EXISTS (SELECT 1 FROM temp._nilus_staging AS s WHERE {1})", quoted, match)));
-    NILUS_RETURN_NOT_OK(
-        db_.Exec(fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM temp._nilus_staging WHERE rowid IN "
-                             "(SELECT max(rowid) FROM temp._nilus_staging GROUP BY {2})",
-                             quoted, Join(cols, ", "), key_list)));
-    return db_.Exec("DROP TABLE temp._nilus_staging");
+    return upsert_state->Step().status();
   }
 
   SqliteDb& db_;
   LoadRequest request_;
-  std::string table_;   // the destination table
-  std::string target_;  // where batches go: the table, its replacement, or the merge staging table
-  Schema schema_;
-  std::unique_ptr<SqliteStatement> insert_;
+  std::map<std::string, Target> targets_;  // by table name, without the destination schema
   bool committed_ = false;
 };
 

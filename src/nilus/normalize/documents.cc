@@ -1,0 +1,337 @@
+#include "nilus/normalize/documents.h"
+
+#include <simdjson.h>
+
+#include "nilus/core/strings.h"
+#include "nilus/core/values.h"
+
+namespace nilus {
+
+namespace {
+
+namespace od = simdjson::ondemand;
+
+enum Kind : size_t { kBool, kBigint, kDouble, kDecimal, kText, kJson };
+
+LogicalType KindType(size_t kind) {
+  static const LogicalType kTypes[] = {LogicalType::Bool(),    LogicalType::Bigint(), LogicalType::Double(),
+                                       LogicalType::Decimal(), LogicalType::Text(),   LogicalType::Json()};
+  return kTypes[kind];
+}
+
+constexpr char kKeySeparator = '\x1f';
+
+std::string_view TrimRight(std::string_view s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+/// Significant digits of a JSON number's mantissa.
+size_t MantissaDigits(std::string_view number) {
+  size_t digits = 0;
+  bool started = false;
+  for (char c : number) {
+    if (c == 'e' || c == 'E') break;
+    if (c < '0' || c > '9') continue;
+    if (c != '0') started = true;
+    if (started) ++digits;
+  }
+  return digits;
+}
+
+}  // namespace
+
+bool IsDocumentSchema(const Schema& schema) {
+  return schema.num_fields() >= 1 && schema.field(0).name == kDocumentColumn;
+}
+
+Schema DocumentSchema(bool with_origin) {
+  Schema s({{kDocumentColumn, LogicalType::Json(), false}});
+  if (with_origin) s.AddField({kOriginColumn, LogicalType::Text(), false});
+  return s;
+}
+
+struct DocumentFlattener::Impl {
+  explicit Impl(int max_nesting) : max_nesting(max_nesting) { Reset(); }
+
+  void Reset() {
+    tables.clear();
+    table_index.clear();
+    tables.emplace_back();
+    table_index[""] = 0;
+  }
+
+  /// The table for the array at `key` (a path from the root) below table `parent`.
+  size_t ChildTable(size_t parent, const std::string& key, const std::vector<std::string>& path) {
+    auto [it, added] = table_index.emplace(key, tables.size());
+    if (added) {
+      FlatTable t;
+      t.key = key;
+      t.path = path;
+      t.parent = parent;
+      tables.push_back(std::move(t));
+    }
+    return it->second;
+  }
+
+  /// The column called `key` in `table`, with the value kind's column padded to `row`. Nullptr
+  /// when the row already has a value for it (a key given twice: the first one is kept).
+  Column* Cell(FlatTable& table, std::string_view key, int64_t row, size_t kind) {
+    auto it = table.column_index.find(std::string(key));
+    if (it == table.column_index.end()) {
+      it = table.column_index.emplace(std::string(key), table.columns.size()).first;
+      table.columns.push_back({std::string(key), {}, -1});
+    }
+    FlatColumn& column = table.columns[it->second];
+    if (column.last_row == row) return nullptr;
+    column.last_row = row;
+    auto& values = column.by_kind[kind];
+    if (!values) values = std::make_shared<Column>(KindType(kind));
+    while (values->length() < row) values->AppendNull();
+    return values.get();
+  }
+
+  Status Error(simdjson::error_code error) const {
+    return Status::InvalidInput("{}: not valid JSON ({}): {}", origin, simdjson::error_message(error),
+                                Excerpt(document, 60));
+  }
+
+  /// Writes `value` as compact JSON, checking every part of it.
+  Status WriteJson(od::value value, std::string& out) {
+    od::json_type type;
+    if (auto e = value.type().get(type)) return Error(e);
+    switch (type) {
+      case od::json_type::object: {
+        od::object object;
+        if (auto e = value.get_object().get(object)) return Error(e);
+        out += '{';
+        bool first = true;
+        for (auto field : object) {
+          std::string_view key;
+          if (auto e = field.unescaped_key().get(key)) return Error(e);
+          if (!first) out += ',';
+          first = false;
+          AppendJsonString(out, key);
+          out += ':';
+          od::value inner;
+          if (auto e = field.value().get(inner)) return Error(e);
+          NILUS_RETURN_NOT_OK(WriteJson(inner, out));
+        }
+        out += '}';
+        return Status::OK();
+      }
+      case od::json_type::array: {
+        od::array array;
+        if (auto e = value.get_array().get(array)) return Error(e);
+        out += '[';
+        bool first = true;
+        for (auto item : array) {
+          od::value inner;
+          if (auto e = item.get(inner)) return Error(e);
+          if (!first) out += ',';
+          first = false;
+          NILUS_RETURN_NOT_OK(WriteJson(inner, out));
+        }
+        out += ']';
+        return Status::OK();
+      }
+      case od::json_type::string: {
+        std::string_view s;
+        if (auto e = value.get_string().get(s)) return Error(e);
+        AppendJsonString(out, s);
+        return Status::OK();
+      }
+      case od::json_type::number: {
+        double d;
+        if (auto e = value.get_double().get(d)) return Error(e);
+        out += TrimRight(value.raw_json_token());
+        return Status::OK();
+      }
+      case od::json_type::boolean: {
+        bool b;
+        if (auto e = value.get_bool().get(b)) return Error(e);
+        out += b ? "true" : "false";
+        return Status::OK();
+      }
+      case od::json_type::null: {
+        bool is_null = false;
+        if (auto e = value.is_null().get(is_null)) return Error(e);
+        if (!is_null) return Error(simdjson::N_ATOM_ERROR);
+        out += "null";
+        return Status::OK();
+      }
+    }
+    return Status::OK();
+  }
+
+  /// Adds the fields of `object` to row `row` of table `t`, their keys prefixed with `prefix`.
+  Status AddObject(size_t t, int64_t row, od::object object, std::string& prefix, std::vector<std::string>& path,
+                   int depth) {
+    for (auto field : object) {
+      std::string_view key;
+      if (auto e = field.unescaped_key().get(key)) return Error(e);
+      od::value value;
+      if (auto e = field.value().get(value)) return Error(e);
+      size_t mark = prefix.size();
+      if (!prefix.empty()) prefix += kKeySeparator;
+      prefix += key;
+      path.emplace_back(key);
+      Status st = AddValue(t, row, value, prefix, path, depth);
+      path.pop_back();
+      prefix.resize(mark);
+      NILUS_RETURN_NOT_OK(st);
+    }
+    return Status::OK();
+  }
+
+  /// Adds `value`, the field `key` (a path inside table `t`) of row `row`. `depth` is the
+  /// nesting depth the value has if it is an object or an array.
+  Status AddValue(size_t t, int64_t row, od::value value, std::string& key, std::vector<std::string>& path, int depth) {
+    od::json_type type;
+    if (auto e = value.type().get(type)) return Error(e);
+    switch (type) {
+      case od::json_type::object:
+      case od::json_type::array:
+        if (depth > max_nesting) break;
+        if (type == od::json_type::object) {
+          od::object object;
+          if (auto e = value.get_object().get(object)) return Error(e);
+          return AddObject(t, row, object, key, path, depth + 1);
+        }
+        return AddArray(t, row, value, key, path, depth);
+      case od::json_type::string: {
+        std::string_view s;
+        if (auto e = value.get_string().get(s)) return Error(e);
+        if (Column* c = Cell(tables[t], key, row, kText)) c->AppendBytes(s);
+        return Status::OK();
+      }
+      case od::json_type::number:
+        return AddNumber(t, row, value, key);
+      case od::json_type::boolean: {
+        bool b;
+        if (auto e = value.get_bool().get(b)) return Error(e);
+        if (Column* c = Cell(tables[t], key, row, kBool)) c->AppendBool(b);
+        return Status::OK();
+      }
+      case od::json_type::null: {
+        bool is_null = false;
+        if (auto e = value.is_null().get(is_null)) return Error(e);
+        if (!is_null) return Error(simdjson::N_ATOM_ERROR);
+        return Status::OK();
+      }
+    }
+    json_scratch.clear();
+    NILUS_RETURN_NOT_OK(WriteJson(value, json_scratch));
+    if (Column* c = Cell(tables[t], key, row, kJson)) c->AppendBytes(json_scratch);
+    return Status::OK();
+  }
+
+  Status AddNumber(size_t t, int64_t row, od::value value, const std::string& key) {
+    double d;
+    if (auto e = value.get_double().get(d)) return Error(e);
+    std::string_view raw = TrimRight(value.raw_json_token());
+    bool fraction = raw.find_first_of(".eE") != std::string_view::npos;
+    int64_t i;
+    if (!fraction && ParseBigint(raw, &i)) {
+      if (Column* c = Cell(tables[t], key, row, kBigint)) c->AppendInt64(i);
+      return Status::OK();
+    }
+    std::string canonical;
+    if ((!fraction || MantissaDigits(raw) > 15) && ParseDecimal(raw, &canonical)) {
+      if (Column* c = Cell(tables[t], key, row, kDecimal)) c->AppendBytes(canonical);
+      return Status::OK();
+    }
+    if (Column* c = Cell(tables[t], key, row, kDouble)) c->AppendDouble(d);
+    return Status::OK();
+  }
+
+  Status AddArray(size_t t, int64_t row, od::value value, const std::string& key, const std::vector<std::string>& path,
+                  int depth) {
+    od::array array;
+    if (auto e = value.get_array().get(array)) return Error(e);
+    std::string child_key = tables[t].key.empty() ? key : tables[t].key + kKeySeparator + key;
+    size_t child = ChildTable(t, child_key, path);
+    int64_t root = tables[t].root_row.empty() ? row : tables[t].root_row[static_cast<size_t>(row)];
+    int64_t index = 0;
+    for (auto item : array) {
+      od::value inner;
+      if (auto e = item.get(inner)) return Error(e);
+      FlatTable& c = tables[child];
+      int64_t child_row = c.rows++;
+      c.parent_row.push_back(row);
+      c.list_index.push_back(index++);
+      c.root_row.push_back(root);
+      od::json_type type;
+      if (auto e = inner.type().get(type)) return Error(e);
+      std::string inner_key;
+      std::vector<std::string> inner_path;
+      // The objects of an array are the rows of its child table: their fields are one level down.
+      if (type == od::json_type::object) {
+        od::object object;
+        if (auto e = inner.get_object().get(object)) return Error(e);
+        NILUS_RETURN_NOT_OK(AddObject(child, child_row, object, inner_key, inner_path, depth + 1));
+      } else {
+        inner_key = "value";
+        inner_path.push_back("value");
+        NILUS_RETURN_NOT_OK(AddValue(child, child_row, inner, inner_key, inner_path, depth + 1));
+      }
+    }
+    return Status::OK();
+  }
+
+  Status Add(std::string_view json, std::string_view where) {
+    document = json;
+    origin = where;
+    buffer.assign(json.begin(), json.end());
+    buffer.resize(json.size() + simdjson::SIMDJSON_PADDING, '\0');
+    od::document doc;
+    if (auto e = parser.iterate(buffer.data(), json.size(), buffer.size()).get(doc)) return Error(e);
+    od::json_type type;
+    if (auto e = doc.type().get(type)) return Error(e);
+    if (type != od::json_type::object) {
+      return Status::InvalidInput("{}: each record must be a JSON object, got {}", origin, Excerpt(json, 40));
+    }
+    od::object object;
+    if (auto e = doc.get_object().get(object)) return Error(e);
+    int64_t row = tables[0].rows++;
+    std::string key;
+    std::vector<std::string> path;
+    NILUS_RETURN_NOT_OK(AddObject(0, row, object, key, path, 1));
+    const char* rest = nullptr;
+    if (doc.current_location().get(rest) == simdjson::SUCCESS) {
+      return Status::InvalidInput("{}: text after the JSON object: {}", origin, Excerpt(rest, 40));
+    }
+    return Status::OK();
+  }
+
+  int max_nesting;
+  od::parser parser;
+  std::vector<char> buffer;
+  std::string json_scratch;
+  std::string_view document, origin;
+  std::vector<FlatTable> tables;
+  std::unordered_map<std::string, size_t> table_index;
+};
+
+DocumentFlattener::DocumentFlattener(int max_nesting) : impl_(std::make_unique<Impl>(max_nesting)) {}
+DocumentFlattener::~DocumentFlattener() = default;
+
+Status DocumentFlattener::Add(std::string_view json, std::string_view origin) { return impl_->Add(json, origin); }
+
+std::vector<FlatTable> DocumentFlattener::Finish() {
+  std::vector<FlatTable> out = std::move(impl_->tables);
+  for (auto& t : out) {
+    for (auto& c : t.columns) {
+      for (auto& values : c.by_kind) {
+        if (!values) continue;
+        while (values->length() < t.rows) values->AppendNull();
+      }
+    }
+  }
+  impl_->Reset();
+  return out;
+}
+
+}  // namespace nilus

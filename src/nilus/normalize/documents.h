@@ -1,0 +1,75 @@
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "nilus/core/record_batch.h"
+#include "nilus/core/status.h"
+
+namespace nilus {
+
+/// The column of a document batch. Semi-structured sources (JSONL files; Python and MongoDB
+/// sources later) yield each record as the text of one JSON object in a column of this name;
+/// Normalize types and flattens the documents (DESIGN §2), so every such source gets the same
+/// inference, evolution and nesting.
+inline constexpr char kDocumentColumn[] = "_nilus_document";
+/// The optional second column of a document batch: where each document came from
+/// ("orders.jsonl:17"), for messages.
+inline constexpr char kOriginColumn[] = "_nilus_origin";
+
+/// Whether `schema` is that of a document batch.
+bool IsDocumentSchema(const Schema& schema);
+/// The schema of document batches, with or without origins.
+Schema DocumentSchema(bool with_origin);
+
+/// The values of one source field in one table, one column per JSON kind they came in (bool,
+/// bigint, double, decimal for numbers a double cannot hold, text, json); absent kinds are null.
+struct FlatColumn {
+  std::string key;  ///< the source path inside the table, keys joined by '\x1f'
+  std::array<std::shared_ptr<Column>, 6> by_kind;
+  int64_t last_row = -1;
+};
+
+/// The rows that a batch of documents gives one table: the root table (one row per document) or
+/// the child table of one array field.
+struct FlatTable {
+  /// Source path of the array from the root, keys joined by '\x1f' ("" for the root).
+  std::string key;
+  /// The last key of the path, and the keys flattened into it, for naming: {"items"}.
+  std::vector<std::string> path;
+  size_t parent = 0;  ///< index of the parent table in the list (the root's is 0, itself)
+  int64_t rows = 0;
+  std::vector<int64_t> parent_row;  ///< per row: its row in the parent table
+  std::vector<int64_t> list_index;  ///< per row: its position in the array
+  std::vector<int64_t> root_row;    ///< per row: the document it came from
+  std::vector<FlatColumn> columns;  ///< in order of first appearance
+  std::unordered_map<std::string, size_t> column_index;
+};
+
+/// Flattens JSON objects into the rows of a root table and its child tables
+/// (docs/schema-evolution.md, "Nested data"): with `max_nesting` N, objects and arrays down to
+/// depth N are unnested — objects into `parent__child` columns, arrays into child tables
+/// (arrays of scalars into a `value` column) — and deeper values are kept as json text.
+/// Numbers keep their exact value: integers beyond 64 bits and fractions of more than 15
+/// significant digits become decimals.
+class DocumentFlattener {
+ public:
+  explicit DocumentFlattener(int max_nesting);
+  ~DocumentFlattener();
+
+  /// Adds one document. Fails on anything but a valid JSON object, naming `origin`.
+  Status Add(std::string_view json, std::string_view origin);
+  /// The tables of the documents added since the last call (the root first, parents before
+  /// their children); each column padded to the table's rows.
+  std::vector<FlatTable> Finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nilus

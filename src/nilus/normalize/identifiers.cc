@@ -1,0 +1,110 @@
+#include "nilus/normalize/identifiers.h"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+namespace nilus {
+
+namespace {
+
+bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
+bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+/// Source names are shown with their nesting path joined by dots.
+std::string Display(std::string_view source) {
+  std::string out(source);
+  for (char& c : out) {
+    if (c == '\x1f') c = '.';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string NormalizeIdentifier(std::string_view name) {
+  std::string out;
+  out.reserve(name.size() + 4);
+  auto underscore = [&] {
+    if (out.empty() || out.back() != '_') out += '_';
+  };
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (IsUpper(c)) {
+      char prev = i > 0 ? name[i - 1] : '\0';
+      char next = i + 1 < name.size() ? name[i + 1] : '\0';
+      // fooBar -> foo_bar, HTTPServer -> http_server, v2Api -> v2_api
+      if (IsLower(prev) || IsDigit(prev) || (IsUpper(prev) && IsLower(next))) underscore();
+      out += static_cast<char>(c - 'A' + 'a');
+    } else if (IsLower(c) || IsDigit(c)) {
+      out += c;
+    } else {
+      // '_', punctuation, spaces and every byte of a non-ASCII character.
+      underscore();
+      // Skip the continuation bytes of a multi-byte UTF-8 character.
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        while (i + 1 < name.size() && (static_cast<unsigned char>(name[i + 1]) & 0xC0) == 0x80) ++i;
+      }
+    }
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  if (!name.empty() && name[0] != '_' && !out.empty() && out[0] == '_') out.erase(0, 1);
+  if (out.empty()) out = name.empty() || name[0] != '_' ? "unnamed" : "_";
+  if (IsDigit(out[0])) out.insert(0, "_");
+  return ShortenIdentifier(out);
+}
+
+std::string ShortenIdentifier(std::string_view name, size_t max_length) {
+  if (name.size() <= max_length) return std::string(name);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(name.data(), name.size(), digest, &n, EVP_sha256(), nullptr);
+  std::string tag = fmt::format("_{:02x}{:02x}{:02x}{:02x}", digest[0], digest[1], digest[2], digest[3]);
+  std::string head(name.substr(0, max_length - tag.size()));
+  while (!head.empty() && head.back() == '_') head.pop_back();
+  return head + tag;
+}
+
+std::string NestedName(std::string_view parent, std::string_view child) {
+  std::string name(parent);
+  name += kNestingSeparator;
+  name += child;
+  return ShortenIdentifier(name);
+}
+
+void NameMap::Restore(const std::string& source, const std::string& dest) {
+  names_[source] = dest;
+  taken_.insert(dest);
+}
+
+const std::string* NameMap::Find(const std::string& source) const {
+  auto it = names_.find(source);
+  return it == names_.end() ? nullptr : &it->second;
+}
+
+const std::string& NameMap::Resolve(const Request& request) {
+  const std::string& source = request.source;
+  const std::string& wanted = request.wanted;
+  if (auto it = names_.find(source); it != names_.end()) return it->second;
+  std::string dest = wanted;
+  for (int n = 2; taken_.count(dest); ++n) {
+    std::string suffix = fmt::format("_{}", n);
+    dest = ShortenIdentifier(wanted, kMaxIdentifierLength - suffix.size()) + suffix;
+  }
+  taken_.insert(dest);
+  if (dest != request.plain) spdlog::warn("{} '{}' is stored as '{}'", what_, Display(source), dest);
+  return names_.emplace(source, std::move(dest)).first->second;
+}
+
+std::vector<std::string> NameMap::ResolveAll(const std::vector<Request>& requests) {
+  for (const auto& r : requests) {
+    if (r.wanted == r.plain) Resolve(r);
+  }
+  std::vector<std::string> out;
+  out.reserve(requests.size());
+  for (const auto& r : requests) out.push_back(Resolve(r));
+  return out;
+}
+
+}  // namespace nilus

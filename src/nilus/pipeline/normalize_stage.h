@@ -1,0 +1,101 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "nilus/connectors/connector.h"
+#include "nilus/core/options.h"
+#include "nilus/normalize/documents.h"
+#include "nilus/normalize/identifiers.h"
+#include "nilus/normalize/masking.h"
+#include "nilus/normalize/schema.h"
+#include "nilus/pipeline/incremental.h"
+
+namespace nilus {
+
+/// The bookkeeping columns of unnested data: every row of a child table (and of a root table
+/// with `max-table-nesting` > 0) has an id; child rows name their parent row and their position
+/// in its array, and, when the root table is merged, their root row.
+inline constexpr char kRowIdColumn[] = "_nilus_id";
+inline constexpr char kParentIdColumn[] = "_nilus_parent_id";
+inline constexpr char kListIndexColumn[] = "_nilus_list_idx";
+inline constexpr char kRootIdColumn[] = "_nilus_root_id";
+
+/// The Normalize stage of one load (DESIGN §2): turns the source's batches into batches of the
+/// destination's tables. In order: documents are flattened (`max-table-nesting`), names are
+/// normalised, `type-hints` convert values, `mask` masks them, the schema evolves (new columns,
+/// variant columns) and the incremental range keeps the rows to load. Runs on one thread.
+class NormalizeStage {
+ public:
+  /// Checks the options the stage uses, for `nilus validate`: mask rules and their hints, and
+  /// that the incremental key is not masked.
+  static Status Validate(const SourceOptions& options);
+
+  /// `prior` is the state the last load committed ({} when none). A `replace` starts the
+  /// schema afresh and ignores the prior cursor; `ignore_state` (a full refresh) also starts the
+  /// `sequential` masks afresh.
+  static Result<std::unique_ptr<NormalizeStage>> Make(const SourceOptions& options, const LoadRequest& request,
+                                                      const nlohmann::json& prior, bool ignore_state);
+
+  /// The batches of the destination tables for one source batch: the root table's first, then
+  /// its child tables'. Batches without rows are left out.
+  Result<std::vector<TableBatch>> Apply(const std::shared_ptr<const RecordBatch>& batch);
+  /// Checks what only the whole load can tell (every masked column was seen) and closes the
+  /// schema version with the load id.
+  Status Finish();
+
+  /// The saved cursor's value, for sources that push the incremental filter down.
+  std::string SavedCursor() const { return cursor_.SavedValue(); }
+  /// Adds what the stage keeps between runs to the state to commit: cursor, schema, sequences.
+  void AddState(nlohmann::json& state) const;
+  /// The child tables of the root table: those of the schema and, for a replace, those of the
+  /// schema it replaces (they must be emptied too).
+  std::vector<std::string> ChildTables() const;
+  const StoredSchema& schema() const { return schema_; }
+
+ private:
+  NormalizeStage(const SourceOptions& options, const LoadRequest& request, Masker masker,
+                 const nlohmann::json& prior_cursor);
+
+  Result<std::vector<TableBatch>> ApplyTyped(const RecordBatch& batch);
+  Result<std::vector<TableBatch>> ApplyDocuments(const RecordBatch& batch);
+  /// Keeps the root fields that `columns` names, and the child tables of those fields.
+  void SelectColumns(std::vector<FlatTable>& flat) const;
+  /// Records in the schema the source names whose column is named differently, so the next
+  /// run maps them the same way.
+  static void KeepRenames(TableSchema& table, const std::vector<NameMap::Request>& requests,
+                          const std::vector<std::string>& dest);
+  /// The names of one table's columns, seeded from the stored schema.
+  NameMap& ColumnNames(const TableSchema& table);
+  /// Converts `values` to the hinted type of column `name`, or fails naming the row.
+  Result<RecordBatch::ColumnPtr> ApplyHint(const std::string& name, const LogicalType& hint,
+                                           const std::vector<RecordBatch::ColumnPtr>& values, const Column* origins);
+  const LogicalType* Hint(const std::string& column) const;
+  /// Fills `ids` with a new row id per row.
+  RecordBatch::ColumnPtr NewIds(int64_t rows);
+
+  std::string root_;
+  WriteDisposition strategy_;
+  int max_nesting_;
+  bool date_detection_;
+  std::map<std::string, LogicalType> hints_;  // normalised column name -> type
+  std::set<std::string> columns_;             // `columns`, normalised
+  Masker masker_;
+  IncrementalCursor cursor_;
+  StoredSchema schema_;
+  StoredSchema replaced_;  // for a replace: the schema before it
+  bool rebuild_ = false;
+  std::map<std::string, NameMap> column_names_;  // per table
+  NameMap table_names_{"child table"};
+  DocumentFlattener flattener_;
+  int64_t rows_seen_ = 0;
+  std::string load_id_;
+  uint64_t id_seed_[2] = {0, 0};
+  uint64_t id_counter_ = 0;
+};
+
+}  // namespace nilus
