@@ -70,6 +70,10 @@ void PrintSummary(const std::vector<LoadSummary>& loads) {
   for (const auto& l : loads) {
     std::printf("  %-28s %-9s %12lld %10s %8.2f  %s\n", l.dest_table.c_str(), l.strategy.c_str(),
                 static_cast<long long>(l.rows), HumanBytes(l.bytes).c_str(), l.seconds, l.load_id.c_str());
+    std::string schema = l.dest_table.substr(0, l.dest_table.find('.') + 1);
+    for (const auto& [child, rows] : l.child_rows) {
+      std::printf("    %-26s %-9s %12lld\n", (schema + child).c_str(), "child", static_cast<long long>(rows));
+    }
   }
   std::printf("State is kept under pipeline name%s: ", loads.size() == 1 ? "" : "s");
   for (size_t i = 0; i < loads.size(); ++i) std::printf("%s%s", i ? ", " : "", loads[i].pipeline.c_str());

@@ -111,6 +111,34 @@ import_csv() {
   sqlite3 -batch "$1" ".mode csv" ".import '$3' $2"
 }
 
+# start_load WAL ARGS...: starts nilus ARGS in the background (PID in $PID) and waits until it
+# has written 4 MB to the SQLite log WAL (rows inserted, not committed), so that a signal lands
+# in the middle of the load.
+start_load() {
+  local wal=$1 base size
+  shift
+  "$NILUS_BIN" "$@" >"$WORK/out" 2>"$WORK/err" &
+  PID=$!
+  base=$(stat -c %s "$wal" 2>/dev/null || echo 0)
+  while kill -0 "$PID" 2>/dev/null; do
+    size=$(stat -c %s "$wal" 2>/dev/null || echo 0)
+    [ "$size" -gt $((base + 4000000)) ] && return 0
+    sleep 0.05
+  done
+  fail "the load ended before it could be interrupted; give it more data"
+}
+
+# stop_load SIGNAL CODE: sends SIGNAL to the load started by start_load and requires exit CODE.
+stop_load() {
+  local rc
+  kill -"$1" "$PID"
+  set +e
+  wait "$PID"
+  rc=$?
+  set -e
+  [ "$rc" -eq "$2" ] || { cat "$WORK/err" >&2; fail "expected exit $2 after SIG$1, got $rc"; }
+}
+
 done_ok() {
   echo "$(basename "$0"): $CHECKS checks passed"
 }

@@ -16,21 +16,6 @@ state_before=$("$NILUS_BIN" state show raw.orders)
 # A big new file, so the next load is long enough to be caught in the middle.
 gen_orders in/b.csv 1001 1500000
 
-# start_load: starts the load in the background and waits until it has written to the
-# destination's log (rows inserted, not committed), so a signal lands mid-load.
-start_load() {
-  "$NILUS_BIN" "${load_args[@]}" >"$WORK/out" 2>"$WORK/err" &
-  PID=$!
-  local base
-  base=$(stat -c %s dst.db-wal 2>/dev/null || echo 0)
-  while kill -0 "$PID" 2>/dev/null; do
-    size=$(stat -c %s dst.db-wal 2>/dev/null || echo 0)
-    [ "$size" -gt $((base + 4000000)) ] && return 0
-    sleep 0.05
-  done
-  fail "the load ended before it could be interrupted; make in/b.csv bigger"
-}
-
 check_unchanged() {
   [ "$(snapshot)" = "$before" ] || fail "$1: the destination changed: $(snapshot)"
   [ "$("$NILUS_BIN" state show raw.orders)" = "$state_before" ] || fail "$1: the local state changed"
@@ -38,18 +23,14 @@ check_unchanged() {
 }
 
 # SIGKILL mid-load: nothing of the load is visible afterwards.
-start_load
-kill -KILL "$PID"
-set +e; wait "$PID"; rc=$?; set -e
-[ "$rc" -eq 137 ] || fail "expected the load to die of SIGKILL, exit $rc"
+start_load dst.db-wal "${load_args[@]}"
+stop_load KILL 137
 check_unchanged "after SIGKILL"
 
 # SIGINT and SIGTERM: a clean stop with exit 130, nothing committed.
 for sig in INT TERM; do
-  start_load
-  kill -"$sig" "$PID"
-  set +e; wait "$PID"; rc=$?; set -e
-  [ "$rc" -eq 130 ] || { cat "$WORK/err" >&2; fail "expected exit 130 after SIG$sig, got $rc"; }
+  start_load dst.db-wal "${load_args[@]}"
+  stop_load "$sig" 130
   grep -q "interrupted" "$WORK/err" || fail "no word of the interruption after SIG$sig"
   check_unchanged "after SIG$sig"
 done

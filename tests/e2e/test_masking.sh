@@ -21,6 +21,31 @@ expect_ok ingest --source-uri "file://$WORK/people.csv" --dest-uri "$dst" --dest
 expect_query dst.db "SELECT count(*) FROM raw__h1 JOIN raw__h2 USING (email)" "2"
 expect_query dst.db "SELECT email FROM raw__h1 WHERE id = 2" "$(printf 'alice@example.com' | sha256sum | cut -d' ' -f1)"
 
+# sequential: 1, 2, 3 … per distinct value, continued by the next run (the numbering is committed
+# with the data)
+mkdir seq
+printf 'id,email\n1,a@x.org\n2,b@x.org\n3,a@x.org\n' >seq/1.csv
+seq_load() { expect_ok ingest --source-uri "file://$WORK/seq/*.csv" --dest-uri "$dst" --dest-table raw.seq --mask "email:sequential"; }
+seq_load
+printf 'id,email\n4,c@x.org\n5,b@x.org\n' >seq/2.csv
+seq_load
+expect_query dst.db "SELECT group_concat(email, ',') FROM (SELECT email FROM raw__seq ORDER BY id)" "1,2,1,3,2"
+grep -rq "x.org" dst.db* && fail "an unmasked value reached the destination"
+CHECKS=$((CHECKS + 1))
+
+# JSON documents are masked too, nested fields by their column name
+printf '{"id": 1, "user": {"email": "john.doe@example.com"}}\n' >people.jsonl
+cat >nested.yaml <<YAML
+source:
+  address: jsonl://$WORK/people.jsonl
+  options: {max-table-nesting: 1, mask: {user__email: email}}
+sink:
+  address: $dst
+  options: {dest-table: raw.jpeople, incremental-strategy: append}
+YAML
+expect_ok run nested.yaml
+expect_query dst.db "SELECT user__email FROM raw__jpeople" "j******e@example.com"
+
 # a text-yielding mask on a number column needs a type hint; bad rules fail validation
 expect_exit 2 ingest --source-uri "file://$WORK/people.csv" --dest-uri "$dst" --dest-table raw.bad --mask "salary:redact"
 expect_err_contains "add a type-hints entry 'salary: text'"

@@ -176,7 +176,7 @@ void NormalizeNames(SinkOptions& sink) {
       sink.dest_table = normal;
     }
   }
-  for (auto& key : sink.primary_key) key = NormalizeIdentifier(key);
+  for (auto& key : sink.primary_key) key = NormalizeColumnName(key);
 }
 
 }  // namespace

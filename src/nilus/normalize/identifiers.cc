@@ -55,6 +55,18 @@ std::string NormalizeIdentifier(std::string_view name) {
   return ShortenIdentifier(out);
 }
 
+std::string NormalizeColumnName(std::string_view name) {
+  std::string out;
+  while (true) {
+    size_t sep = name.find(kNestingSeparator);
+    std::string part = NormalizeIdentifier(name.substr(0, sep));
+    out = out.empty() ? part : NestedName(out, part);
+    if (sep == std::string_view::npos) break;
+    name.remove_prefix(sep + kNestingSeparator.size());
+  }
+  return out;
+}
+
 std::string ShortenIdentifier(std::string_view name, size_t max_length) {
   if (name.size() <= max_length) return std::string(name);
   unsigned char digest[EVP_MAX_MD_SIZE];

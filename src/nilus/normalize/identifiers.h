@@ -25,6 +25,10 @@ inline constexpr std::string_view kNestingSeparator = "__";
 /// result is `unnamed`, and a name longer than kMaxIdentifierLength is shortened with a hash tag.
 std::string NormalizeIdentifier(std::string_view name);
 
+/// A column as options name it (`mask`, `type-hints`, keys): each `__`-separated part normalised,
+/// so `userId` and `user_id` name the same column, and `user__email` the nested one.
+std::string NormalizeColumnName(std::string_view name);
+
 /// `name` cut to `max_length` bytes, ending in `_` and 8 hex digits of its SHA-256 when it is
 /// longer, so distinct long names stay distinct and the same name always shortens the same way.
 std::string ShortenIdentifier(std::string_view name, size_t max_length = kMaxIdentifierLength);

@@ -137,7 +137,7 @@ Result<Masker> Masker::Make(const std::vector<std::pair<std::string, std::string
                             const std::vector<std::pair<std::string, LogicalType>>& type_hints) {
   Masker m;
   for (const auto& [column, spec] : mask) {
-    MaskRule rule{NormalizeIdentifier(column), spec, ""};
+    MaskRule rule{NormalizeColumnName(column), spec, ""};
     if (size_t colon = spec.find(':'); colon != std::string::npos) {
       rule.algorithm = spec.substr(0, colon);
       rule.parameter = spec.substr(colon + 1);
@@ -171,7 +171,7 @@ Result<Masker> Masker::Make(const std::vector<std::pair<std::string, std::string
     m.rules_.push_back(std::move(rule));
   }
   for (const auto& [column, type] : type_hints) {
-    if (IsTextual(type)) m.text_hinted_.push_back(NormalizeIdentifier(column));
+    if (IsTextual(type)) m.text_hinted_.push_back(NormalizeColumnName(column));
   }
   return m;
 }

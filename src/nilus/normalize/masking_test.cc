@@ -80,6 +80,44 @@ TEST(Masking, NumbersAndDatesKeepTheirType) {
   EXPECT_LE((*n)->column(0).Int64(0), 1100);
 }
 
+TEST(Masking, SequentialNumbersEachDistinctValueAndContinuesFromItsState) {
+  auto m = Masker::Make({{"c", "sequential"}}, {});
+  ASSERT_TRUE(m.ok());
+  MaskRule rule = m->rules()[0];
+  EXPECT_EQ(*m->MaskText(rule, "alice"), "1");
+  EXPECT_EQ(*m->MaskText(rule, "bob"), "2");
+  EXPECT_EQ(*m->MaskText(rule, "alice"), "1");
+  auto next = Masker::Make({{"c", "sequential"}}, {});
+  ASSERT_TRUE(next.ok());
+  ASSERT_TRUE(next->RestoreSequences(m->SequencesState()).ok());
+  EXPECT_EQ(*next->MaskText(rule, "carol"), "3");
+  EXPECT_EQ(*next->MaskText(rule, "bob"), "2");
+  // On a bigint column it yields bigints.
+  auto out = next->MaskColumn(rule, OneColumn(LogicalType::Bigint(), {77, 77})->column(0));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ((*out)->type(), LogicalType::Bigint());
+  EXPECT_EQ((*out)->Int64(0), 4);
+  EXPECT_EQ((*out)->Int64(1), 4);
+  EXPECT_FALSE(next->MaskColumn(rule, OneColumn(LogicalType::Date(), {1})->column(0)).ok());
+}
+
+TEST(Masking, RandomKeepsTheType) {
+  auto m = Masker::Make({{"c", "random"}}, {});
+  ASSERT_TRUE(m.ok());
+  auto out = m->Apply(*OneColumn(LogicalType::Bigint(), {5}));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ((*out)->column(0).type(), LogicalType::Bigint());
+  EXPECT_TRUE((*out)->column(0).IsNull(1));
+  std::string text = Mask("random", "secret");
+  EXPECT_EQ(text.size(), 6u);
+}
+
+TEST(Masking, ColumnsAreNamedAsNormalized) {
+  auto m = Masker::Make({{"E-Mail", "redact"}}, {});
+  ASSERT_TRUE(m.ok());
+  EXPECT_NE(m->Find("e_mail"), nullptr);
+}
+
 TEST(Masking, TextOnANumberColumnNeedsATypeHint) {
   auto m = Masker::Make({{"c", "redact"}}, {});
   ASSERT_TRUE(m.ok());

@@ -32,7 +32,7 @@ NameMap::Request NameRequest(const std::string& key, const std::string& prefix =
 }
 
 SourceOptions WithNormalizedKey(SourceOptions options) {
-  if (!options.incremental_key.empty()) options.incremental_key = NormalizeIdentifier(options.incremental_key);
+  if (!options.incremental_key.empty()) options.incremental_key = NormalizeColumnName(options.incremental_key);
   return options;
 }
 
@@ -60,7 +60,7 @@ bool SameTables(const StoredSchema& a, const StoredSchema& b) {
 
 Status NormalizeStage::Validate(const SourceOptions& options) {
   NILUS_ASSIGN_OR_RAISE(Masker masker, Masker::Make(options.mask, options.type_hints));
-  if (!options.incremental_key.empty() && masker.Find(NormalizeIdentifier(options.incremental_key))) {
+  if (!options.incremental_key.empty() && masker.Find(NormalizeColumnName(options.incremental_key))) {
     return Status::InvalidInput(
         "mask names the incremental-key '{}'; the cursor must see its real values, so it cannot be masked",
         options.incremental_key);
@@ -78,7 +78,7 @@ NormalizeStage::NormalizeStage(const SourceOptions& options, const LoadRequest& 
       cursor_(WithNormalizedKey(options), prior_cursor),
       flattener_(options.max_table_nesting),
       load_id_(request.load_id) {
-  for (const auto& [column, type] : options.type_hints) hints_[NormalizeIdentifier(column)] = type;
+  for (const auto& [column, type] : options.type_hints) hints_[NormalizeColumnName(column)] = type;
   for (const auto& column : options.columns) columns_.insert(NormalizeIdentifier(column));
   std::random_device random;
   id_seed_[0] = (uint64_t{random()} << 32) ^ random();
@@ -86,8 +86,9 @@ NormalizeStage::NormalizeStage(const SourceOptions& options, const LoadRequest& 
 }
 
 Result<std::unique_ptr<NormalizeStage>> NormalizeStage::Make(const SourceOptions& options, const LoadRequest& request,
-                                                             const nlohmann::json& prior, bool ignore_state) {
+                                                             const nlohmann::json& prior_state, bool ignore_state) {
   NILUS_RETURN_NOT_OK(Validate(options));
+  const nlohmann::json prior = prior_state.is_object() ? prior_state : nlohmann::json::object();
   NILUS_ASSIGN_OR_RAISE(Masker masker, Masker::Make(options.mask, options.type_hints));
   if (!ignore_state) NILUS_RETURN_NOT_OK(masker.RestoreSequences(prior.value("sequences", nlohmann::json::object())));
   const bool replace = request.strategy == WriteDisposition::kReplace;
