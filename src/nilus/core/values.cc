@@ -332,16 +332,21 @@ std::string FormatTimestamp(int64_t micros, bool zone) {
   return std::string(buf, FormatTimestampTo(micros, zone, buf));
 }
 
-std::string FormatUuid(std::string_view b) {
+size_t FormatUuidTo(std::string_view b, char* out) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+  size_t n = 0;
+  for (size_t i = 0; i < b.size() && i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[n++] = '-';
     auto u = static_cast<unsigned char>(b[i]);
-    out += kHex[u >> 4];
-    out += kHex[u & 15];
+    out[n++] = kHex[u >> 4];
+    out[n++] = kHex[u & 15];
   }
-  return out;
+  return n;
+}
+
+std::string FormatUuid(std::string_view b) {
+  char buf[kMaxFormattedValue];
+  return std::string(buf, FormatUuidTo(b, buf));
 }
 
 }  // namespace nilus

@@ -36,6 +36,7 @@ inline constexpr size_t kMaxFormattedValue = 64;
 size_t FormatDateTo(int64_t days, char* out);
 size_t FormatTimeTo(int64_t micros, char* out);
 size_t FormatTimestampTo(int64_t micros, bool zone, char* out);
+size_t FormatUuidTo(std::string_view bytes16, char* out);
 
 std::string FormatDate(int64_t days);
 std::string FormatTime(int64_t micros);

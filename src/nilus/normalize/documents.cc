@@ -79,7 +79,7 @@ struct DocumentFlattener::Impl {
   /// The column called `key` in `table`, with the value kind's column padded to `row`. Nullptr
   /// when the row already has a value for it (a key given twice: the first one is kept).
   Column* Cell(FlatTable& table, std::string_view key, int64_t row, size_t kind) {
-    auto it = table.column_index.find(std::string(key));
+    auto it = table.column_index.find(key);
     if (it == table.column_index.end()) {
       it = table.column_index.emplace(std::string(key), table.columns.size()).first;
       table.columns.push_back({std::string(key), {}, -1});

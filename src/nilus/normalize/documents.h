@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,6 +27,12 @@ bool IsDocumentSchema(const Schema& schema);
 /// The schema of document batches, with or without origins.
 Schema DocumentSchema(bool with_origin);
 
+/// Hashes strings and string views alike, so maps keyed by std::string are searched with views.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 /// The values of one source field in one table, one column per JSON kind they came in (bool,
 /// bigint, double, decimal for numbers a double cannot hold, text, json); absent kinds are null.
 struct FlatColumn {
@@ -47,7 +54,7 @@ struct FlatTable {
   std::vector<int64_t> list_index;  ///< per row: its position in the array
   std::vector<int64_t> root_row;    ///< per row: the document it came from
   std::vector<FlatColumn> columns;  ///< in order of first appearance
-  std::unordered_map<std::string, size_t> column_index;
+  std::unordered_map<std::string, size_t, StringHash, std::equal_to<>> column_index;
 };
 
 /// Flattens JSON objects into the rows of a root table and its child tables

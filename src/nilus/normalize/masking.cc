@@ -46,25 +46,37 @@ const Algorithm* FindAlgorithm(std::string_view name) {
 
 std::string Hex(const unsigned char* p, size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
+  std::string out(2 * n, '\0');
   for (size_t i = 0; i < n; ++i) {
-    out += kHex[p[i] >> 4];
-    out += kHex[p[i] & 15];
+    out[2 * i] = kHex[p[i] >> 4];
+    out[2 * i + 1] = kHex[p[i] & 15];
   }
   return out;
 }
 
-std::string Digest(const EVP_MD* md, std::string_view v) {
-  unsigned char out[EVP_MAX_MD_SIZE];
+enum class DigestKind { kSha256, kMd5 };
+
+/// Digests `v` into `out` (EVP_MAX_MD_SIZE bytes) and returns the digest's length. The
+/// algorithms are fetched once and the context is reused: fetching per value takes a lock.
+unsigned int DigestTo(DigestKind kind, std::string_view v, unsigned char* out) {
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  static EVP_MD* const md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   unsigned int n = 0;
-  EVP_Digest(v.data(), v.size(), out, &n, md, nullptr);
-  return Hex(out, n);
+  EVP_DigestInit_ex(ctx.get(), kind == DigestKind::kSha256 ? sha256 : md5, nullptr);
+  EVP_DigestUpdate(ctx.get(), v.data(), v.size());
+  EVP_DigestFinal_ex(ctx.get(), out, &n);
+  return n;
+}
+
+std::string Digest(DigestKind kind, std::string_view v) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  return Hex(out, DigestTo(kind, v, out));
 }
 
 uint64_t Hash64(std::string_view v) {
   unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(v.data(), v.size(), out, &n, EVP_sha256(), nullptr);
+  DigestTo(DigestKind::kSha256, v, out);
   uint64_t h = 0;
   for (int i = 0; i < 8; ++i) h = h << 8 | out[i];
   return h;
@@ -185,8 +197,7 @@ const MaskRule* Masker::Find(std::string_view column) const {
 
 int64_t Masker::SequenceNumber(const std::string& column, std::string_view value) {
   unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(value.data(), value.size(), digest, &n, EVP_sha256(), nullptr);
+  DigestTo(DigestKind::kSha256, value, digest);
   auto& numbers = sequences_[column];
   auto [it, added] = numbers.emplace(std::string(reinterpret_cast<const char*>(digest), 16), 0);
   if (added) it->second = static_cast<int64_t>(numbers.size());
@@ -227,8 +238,8 @@ Status Masker::RestoreSequences(const nlohmann::json& state) {
 
 Result<std::string> Masker::MaskText(const MaskRule& r, std::string_view v) {
   const std::string& a = r.algorithm;
-  if (a == "hash" || a == "sha256") return Digest(EVP_sha256(), v);
-  if (a == "md5") return Digest(EVP_md5(), v);
+  if (a == "hash" || a == "sha256") return Digest(DigestKind::kSha256, v);
+  if (a == "md5") return Digest(DigestKind::kMd5, v);
   if (a == "hmac") {
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
@@ -257,8 +268,7 @@ Result<std::string> Masker::MaskText(const MaskRule& r, std::string_view v) {
   if (a == "uuid") {
     // Deterministic: the first 16 bytes of SHA-256, marked as a version-5-style name UUID.
     unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_Digest(v.data(), v.size(), out, &n, EVP_sha256(), nullptr);
+    DigestTo(DigestKind::kSha256, v, out);
     out[6] = static_cast<unsigned char>((out[6] & 0x0F) | 0x50);
     out[8] = static_cast<unsigned char>((out[8] & 0x3F) | 0x80);
     return FormatUuid(std::string_view(reinterpret_cast<const char*>(out), 16));
@@ -310,7 +320,13 @@ Result<std::shared_ptr<const Column>> Masker::MaskColumn(const MaskRule& rule, c
       continue;
     }
     if (to_text || type.layout() == PhysicalLayout::kVarLen) {
-      std::string text = type.layout() == PhysicalLayout::kVarLen ? std::string(in.View(i)) : ValueToString(in, i);
+      std::string formatted;
+      std::string_view text;
+      if (type.layout() == PhysicalLayout::kVarLen) {
+        text = in.View(i);
+      } else {
+        text = formatted = ValueToString(in, i);
+      }
       NILUS_ASSIGN_OR_RAISE(std::string masked, MaskText(rule, text));
       if (to_text || type.id == TypeId::kText) {
         out->AppendBytes(masked);

@@ -79,6 +79,7 @@ Status LoadOnce(const Pipeline& p, Source& source, Destination& dest, const nloh
   NILUS_ASSIGN_OR_RAISE(auto reader, source.Read(p.source_options, resume));
 
   BoundedQueue<Normalized> queue(kQueueDepth);
+  double normalize_seconds = 0;  // written by the extract thread, read after it is joined
   std::thread extract([&] {
     int64_t yielded = 0;
     const int64_t limit = p.source_options.yield_limit;
@@ -89,7 +90,9 @@ Status LoadOnce(const Pipeline& p, Source& source, Destination& dest, const nloh
         break;
       }
       if (!*next) break;
+      auto started = Clock::now();
       auto normalized = stage->Apply(*next);
+      normalize_seconds += std::chrono::duration<double>(Clock::now() - started).count();
       if (!normalized.ok()) {
         queue.Push({{}, normalized.status()});
         break;
@@ -141,6 +144,7 @@ Status LoadOnce(const Pipeline& p, Source& source, Destination& dest, const nloh
   summary->rows = rows;
   summary->bytes = bytes;
   summary->child_rows.assign(child_rows.begin(), child_rows.end());
+  summary->normalize_seconds = normalize_seconds;
   *committed_state = std::move(state);
   return Status::OK();
 }
@@ -214,6 +218,8 @@ Result<LoadSummary> RunPipeline(const Pipeline& p, const RunOptions& options, co
   if (!st.ok()) return fail(st);
   summary.load_id = request.load_id;
   summary.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  spdlog::info("normalize took {:.3f} s of the load's {:.3f} s ({:.1f}%)", summary.normalize_seconds, summary.seconds,
+               summary.seconds > 0 ? 100 * summary.normalize_seconds / summary.seconds : 0.0);
 
   Status saved = store.Save({p.name, table, p.destination_as_written, committed_state, request.load_id, ""});
   // The schema version this load read (in case the run that committed it could not record it)

@@ -35,6 +35,8 @@ struct LoadSummary {
   int64_t rows = 0;
   int64_t bytes = 0;
   double seconds = 0;
+  /// Time the Normalize stage took (on the extract thread, beside the load).
+  double normalize_seconds = 0;
   /// Rows written to each child table (nested arrays), by table name.
   std::vector<std::pair<std::string, int64_t>> child_rows;
 };

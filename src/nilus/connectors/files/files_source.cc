@@ -26,6 +26,10 @@ enum class Format { kCsv, kJsonl };
 
 /// A batch is cut at `page-size` rows or at this many bytes, whichever comes first.
 constexpr int64_t kMaxBatchBytes = 64 << 20;
+/// A batch of JSON documents is cut at this many bytes of JSON: flattened and typed, documents
+/// take several times their text's size (row ids, child tables), and batches of them wait in the
+/// pipeline's queue.
+constexpr int64_t kMaxDocumentBatchBytes = 4 << 20;
 
 struct SourceFile {
   std::string path;
@@ -206,7 +210,8 @@ class FilesReader final : public BatchReader {
   Result<std::shared_ptr<const RecordBatch>> Next() override {
     while (true) {
       BatchBuilder& builder = current();
-      if (builder.num_rows() >= page_size_ || builder.byte_size() >= kMaxBatchBytes) break;
+      int64_t max_bytes = format_ == Format::kCsv ? kMaxBatchBytes : kMaxDocumentBatchBytes;
+      if (builder.num_rows() >= page_size_ || builder.byte_size() >= max_bytes) break;
       if (StopRequested()) return Status::Cancelled("interrupted");
       if (!csv_ && !jsonl_) {
         if (next_file_ >= files_.size()) break;

@@ -1,7 +1,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <cstring>
 #include <map>
 #include <set>
 
@@ -95,11 +94,8 @@ void BindValue(sqlite3_stmt* stmt, int p, const Column& column, int64_t r) {
         case TypeId::kTimestampTz:
           n = FormatTimestampTo(column.Int64(r), true, buf);
           break;
-        default: {  // uuid
-          std::string v = ValueToString(column, r);
-          n = v.size();
-          std::memcpy(buf, v.data(), n);
-        }
+        default:  // uuid
+          n = FormatUuidTo(column.View(r), buf);
       }
       sqlite3_bind_text64(stmt, p, buf, n, SQLITE_TRANSIENT, SQLITE_UTF8);
       return;
