@@ -59,9 +59,37 @@ expect_query shop.db "SELECT count(*) FROM raw__orders" "6"
 expect_ok state show raw.orders
 grep -q "orders.csv" out || fail "state show raw.orders: $(cat out)"
 
+# docs/schema-evolution.md: the worked example, day one, then day two
+export IN_DIR=$WORK/orders-in
+mkdir -p "$IN_DIR"
+cp examples/evolution/day-1.jsonl "$IN_DIR/"
+expect_ok run examples/evolution.yaml
+expect_err_contains "column of orders 'orderId' is stored as 'order_id'"
+expect_query "$OUT_DIR/evolution.db" "SELECT order_id, placed_at, discount, customer__name, customer__tier FROM raw__orders" \
+"1|2024-03-15 10:00:00+00:00|5|Ada|gold
+2|2024-03-15 11:30:00+00:00|0|Grace|"
+cp examples/evolution/day-2.jsonl "$IN_DIR/"
+expect_ok run examples/evolution.yaml
+expect_query "$OUT_DIR/evolution.db" "SELECT order_id, placed_at, placed_at__v_text, discount, discount__v_double, channel FROM raw__orders ORDER BY order_id" \
+"1|2024-03-15 10:00:00+00:00||5||
+2|2024-03-15 11:30:00+00:00||0||
+3|2024-03-16 09:00:00+00:00|||12.5|web
+4||soon|10||shop"
+expect_query "$OUT_DIR/evolution.db" "SELECT o.order_id, i._nilus_list_idx, i.sku, i.qty FROM raw__orders__items i JOIN raw__orders o ON o._nilus_id = i._nilus_parent_id ORDER BY 1, 2" \
+"1|0|A-1|2
+1|1|B-7|1
+3|0|C-3|3
+4|0|A-1|1"
+expect_ok schema show evolution
+for line in "raw.orders: schema version 2" "placed_at                        timestamptz  (source: placedAt)" \
+  "orders: added column discount__v_double double (values of discount that are not bigint)" \
+  "orders: added column channel text"; do
+  grep -qF -- "$line" "$WORK/out" || { cat "$WORK/out" >&2; fail "schema show lacks: $line"; }
+done
+
 expect_ok version
 grep -q "^nilus " "$WORK/out" || fail "version output"
-for cmd in run ingest validate state version; do
+for cmd in run ingest validate state schema version; do
   expect_ok "$cmd" --help
 done
 done_ok
