@@ -102,6 +102,11 @@ class Destination {
   virtual Result<nlohmann::json> ReadState(const std::string& pipeline, const std::string& table) = 0;
   /// Removes every state row of `pipeline`, so its next run starts from the beginning.
   virtual Status ResetState(const std::string& pipeline) = 0;
+  /// The columns table `schema.table` has now (without `_nilus_load_id`), with their logical
+  /// types; empty when there is no such table. Normalize adopts them for a table its stored schema
+  /// does not know (made by hand, by another pipeline, or before a state reset), so that values
+  /// of another type go to variant columns there too.
+  virtual Result<std::vector<Field>> TableColumns(const std::string& schema, const std::string& table) = 0;
   virtual Result<std::unique_ptr<TableLoad>> Begin(const LoadRequest& request) = 0;
 };
 

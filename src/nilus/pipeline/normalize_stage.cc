@@ -111,6 +111,16 @@ Result<std::unique_ptr<NormalizeStage>> NormalizeStage::Make(const SourceOptions
   return stage;
 }
 
+void NormalizeStage::AdoptTable(const std::vector<Field>& columns) {
+  if (columns.empty() || schema_.Find(root_)) return;
+  TableSchema& table = schema_.Table(root_, "");
+  std::vector<std::string> names;
+  for (const auto& c : columns) names.push_back(c.name + " " + c.type.ToString());
+  spdlog::info("{} exists in the destination and has no stored schema; adopting its columns: {}", root_,
+               Join(names, ", "));
+  for (const auto& c : columns) schema_.AddColumn(table, c, "found in the destination");
+}
+
 NameMap& NormalizeStage::ColumnNames(const TableSchema& table) {
   auto [it, added] = column_names_.try_emplace(table.name, "column of " + table.name);
   if (added) {

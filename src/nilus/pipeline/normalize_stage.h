@@ -41,6 +41,10 @@ class NormalizeStage {
   static Result<std::unique_ptr<NormalizeStage>> Make(const SourceOptions& options, const LoadRequest& request,
                                                       const nlohmann::json& prior, bool ignore_state);
 
+  /// Takes the columns the destination's table has now (`Destination::TableColumns`) as the
+  /// root table's schema when the stored schema does not know the table.
+  void AdoptTable(const std::vector<Field>& columns);
+
   /// The batches of the destination tables for one source batch: the root table's first, then
   /// its child tables'. Batches without rows are left out.
   Result<std::vector<TableBatch>> Apply(const std::shared_ptr<const RecordBatch>& batch);

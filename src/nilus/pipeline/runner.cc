@@ -74,6 +74,11 @@ Status LoadOnce(const Pipeline& p, Source& source, Destination& dest, const nloh
   // Replace reloads everything: the source's own state (e.g. the files read) does not apply.
   if (request.strategy != WriteDisposition::kReplace) resume.state = prior.value("source", nlohmann::json::object());
   resume.cursor = stage->SavedCursor();
+  // A replace rebuilds the table; any other load evolves the table as it is.
+  if (request.strategy != WriteDisposition::kReplace) {
+    NILUS_ASSIGN_OR_RAISE(auto existing, dest.TableColumns(request.dest_schema, request.dest_table));
+    stage->AdoptTable(existing);
+  }
 
   NILUS_ASSIGN_OR_RAISE(auto load, dest.Begin(request));
   NILUS_ASSIGN_OR_RAISE(auto reader, source.Read(p.source_options, resume));

@@ -382,6 +382,19 @@ class PostgresDestination final : public Destination {
     return Status::OK();
   }
 
+  Result<std::vector<Field>> TableColumns(const std::string& schema, const std::string& table) override {
+    std::string ref = QuoteIdent(schema) + "." + QuoteIdent(table);
+    NILUS_ASSIGN_OR_RAISE(PgResult exists, conn_->Exec("SELECT to_regclass($1) IS NOT NULL", {ref}));
+    std::vector<Field> out;
+    if (exists.Get(0, 0) != "t") return out;
+    NILUS_ASSIGN_OR_RAISE(auto columns, PgTableColumns(*conn_, ref));
+    for (const auto& c : columns) {
+      if (c.name == kLoadIdColumn) continue;
+      out.push_back({c.name, c.type.logical, true, "postgresql:" + c.type.sql_type});
+    }
+    return out;
+  }
+
   Result<std::unique_ptr<TableLoad>> Begin(const LoadRequest& request) override {
     auto load = std::make_unique<PgTableLoad>(*conn_, request);
     NILUS_RETURN_NOT_OK(load->Start());

@@ -56,15 +56,9 @@ ORDER BY k.pos
 
 constexpr char kBinaryCopySignature[] = "PGCOPY\n\377\r\n";
 
-struct SourceColumn {
-  std::string name;
-  PgColumnType type;
-  std::string plain_type;  ///< the type without modifiers: numeric, character varying …
-};
-
 /// sql-reflection-level: `full` keeps every type with its modifiers; `fast` drops modifiers
 /// (numeric(12,2) -> numeric, varchar(40) -> varchar); `none` reads every column as text.
-void ApplyReflectionLevel(std::vector<SourceColumn>& columns, const std::string& level) {
+void ApplyReflectionLevel(std::vector<PgColumn>& columns, const std::string& level) {
   for (auto& c : columns) {
     if (level == "none") {
       c.type = ClassifyPgType(0, "text", false, 'b');
@@ -78,8 +72,7 @@ void ApplyReflectionLevel(std::vector<SourceColumn>& columns, const std::string&
 /// Streams `COPY (SELECT …) TO STDOUT (FORMAT binary)` into record batches.
 class PostgresReader final : public BatchReader {
  public:
-  PostgresReader(std::unique_ptr<PgConnection> conn, std::vector<SourceColumn> columns, std::string what,
-                 int64_t page_size)
+  PostgresReader(std::unique_ptr<PgConnection> conn, std::vector<PgColumn> columns, std::string what, int64_t page_size)
       : conn_(std::move(conn)), columns_(std::move(columns)), what_(std::move(what)), page_size_(page_size) {
     Schema schema;
     for (const auto& c : columns_) {
@@ -148,7 +141,7 @@ class PostgresReader final : public BatchReader {
   }
 
   std::unique_ptr<PgConnection> conn_;
-  std::vector<SourceColumn> columns_;
+  std::vector<PgColumn> columns_;
   std::string what_;
   int64_t page_size_;
   std::unique_ptr<BatchBuilder> builder_;
@@ -156,26 +149,14 @@ class PostgresReader final : public BatchReader {
   bool done_ = false;
 };
 
-Result<std::vector<SourceColumn>> TableColumns(PgConnection& conn, const std::string& qualified) {
-  NILUS_ASSIGN_OR_RAISE(PgResult res, conn.Exec(kTableColumnsSql, {qualified}));
-  std::vector<SourceColumn> out;
-  for (int r = 0; r < res.rows(); ++r) {
-    out.push_back({res.Get(r, 0),
-                   ClassifyPgType(static_cast<uint32_t>(std::stoul(res.Get(r, 1))), res.Get(r, 2), res.Get(r, 3) == "t",
-                                  res.Get(r, 4)[0]),
-                   res.Get(r, 5)});
-  }
-  return out;
-}
-
-Result<std::vector<SourceColumn>> QueryColumns(PgConnection& conn, const std::string& query) {
+Result<std::vector<PgColumn>> QueryColumns(PgConnection& conn, const std::string& query) {
   PgResult prepared(PQprepare(conn.get(), "", query.c_str(), 0, nullptr));
   if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
     return conn.ErrorStatus(prepared.get(), "preparing the source query");
   }
   PgResult desc(PQdescribePrepared(conn.get(), ""));
   if (PQresultStatus(desc.get()) != PGRES_COMMAND_OK) return conn.ErrorStatus(desc.get(), "describing the query");
-  std::vector<SourceColumn> out;
+  std::vector<PgColumn> out;
   for (int i = 0; i < PQnfields(desc.get()); ++i) {
     std::string oid = std::to_string(PQftype(desc.get(), i));
     NILUS_ASSIGN_OR_RAISE(PgResult t, conn.Exec(kTypeSql, {oid, std::to_string(PQfmod(desc.get(), i))}));
@@ -255,7 +236,7 @@ class PostgresSource final : public Source {
   Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint& resume) override {
     NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_));
     std::string from, what;
-    std::vector<SourceColumn> columns;
+    std::vector<PgColumn> columns;
     const bool is_query = StartsWith(options.table, "query:");
     if (is_query) {
       std::string query(Trim(options.table.substr(6)));
@@ -265,10 +246,10 @@ class PostgresSource final : public Source {
     } else {
       NILUS_ASSIGN_OR_RAISE(from, ResolveTable(*conn, options.table));
       what = "table " + options.table;
-      NILUS_ASSIGN_OR_RAISE(columns, TableColumns(*conn, from));
+      NILUS_ASSIGN_OR_RAISE(columns, PgTableColumns(*conn, from));
     }
     ApplyReflectionLevel(columns, options.sql_reflection_level);
-    std::vector<SourceColumn> selected;
+    std::vector<PgColumn> selected;
     for (auto& c : columns) {
       bool excluded = std::find(options.sql_exclude_columns.begin(), options.sql_exclude_columns.end(), c.name) !=
                       options.sql_exclude_columns.end();
@@ -325,7 +306,7 @@ class PostgresSource final : public Source {
  private:
   /// The incremental range pushed down as WHERE terms: key > cursor, or [start, end).
   static std::vector<std::string> Predicate(const SourceOptions& o, const ResumePoint& resume,
-                                            const std::vector<SourceColumn>& columns) {
+                                            const std::vector<PgColumn>& columns) {
     if (o.incremental_key.empty()) return {};
     auto key = std::find_if(columns.begin(), columns.end(), [&](const auto& c) { return c.name == o.incremental_key; });
     if (key == columns.end()) return {};  // the runner reports the missing column
@@ -360,6 +341,18 @@ class PostgresSource final : public Source {
 };
 
 }  // namespace
+
+Result<std::vector<PgColumn>> PgTableColumns(PgConnection& conn, const std::string& qualified) {
+  NILUS_ASSIGN_OR_RAISE(PgResult res, conn.Exec(kTableColumnsSql, {qualified}));
+  std::vector<PgColumn> out;
+  for (int r = 0; r < res.rows(); ++r) {
+    out.push_back({res.Get(r, 0),
+                   ClassifyPgType(static_cast<uint32_t>(std::stoul(res.Get(r, 1))), res.Get(r, 2), res.Get(r, 3) == "t",
+                                  res.Get(r, 4)[0]),
+                   res.Get(r, 5)});
+  }
+  return out;
+}
 
 Result<std::unique_ptr<Source>> OpenPostgresSource(const Uri& uri) {
   return std::unique_ptr<Source>(new PostgresSource(uri));

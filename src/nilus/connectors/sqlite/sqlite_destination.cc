@@ -381,6 +381,21 @@ class SqliteDestination final : public Destination {
     return stmt.Step().status();
   }
 
+  Result<std::vector<Field>> TableColumns(const std::string& schema, const std::string& table) override {
+    NILUS_ASSIGN_OR_RAISE(SqliteStatement info, db_->Prepare("SELECT name, type FROM pragma_table_info(?)"));
+    info.BindText(1, SqliteTableName(schema, table));
+    std::vector<Field> out;
+    while (true) {
+      NILUS_ASSIGN_OR_RAISE(bool row, info.Step());
+      if (!row) break;
+      std::string name = reinterpret_cast<const char*>(sqlite3_column_text(info.get(), 0));
+      const auto* declared = reinterpret_cast<const char*>(sqlite3_column_text(info.get(), 1));
+      if (name == kLoadIdColumn) continue;
+      out.push_back({name, LogicalTypeOfDeclared(declared ? declared : "", LogicalType::Text())});
+    }
+    return out;
+  }
+
   Result<std::unique_ptr<TableLoad>> Begin(const LoadRequest& request) override {
     auto load = std::make_unique<SqliteTableLoad>(*db_, request);
     NILUS_RETURN_NOT_OK(load->Start());
