@@ -208,6 +208,12 @@ struct ValidateCommand {
     if (Status st = SetUpLogging(g, ""); !st.ok()) return Fail(st);
     auto m = LoadManifest(manifest, ConnectorRegistry::Builtin());
     if (!m.ok()) return Fail(m.status());
+    for (const auto& p : m->pipelines) {
+      // Masked columns are checked against the source's columns when it can tell them.
+      Status st = CheckMaskedColumns(p, ConnectorRegistry::Builtin());
+      if (st.code() == StatusCode::kInvalidInput) return Fail(st.WithContext(p.name));
+      if (!st.ok()) spdlog::warn("{}: could not check the masked columns against the source: {}", p.name, st.message());
+    }
     std::printf("%s: valid %s with %zu pipeline%s\n", manifest.c_str(), m->kind.c_str(), m->pipelines.size(),
                 m->pipelines.size() == 1 ? "" : "s");
     for (const auto& p : m->pipelines) {

@@ -61,4 +61,11 @@ sink:
 YAML
 expect_exit 2 validate bad.yaml
 expect_err_contains "partial needs a parameter"
+# a masked column the source does not have is caught by validate (CSV headers, SQL catalogs)
+sed -e 's/{name: partial, email: scramble}/{emial: hash}/' bad.yaml >typo.yaml
+expect_exit 2 validate typo.yaml
+expect_err_contains "mask names column 'emial'"
+expect_err_contains "did you mean 'email'"
+sed -e 's/{name: partial, email: scramble}/{Email: hash}/' bad.yaml >ok.yaml
+expect_ok validate ok.yaml
 done_ok

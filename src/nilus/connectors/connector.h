@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,11 @@ class Source {
   /// The table's primary key as the source declares it; empty when it has none or the source
   /// cannot tell. Sources registered with `discovers_primary_key` answer it.
   virtual Result<std::vector<std::string>> PrimaryKey(const SourceOptions&) { return std::vector<std::string>{}; }
+  /// The names of the columns `options.table` has, when the source can tell without reading its
+  /// data (a CSV header, a catalog); nullopt otherwise (JSON documents). For `nilus validate`.
+  virtual Result<std::optional<std::vector<std::string>>> ColumnNames(const SourceOptions&) {
+    return std::optional<std::vector<std::string>>();
+  }
 };
 
 /// What one load writes: a destination table, how, and under which load id.

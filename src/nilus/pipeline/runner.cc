@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <random>
@@ -167,6 +168,28 @@ std::string NewLoadId() {
   if (compact.find('.') == std::string::npos) compact += ".0";
   std::mt19937 rng(std::random_device{}());
   return fmt::format("{}Z.{:04x}", compact, rng() & 0xffff);
+}
+
+Status CheckMaskedColumns(const Pipeline& p, const ConnectorRegistry& registry) {
+  if (p.source_options.mask.empty()) return Status::OK();
+  // Not being able to read the columns (no file yet, no server) is not the mask's fault.
+  auto source = registry.OpenSource(p.source);
+  if (!source.ok()) return Status::FailedPrecondition("{}", source.status().message());
+  auto names = (*source)->ColumnNames(p.source_options);
+  if (!names.ok()) return Status::FailedPrecondition("{}", names.status().message());
+  if (!*names) return Status::OK();
+  std::vector<std::string> normal;
+  for (const auto& n : **names) normal.push_back(NormalizeIdentifier(n));
+  for (const auto& [column, algorithm] : p.source_options.mask) {
+    if (std::find(normal.begin(), normal.end(), NormalizeColumnName(column)) == normal.end()) {
+      std::string close = ClosestMatch(column, **names);
+      return Status::InvalidInput("mask names column '{}', which {} does not have{}; its columns are: {}", column,
+                                  p.source_options.table.empty() ? p.source.Masked() : p.source_options.table,
+                                  close.empty() ? "" : fmt::format(" (did you mean '{}'?)", close),
+                                  Join(**names, ", "));
+    }
+  }
+  return Status::OK();
 }
 
 Result<LoadSummary> RunPipeline(const Pipeline& p, const RunOptions& options, const ConnectorRegistry& registry,

@@ -47,6 +47,10 @@ struct LoadSummary {
 Result<LoadSummary> RunPipeline(const Pipeline& pipeline, const RunOptions& options, const ConnectorRegistry& registry,
                                 StateStore& store);
 
+/// Checks, for `nilus validate`, that every column `mask` names is a column of the source, when
+/// the source can tell its columns without reading data (CSV headers, SQL catalogs).
+Status CheckMaskedColumns(const Pipeline& pipeline, const ConnectorRegistry& registry);
+
 /// A new, time-ordered load id: "20261124T110102.123456Z.3fa2".
 std::string NewLoadId();
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -322,15 +323,7 @@ class FilesSource final : public Source {
 
   Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint& resume) override {
     const json& state = resume.state;
-    // file:///abs/path and file://relative/path: the path is everything after "://".
-    std::string pattern = uri_.host() + uri_.path();
-    if (pattern.empty()) pattern = options.table;
-    if (pattern.empty()) {
-      return Status::InvalidInput(
-          "{}: no file given; put the path in the address (file:///data/orders.csv) or in "
-          "source-table",
-          uri_.Masked());
-    }
+    NILUS_ASSIGN_OR_RAISE(std::string pattern, Pattern(options));
     NILUS_ASSIGN_OR_RAISE(auto paths, ExpandPattern(pattern));
 
     std::set<std::string> done;
@@ -353,7 +346,41 @@ class FilesSource final : public Source {
         new FilesReader(uri_, dialect_, std::move(files), std::move(schema), options, std::move(new_state)));
   }
 
+  /// The columns of the CSV files' headers; unknown (nullopt) when JSONL files match.
+  Result<std::optional<std::vector<std::string>>> ColumnNames(const SourceOptions& options) override {
+    NILUS_ASSIGN_OR_RAISE(std::string pattern, Pattern(options));
+    NILUS_ASSIGN_OR_RAISE(auto paths, ExpandPattern(pattern));
+    std::vector<std::string> names;
+    for (const auto& path : paths) {
+      NILUS_ASSIGN_OR_RAISE(Format format, FormatOf(path, uri_.scheme()));
+      if (format != Format::kCsv) return std::optional<std::vector<std::string>>();
+      NILUS_ASSIGN_OR_RAISE(auto in, OpenInputStream(path));
+      CsvReader reader(std::move(in), path, dialect_);
+      CsvRecord record;
+      bool has_first;
+      NILUS_ASSIGN_OR_RAISE(auto header, CsvColumns(reader, record, &has_first));
+      for (auto& n : header) {
+        if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(std::move(n));
+      }
+    }
+    return std::optional<std::vector<std::string>>(std::move(names));
+  }
+
  private:
+  /// The path or glob: file:///abs/path and file://relative/path hold it after "://"; else
+  /// source-table does.
+  Result<std::string> Pattern(const SourceOptions& options) const {
+    std::string pattern = uri_.host() + uri_.path();
+    if (pattern.empty()) pattern = options.table;
+    if (pattern.empty()) {
+      return Status::InvalidInput(
+          "{}: no file given; put the path in the address (file:///data/orders.csv) or in "
+          "source-table",
+          uri_.Masked());
+    }
+    return pattern;
+  }
+
   /// First pass over the CSV files: reads each once to learn its columns and their types, so
   /// that the types hold for all rows whatever the batch size. Memory: one state per column.
   /// (JSONL documents are typed by Normalize.)

@@ -233,6 +233,20 @@ class PostgresSource final : public Source {
     return key;
   }
 
+  Result<std::optional<std::vector<std::string>>> ColumnNames(const SourceOptions& options) override {
+    NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_));
+    std::vector<PgColumn> columns;
+    if (StartsWith(options.table, "query:")) {
+      NILUS_ASSIGN_OR_RAISE(columns, QueryColumns(*conn, std::string(Trim(options.table.substr(6)))));
+    } else {
+      NILUS_ASSIGN_OR_RAISE(std::string table, ResolveTable(*conn, options.table));
+      NILUS_ASSIGN_OR_RAISE(columns, PgTableColumns(*conn, table));
+    }
+    std::vector<std::string> names;
+    for (const auto& c : columns) names.push_back(c.name);
+    return std::optional<std::vector<std::string>>(std::move(names));
+  }
+
   Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint& resume) override {
     NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_));
     std::string from, what;

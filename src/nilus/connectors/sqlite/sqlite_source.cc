@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <optional>
 
 #include "nilus/connectors/sqlite/sqlite_connector.h"
 #include "nilus/connectors/sqlite/sqlite_db.h"
@@ -138,28 +139,8 @@ class SqliteSource final : public Source {
 
   Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint&) override {
     NILUS_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path_, false));
-    std::string sql;
     std::string what;
-    if (StartsWith(options.table, "query:")) {
-      sql = std::string(Trim(options.table.substr(6)));
-      what = fmt::format("query on {}", path_);
-    } else {
-      if (options.table.empty()) {
-        return Status::InvalidInput(
-            "the SQLite source needs source-table: a table name, schema.table or query:SELECT …");
-      }
-      size_t dot = options.table.find('.');
-      std::string table = dot == std::string::npos
-                              ? options.table
-                              : SqliteTableName(options.table.substr(0, dot), options.table.substr(dot + 1));
-      if (!db->TableExists(table)) {
-        return Status::InvalidInput("table '{}' does not exist in {}", table, path_);
-      }
-      sql = "SELECT * FROM " + QuoteIdent(table);
-      what = fmt::format("table {} in {}", table, path_);
-    }
-    if (options.sql_limit > 0) sql = fmt::format("SELECT * FROM ({}) LIMIT {}", sql, options.sql_limit);
-    NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt, db->Prepare(sql));
+    NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt, Select(*db, options, &what));
 
     Schema schema;
     std::vector<int> columns;
@@ -192,7 +173,42 @@ class SqliteSource final : public Source {
                                                          std::move(columns), what, options.page_size));
   }
 
+  Result<std::optional<std::vector<std::string>>> ColumnNames(const SourceOptions& options) override {
+    NILUS_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path_, false));
+    std::string what;
+    NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt, Select(*db, options, &what));
+    std::vector<std::string> names;
+    for (int i = 0; i < sqlite3_column_count(stmt.get()); ++i) names.emplace_back(sqlite3_column_name(stmt.get(), i));
+    return std::optional<std::vector<std::string>>(std::move(names));
+  }
+
  private:
+  /// The statement that reads `options.table` (a table, schema.table or query:…); `what`
+  /// names it for messages.
+  Result<SqliteStatement> Select(SqliteDb& db, const SourceOptions& options, std::string* what) {
+    std::string sql;
+    if (StartsWith(options.table, "query:")) {
+      sql = std::string(Trim(options.table.substr(6)));
+      *what = fmt::format("query on {}", path_);
+    } else {
+      if (options.table.empty()) {
+        return Status::InvalidInput(
+            "the SQLite source needs source-table: a table name, schema.table or query:SELECT …");
+      }
+      size_t dot = options.table.find('.');
+      std::string table = dot == std::string::npos
+                              ? options.table
+                              : SqliteTableName(options.table.substr(0, dot), options.table.substr(dot + 1));
+      if (!db.TableExists(table)) {
+        return Status::InvalidInput("table '{}' does not exist in {}", table, path_);
+      }
+      sql = "SELECT * FROM " + QuoteIdent(table);
+      *what = fmt::format("table {} in {}", table, path_);
+    }
+    if (options.sql_limit > 0) sql = fmt::format("SELECT * FROM ({}) LIMIT {}", sql, options.sql_limit);
+    return db.Prepare(sql);
+  }
+
   std::string path_;
 };
 
