@@ -203,6 +203,13 @@ bool AppendCoerced(const Column& in, int64_t i, Column& out) {
   return false;
 }
 
+const Column* ValueAt(const std::vector<RecordBatch::ColumnPtr>& values, int64_t r) {
+  for (const auto& v : values) {
+    if (!v->IsNull(r)) return v.get();
+  }
+  return nullptr;
+}
+
 bool AppendConverted(const Column& in, int64_t i, Column& out) {
   if (in.type() == out.type()) {
     out.AppendFrom(in, i);
@@ -269,13 +276,7 @@ Status TableBatchAssembler::Place(const SourceColumn& column) {
   main = std::make_shared<Column>(type);
   main->Reserve(rows_);
   for (int64_t r = 0; r < rows_; ++r) {
-    const Column* value = nullptr;
-    for (const auto& v : values) {
-      if (!v->IsNull(r)) {
-        value = v.get();
-        break;
-      }
-    }
+    const Column* value = ValueAt(values, r);
     if (!value) {
       main->AppendNull();
     } else if (!AppendCoerced(*value, r, *main)) {

@@ -63,6 +63,10 @@ LogicalType CommonType(const std::vector<RecordBatch::ColumnPtr>& values, bool d
 /// (and appends nothing) otherwise. `in` and `out` have different types or `in` is not null.
 bool AppendCoerced(const Column& in, int64_t i, Column& out);
 
+/// The column of `values` (columns of one source column's values by type, as in SourceColumn)
+/// that holds row `r`'s value, or nullptr when the row has none.
+const Column* ValueAt(const std::vector<RecordBatch::ColumnPtr>& values, int64_t r);
+
 /// Appends value `i` of `in` converted to `out`'s type as a `type-hints` entry asks: through its
 /// text, accepting every spelling of the type (1/0, yes/no for bool, any ISO-8601 date-time).
 /// Returns false when the value is not a value of that type.

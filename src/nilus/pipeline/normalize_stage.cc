@@ -166,13 +166,7 @@ Result<RecordBatch::ColumnPtr> NormalizeStage::ApplyHint(const std::string& name
   auto out = std::make_shared<Column>(hint);
   out->Reserve(rows);
   for (int64_t r = 0; r < rows; ++r) {
-    const Column* value = nullptr;
-    for (const auto& v : values) {
-      if (!v->IsNull(r)) {
-        value = v.get();
-        break;
-      }
-    }
+    const Column* value = ValueAt(values, r);
     if (!value) {
       out->AppendNull();
     } else if (!AppendConverted(*value, r, *out)) {
