@@ -148,7 +148,7 @@ struct IngestCommand {
   std::string source_uri, source_table, dest_uri, dest_table;
   std::string incremental_key, incremental_strategy = "append", primary_key;
   std::string interval_start, interval_end, type_hints, mask, page_size, extract_parallelism, sql_limit,
-      sql_exclude_columns;
+      sql_exclude_columns, max_table_nesting, date_detection;
   bool full_refresh = false;
 
   void Setup(CLI::App& cmd) {
@@ -167,6 +167,9 @@ struct IngestCommand {
     cmd.add_option("--extract-parallelism", extract_parallelism, "Parallel readers of one table");
     cmd.add_option("--sql-limit", sql_limit, "Read at most this many rows");
     cmd.add_option("--sql-exclude-columns", sql_exclude_columns, "Columns to leave out, comma separated");
+    cmd.add_option("--max-table-nesting", max_table_nesting,
+                   "Depth down to which nested JSON becomes columns and child tables (default 0: json columns)");
+    cmd.add_option("--date-detection", date_detection, "true or false: ISO-8601 strings become dates and timestamps");
     cmd.add_flag("--full-refresh", full_refresh, "Ignore saved state and replace the destination table");
   }
 
@@ -188,6 +191,8 @@ struct IngestCommand {
     add(source, "extract-parallelism", extract_parallelism);
     add(source, "sql-limit", sql_limit);
     add(source, "sql-exclude-columns", sql_exclude_columns);
+    add(source, "max-table-nesting", max_table_nesting);
+    add(source, "date-detection", date_detection);
     add(sink, "dest-table", dest_table);
     add(sink, "incremental-strategy", incremental_strategy);
     auto p = ResolvePipeline("", source, sink, ConnectorRegistry::Builtin());

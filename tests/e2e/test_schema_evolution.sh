@@ -98,19 +98,29 @@ expect_query dst.db "SELECT o.order_id, i.sku FROM raw__merged o LEFT JOIN raw__
 2|"
 expect_query dst.db "SELECT count(*) FROM raw__merged__items" "2"
 
+# replace: the table and every child table are replaced together; a child table the new data
+# does not have is emptied, not left with rows whose parents are gone
+cat >replace.yaml <<YAML
+source:
+  address: jsonl://$WORK/replace.jsonl
+  options: {max-table-nesting: 1}
+sink:
+  address: $dst
+  options: {dest-table: raw.snap, incremental-strategy: replace}
+YAML
+printf '{"id": 1, "items": [{"sku": "A"}], "tags": ["x"]}\n{"id": 2, "items": [{"sku": "B"}, {"sku": "C"}]}\n' >replace.jsonl
+expect_ok run replace.yaml
+expect_query dst.db "SELECT (SELECT count(*) FROM raw__snap), (SELECT count(*) FROM raw__snap__items), (SELECT count(*) FROM raw__snap__tags)" "2|3|1"
+printf '{"id": 3, "items": [{"sku": "D"}]}\n' >replace.jsonl
+expect_ok run replace.yaml
+expect_query dst.db "SELECT s.id, i.sku FROM raw__snap s JOIN raw__snap__items i ON i._nilus_parent_id = s._nilus_id" "3|D"
+expect_query dst.db "SELECT (SELECT count(*) FROM raw__snap__items), (SELECT count(*) FROM raw__snap__tags)" "1|0"
+
 # date-detection: false keeps ISO strings as text; type-hints fix a type before inference
 printf '{"d": "2024-01-01", "n": "5"}\n' >dates.jsonl
 expect_ok ingest --source-uri "jsonl://$WORK/dates.jsonl" --dest-uri "$dst" --dest-table raw.dates --type-hints n:bigint
 expect_output "columns" "d DATE, n BIGINT, _nilus_load_id TEXT" cols raw__dates
-cat >nodates.yaml <<YAML
-source:
-  address: jsonl://$WORK/dates.jsonl
-  options: {date-detection: false}
-sink:
-  address: $dst
-  options: {dest-table: raw.nodates, incremental-strategy: append}
-YAML
-expect_ok run nodates.yaml
+expect_ok ingest --source-uri "jsonl://$WORK/dates.jsonl" --dest-uri "$dst" --dest-table raw.nodates --date-detection false
 expect_output "columns" "d TEXT, n TEXT, _nilus_load_id TEXT" cols raw__nodates
 printf '{"n": "five"}\n' >bad.jsonl
 expect_exit 2 ingest --source-uri "jsonl://$WORK/bad.jsonl" --dest-uri "$dst" --dest-table raw.dates --type-hints n:bigint

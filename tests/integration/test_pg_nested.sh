@@ -40,6 +40,13 @@ expect_sql dst "SELECT o.order_id, o.customer__name, i.sku FROM raw.orders o JOI
 expect_sql dst "SELECT count(*) FROM raw.orders__customer__tags" "0"
 expect_sql dst "SELECT count(*) FROM raw.orders__items i LEFT JOIN raw.orders o ON o._nilus_id = i._nilus_parent_id WHERE o.order_id IS NULL" "0"
 
+# replace swaps the table and its child tables in together, and empties those the data lacks
+sed -i 's/incremental-strategy: merge, primary-key: orderId/incremental-strategy: replace/' nested.yaml
+rm in/1.jsonl
+expect_ok run nested.yaml
+expect_sql dst "SELECT o.order_id, i.sku FROM raw.orders o JOIN raw.orders__items i ON i._nilus_parent_id = o._nilus_id" "1|Z"
+expect_sql dst "SELECT (SELECT count(*) FROM raw.orders), (SELECT count(*) FROM raw.orders__items), (SELECT count(*) FROM raw.orders__customer__tags)" "1|1|0"
+
 # a typed source whose column changes type: values that fit stay, the others go to a variant
 sql src "CREATE TABLE t (id bigint PRIMARY KEY, \"Code\" integer); INSERT INTO t VALUES (1, 10), (2, 20)" >/dev/null
 typed() { expect_ok ingest --source-uri "$PG_URI/src" --source-table public.t --dest-uri "$dst" --dest-table raw.t --incremental-strategy append "$@"; }

@@ -137,7 +137,12 @@ std::string QuoteLiteral(std::string_view value) { return QuoteWith(value, '\'')
 void AppendJsonString(std::string& out, std::string_view value) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  for (char c : value) {
+  size_t start = 0;  // the run of characters that need no escape
+  for (size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) continue;
+    out.append(value.data() + start, i - start);
+    start = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -155,15 +160,12 @@ void AppendJsonString(std::string& out, std::string_view value) {
         out += "\\t";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out += kHex[(c >> 4) & 15];
-          out += kHex[c & 15];
-        } else {
-          out += c;
-        }
+        out += "\\u00";
+        out += kHex[(c >> 4) & 15];
+        out += kHex[c & 15];
     }
   }
+  out.append(value.data() + start, value.size() - start);
   out += '"';
 }
 

@@ -32,3 +32,16 @@ TEST(Strings, ExcerptIsShortAndPrintable) {
 }
 
 }  // namespace nilus
+
+namespace nilus {
+
+TEST(Strings, AppendJsonStringEscapesWhatJsonRequires) {
+  std::string out;
+  AppendJsonString(out, "plain é");
+  EXPECT_EQ(out, "\"plain é\"");
+  out.clear();
+  AppendJsonString(out, std::string("q\"b\\n\nt\tc\x01", 11));
+  EXPECT_EQ(out, "\"q\\\"b\\\\n\\nt\\tc\\u0001\"");
+}
+
+}  // namespace nilus

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -292,8 +293,9 @@ class FilesReader final : public BatchReader {
       if (!Trim(line).empty()) break;
     }
     documents_.column(0).AppendBytes(line);
-    origin_.clear();
-    fmt::format_to(std::back_inserter(origin_), "{}:{}", files_[next_file_].path, jsonl_->line_number());
+    char number[24];
+    auto end = std::to_chars(number, number + sizeof(number), jsonl_->line_number()).ptr;
+    origin_.assign(files_[next_file_].path).append(1, ':').append(number, end);
     documents_.column(1).AppendBytes(origin_);
     return true;
   }
