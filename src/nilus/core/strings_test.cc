@@ -40,7 +40,7 @@ TEST(Strings, AppendJsonStringEscapesWhatJsonRequires) {
   AppendJsonString(out, "plain é");
   EXPECT_EQ(out, "\"plain é\"");
   out.clear();
-  AppendJsonString(out, std::string("q\"b\\n\nt\tc\x01", 11));
+  AppendJsonString(out, std::string("q\"b\\n\nt\tc\x01", 10));
   EXPECT_EQ(out, "\"q\\\"b\\\\n\\nt\\tc\\u0001\"");
 }
 
