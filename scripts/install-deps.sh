@@ -17,6 +17,8 @@ if [ "${1:-}" = "--with-servers" ]; then
   packages+=(
     # end-to-end and integration tests, benchmarks
     zstd gzip time bc
+    # fuzz tests: clang with libFuzzer
+    clang libclang-rt-14-dev
     postgresql-15 postgresql-client-15 pgcopydb
   )
 fi
