@@ -46,6 +46,17 @@ YAML
 expect_ok run nested.yaml
 expect_query dst.db "SELECT user__email FROM raw__jpeople" "j******e@example.com"
 
+# an error about a masked column does not show its value
+expect_exit 2 ingest --source-uri "file://$WORK/people.csv" --dest-uri "$dst" --dest-table raw.bad --mask "email:hash" \
+  --type-hints "email:bigint"
+expect_err_contains "column 'email': the value (masked, not shown) is not a bigint value"
+expect_err_lacks "john.doe"
+printf '{"email": "john.doe@example.com"}\n' >hinted.jsonl
+expect_exit 2 ingest --source-uri "jsonl://$WORK/hinted.jsonl" --dest-uri "$dst" --dest-table raw.bad --mask "email:hash" \
+  --type-hints "email:bigint"
+expect_err_contains "the value (masked, not shown)"
+expect_err_lacks "john.doe"
+
 # a text-yielding mask on a number column needs a type hint; bad rules fail validation
 expect_exit 2 ingest --source-uri "file://$WORK/people.csv" --dest-uri "$dst" --dest-table raw.bad --mask "salary:redact"
 expect_err_contains "add a type-hints entry 'salary: text'"

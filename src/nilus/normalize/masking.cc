@@ -188,6 +188,12 @@ Result<Masker> Masker::Make(const std::vector<std::pair<std::string, std::string
   return m;
 }
 
+bool IsMaskedColumn(const std::vector<std::pair<std::string, std::string>>& mask, std::string_view column) {
+  std::string normal = NormalizeColumnName(column);
+  return std::any_of(mask.begin(), mask.end(),
+                     [&](const auto& rule) { return NormalizeColumnName(rule.first) == normal; });
+}
+
 const MaskRule* Masker::Find(std::string_view column) const {
   for (const auto& r : rules_) {
     if (r.column == column) return &r;

@@ -61,6 +61,10 @@ class Masker {
   std::unordered_map<std::string, std::unordered_map<std::string, int64_t>> sequences_;
 };
 
+/// Whether `mask` has a rule for the column a source calls `column` (names compared in their
+/// normal form). Messages leave out the values of masked columns.
+bool IsMaskedColumn(const std::vector<std::pair<std::string, std::string>>& mask, std::string_view column);
+
 /// The algorithm names, for error messages and docs.
 std::string_view KnownMaskAlgorithms();
 

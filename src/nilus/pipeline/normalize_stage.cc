@@ -172,9 +172,11 @@ Result<RecordBatch::ColumnPtr> NormalizeStage::ApplyHint(const std::string& name
     } else if (!AppendConverted(*value, r, *out)) {
       std::string where =
           origins ? std::string(origins->View(r)) : fmt::format("row {} of the load", rows_seen_ + r + 1);
+      std::string shown =
+          masker_.Find(name) ? "the value (masked, not shown)" : "'" + Excerpt(ValueToString(*value, r)) + "'";
       return Status::InvalidInput(
-          "{}: table {}, column '{}': '{}' is not a {} value, which type-hints asks for; fix the value or the hint",
-          where, root_, name, Excerpt(ValueToString(*value, r)), hint.ToString());
+          "{}: table {}, column '{}': {} is not a {} value, which type-hints asks for; fix the value or the hint",
+          where, root_, name, shown, hint.ToString());
     }
   }
   return RecordBatch::ColumnPtr(std::move(out));

@@ -17,6 +17,7 @@
 #include "nilus/normalize/documents.h"
 #include "nilus/normalize/identifiers.h"
 #include "nilus/normalize/inference.h"
+#include "nilus/normalize/masking.h"
 
 namespace nilus {
 
@@ -188,11 +189,14 @@ class SchemaInference {
   std::vector<bool> hinted_;
 };
 
-Status ConversionError(const std::string& path, int64_t line, const Field& field, std::string_view value) {
+/// A value that does not convert to its column's (hinted) type; the value is left out when the
+/// column is masked.
+Status ConversionError(const std::string& path, int64_t line, const Field& field, std::string_view value, bool masked) {
   return Status::InvalidInput(
-      "{}:{}: column '{}': '{}' is not a {} value; fix the value or change its type with "
+      "{}:{}: column '{}': {} is not a {} value; fix the value or change its type with "
       "type-hints (e.g. {}: text)",
-      path, line, field.name, Excerpt(value), field.type.ToString(), field.name);
+      path, line, field.name, masked ? "the value (masked, not shown)" : "'" + Excerpt(value) + "'",
+      field.type.ToString(), field.name);
 }
 
 /// Reads the selected files in order. CSV rows are converted to the inferred schema; JSONL lines
@@ -207,6 +211,7 @@ class FilesReader final : public BatchReader {
         csv_builder_(std::move(schema)),
         documents_(DocumentSchema(true)),
         page_size_(options.page_size),
+        mask_(options.mask),
         state_(std::move(state)) {}
 
   Result<std::shared_ptr<const RecordBatch>> Next() override {
@@ -276,7 +281,8 @@ class FilesReader final : public BatchReader {
       if (record_.IsNull(i, dialect_)) {
         column.AppendNull();
       } else if (!AppendTextValue(column, record_.fields[i])) {
-        return ConversionError(csv_->path(), record_.line, csv_builder_.schema().field(c), record_.fields[i]);
+        const Field& field = csv_builder_.schema().field(c);
+        return ConversionError(csv_->path(), record_.line, field, record_.fields[i], IsMaskedColumn(mask_, field.name));
       }
     }
     for (size_t c = 0; c < filled_.size(); ++c) {
@@ -307,6 +313,7 @@ class FilesReader final : public BatchReader {
   BatchBuilder documents_;
   Format format_ = Format::kCsv;
   int64_t page_size_;
+  std::vector<std::pair<std::string, std::string>> mask_;
   json state_;
   size_t next_file_ = 0;
   std::unique_ptr<CsvReader> csv_;
