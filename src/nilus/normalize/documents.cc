@@ -59,11 +59,10 @@ struct DocumentFlattener::Impl {
   void Reset() {
     tables.clear();
     table_index.clear();
-    tables.emplace_back();
-    table_index[""] = 0;
+    tables.emplace_back();  // the root table; table_index holds the child tables
   }
 
-  /// The table for the array at `key` (a path from the root) below table `parent`.
+  /// The child table for the array at `key` (a path from the root) below table `parent`.
   size_t ChildTable(size_t parent, const std::string& key, const std::vector<std::string>& path) {
     auto [it, added] = table_index.emplace(key, tables.size());
     if (added) {
@@ -175,7 +174,7 @@ struct DocumentFlattener::Impl {
       od::value value;
       if (auto e = field.value().get(value)) return Error(e);
       size_t mark = prefix.size();
-      if (!prefix.empty()) prefix += kKeySeparator;
+      if (!path.empty()) prefix += kKeySeparator;  // not on emptiness: a key may be "".
       prefix += key;
       path.emplace_back(key);
       Status st = AddValue(t, row, value, prefix, path, depth);
@@ -251,7 +250,7 @@ struct DocumentFlattener::Impl {
                   int depth) {
     od::array array;
     if (auto e = value.get_array().get(array)) return Error(e);
-    std::string child_key = tables[t].key.empty() ? key : tables[t].key + kKeySeparator + key;
+    std::string child_key = t == 0 ? key : tables[t].key + kKeySeparator + key;
     size_t child = ChildTable(t, child_key, path);
     int64_t root = tables[t].root_row.empty() ? row : tables[t].root_row[static_cast<size_t>(row)];
     int64_t index = 0;
@@ -318,7 +317,12 @@ struct DocumentFlattener::Impl {
 DocumentFlattener::DocumentFlattener(int max_nesting) : impl_(std::make_unique<Impl>(max_nesting)) {}
 DocumentFlattener::~DocumentFlattener() = default;
 
-Status DocumentFlattener::Add(std::string_view json, std::string_view origin) { return impl_->Add(json, origin); }
+Status DocumentFlattener::Add(std::string_view json, std::string_view origin) {
+  Status st = impl_->Add(json, origin);
+  // A document that failed half way may have left rows behind: start the batch over.
+  if (!st.ok()) impl_->Reset();
+  return st;
+}
 
 std::vector<FlatTable> DocumentFlattener::Finish() {
   std::vector<FlatTable> out = std::move(impl_->tables);

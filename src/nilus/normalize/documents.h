@@ -68,7 +68,8 @@ class DocumentFlattener {
   explicit DocumentFlattener(int max_nesting);
   ~DocumentFlattener();
 
-  /// Adds one document. Fails on anything but a valid JSON object, naming `origin`.
+  /// Adds one document. Fails on anything but a valid JSON object, naming `origin`; a failure
+  /// discards the documents added since the last Finish.
   Status Add(std::string_view json, std::string_view origin);
   /// The tables of the documents added since the last call (the root first, parents before
   /// their children); each column padded to the table's rows.

@@ -134,3 +134,33 @@ TEST(DocumentFlattener, AKeyGivenTwiceKeepsItsFirstValue) {
 }
 
 }  // namespace nilus
+
+namespace nilus {
+
+TEST(DocumentFlattener, AFailedDocumentLeavesNothingHalfAdded) {
+  DocumentFlattener f(1);
+  ASSERT_TRUE(f.Add(R"({"id": 1, "items": [{"a": 1}]})", "x:1").ok());
+  // fails inside an array, after rows of the child table were started
+  EXPECT_FALSE(f.Add(R"({"id": 11, "":[{"b": [1, 2069D98})", "x:2").ok());
+  ASSERT_TRUE(f.Add(R"({"id": 3, "items": [{"a": 2}]})", "x:3").ok());
+  auto tables = f.Finish();
+  ASSERT_EQ(tables.size(), 2u);
+  EXPECT_EQ(tables[0].rows, 1);
+  EXPECT_EQ(tables[1].rows, 1);
+  EXPECT_EQ(tables[1].parent_row, (std::vector<int64_t>{0}));
+}
+
+}  // namespace nilus
+
+namespace nilus {
+
+TEST(DocumentFlattener, EmptyKeysAreKeysLikeAnyOther) {
+  auto tables = Flatten(2, {R"({"": [{"": 1}], "a": {"": 2}, "b": {"": {"": 3}}})"});
+  ASSERT_EQ(tables.size(), 2u);
+  EXPECT_EQ(tables[1].key, "");
+  EXPECT_EQ(Cells(tables[1], ""), (std::vector<std::string>{"bigint:1"}));
+  EXPECT_EQ(Cells(tables[0], "a\x1f"), (std::vector<std::string>{"bigint:2"}));
+  EXPECT_EQ(Cells(tables[0], "b\x1f\x1f"), (std::vector<std::string>{"bigint:3"}));
+}
+
+}  // namespace nilus
