@@ -17,6 +17,7 @@ trap 'rm -rf "$work"' EXIT
 measure() {
   local name=$1
   shift
+  sync  # the previous run's writes are not flushed during this one
   /usr/bin/time -v -o "$work/time.$name" "$@" >/dev/null 2>"$work/err.$name" || {
     cat "$work/err.$name" >&2
     exit 1

@@ -10,8 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --with-servers
-bash scripts/build.sh release >/dev/null
-export NILUS_BIN=$PWD/build/nilus
+# NILUS_BIN=path measures that binary instead of building build/nilus in release mode.
+if [ -z "${NILUS_BIN:-}" ]; then
+  bash scripts/build.sh release >/dev/null
+  NILUS_BIN=$PWD/build/nilus
+fi
+export NILUS_BIN
 source tests/integration/pg_lib.sh
 pg_start
 RUNS=${RUNS:-3}
