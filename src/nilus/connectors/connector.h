@@ -64,6 +64,10 @@ struct LoadRequest {
   std::string load_id;
 };
 
+/// The request's primary-key columns, quoted for SQL; fails naming a key column that `schema`
+/// (the data's) does not have.
+Result<std::vector<std::string>> QuotedPrimaryKey(const LoadRequest& request, const Schema& schema);
+
 /// A batch of one destination table: the load's table or one of its child tables (nested arrays
 /// unnested by Normalize, named `<table>__<field>`, in the same destination schema).
 struct TableBatch {

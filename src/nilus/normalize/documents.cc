@@ -62,13 +62,19 @@ struct DocumentFlattener::Impl {
     tables.emplace_back();  // the root table; table_index holds the child tables
   }
 
-  /// The child table for the array at `key` (a path from the root) below table `parent`.
-  size_t ChildTable(size_t parent, const std::string& key, const std::vector<std::string>& path) {
+  /// The child table for the array at `key` (a path from the root) below table `parent`;
+  /// `relative` is the array's key path inside the parent table.
+  size_t ChildTable(size_t parent, const std::string& key, std::string_view relative) {
     auto [it, added] = table_index.emplace(key, tables.size());
     if (added) {
       FlatTable t;
       t.key = key;
-      t.path = path;
+      while (true) {
+        size_t sep = relative.find(kKeySeparator);
+        t.path.emplace_back(relative.substr(0, sep));
+        if (sep == std::string_view::npos) break;
+        relative.remove_prefix(sep + 1);
+      }
       t.parent = parent;
       tables.push_back(std::move(t));
     }
@@ -165,29 +171,28 @@ struct DocumentFlattener::Impl {
     return Status::OK();
   }
 
-  /// Adds the fields of `object` to row `row` of table `t`, their keys prefixed with `prefix`.
-  Status AddObject(size_t t, int64_t row, od::object object, std::string& prefix, std::vector<std::string>& path,
-                   int depth) {
+  /// Adds the fields of `object` to row `row` of table `t`, their keys prefixed with `prefix`
+  /// (a path of `keys` keys).
+  Status AddObject(size_t t, int64_t row, od::object object, std::string& prefix, int keys, int depth) {
     for (auto field : object) {
       std::string_view key;
       if (auto e = field.unescaped_key().get(key)) return Error(e);
       od::value value;
       if (auto e = field.value().get(value)) return Error(e);
       size_t mark = prefix.size();
-      if (!path.empty()) prefix += kKeySeparator;  // not on emptiness: a key may be "".
+      if (keys > 0) prefix += kKeySeparator;  // not on emptiness: a key may be "".
+
       prefix += key;
-      path.emplace_back(key);
-      Status st = AddValue(t, row, value, prefix, path, depth);
-      path.pop_back();
+      Status st = AddValue(t, row, value, prefix, keys + 1, depth);
       prefix.resize(mark);
       NILUS_RETURN_NOT_OK(st);
     }
     return Status::OK();
   }
 
-  /// Adds `value`, the field `key` (a path inside table `t`) of row `row`. `depth` is the
+  /// Adds `value`, the field `key` (a path of `keys` keys inside table `t`) of row `row`. `depth` is the
   /// nesting depth the value has if it is an object or an array.
-  Status AddValue(size_t t, int64_t row, od::value value, std::string& key, std::vector<std::string>& path, int depth) {
+  Status AddValue(size_t t, int64_t row, od::value value, std::string& key, int keys, int depth) {
     od::json_type type;
     if (auto e = value.type().get(type)) return Error(e);
     switch (type) {
@@ -197,9 +202,9 @@ struct DocumentFlattener::Impl {
         if (type == od::json_type::object) {
           od::object object;
           if (auto e = value.get_object().get(object)) return Error(e);
-          return AddObject(t, row, object, key, path, depth + 1);
+          return AddObject(t, row, object, key, keys, depth + 1);
         }
-        return AddArray(t, row, value, key, path, depth);
+        return AddArray(t, row, value, key, depth);
       case od::json_type::string: {
         std::string_view s;
         if (auto e = value.get_string().get(s)) return Error(e);
@@ -246,12 +251,11 @@ struct DocumentFlattener::Impl {
     return Status::OK();
   }
 
-  Status AddArray(size_t t, int64_t row, od::value value, const std::string& key, const std::vector<std::string>& path,
-                  int depth) {
+  Status AddArray(size_t t, int64_t row, od::value value, const std::string& key, int depth) {
     od::array array;
     if (auto e = value.get_array().get(array)) return Error(e);
     std::string child_key = t == 0 ? key : tables[t].key + kKeySeparator + key;
-    size_t child = ChildTable(t, child_key, path);
+    size_t child = ChildTable(t, child_key, key);
     int64_t root = tables[t].root_row.empty() ? row : tables[t].root_row[static_cast<size_t>(row)];
     int64_t index = 0;
     for (auto item : array) {
@@ -265,16 +269,14 @@ struct DocumentFlattener::Impl {
       od::json_type type;
       if (auto e = inner.type().get(type)) return Error(e);
       std::string inner_key;
-      std::vector<std::string> inner_path;
       // The objects of an array are the rows of its child table: their fields are one level down.
       if (type == od::json_type::object) {
         od::object object;
         if (auto e = inner.get_object().get(object)) return Error(e);
-        NILUS_RETURN_NOT_OK(AddObject(child, child_row, object, inner_key, inner_path, depth + 1));
+        NILUS_RETURN_NOT_OK(AddObject(child, child_row, object, inner_key, 0, depth + 1));
       } else {
         inner_key = "value";
-        inner_path.push_back("value");
-        NILUS_RETURN_NOT_OK(AddValue(child, child_row, inner, inner_key, inner_path, depth + 1));
+        NILUS_RETURN_NOT_OK(AddValue(child, child_row, inner, inner_key, 1, depth + 1));
       }
     }
     return Status::OK();
@@ -296,8 +298,7 @@ struct DocumentFlattener::Impl {
     if (auto e = doc.get_object().get(object)) return Error(e);
     int64_t row = tables[0].rows++;
     std::string key;
-    std::vector<std::string> path;
-    NILUS_RETURN_NOT_OK(AddObject(0, row, object, key, path, 1));
+    NILUS_RETURN_NOT_OK(AddObject(0, row, object, key, 0, 1));
     const char* rest = nullptr;
     if (doc.current_location().get(rest) == simdjson::SUCCESS) {
       return Status::InvalidInput("{}: text after the JSON object: {}", origin, Excerpt(rest, 40));

@@ -165,7 +165,7 @@ TEST(StoredSchema, RoundTripsThroughJson) {
   auto back = StoredSchema::FromJson(schema.ToJson());
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->version(), 1);
-  EXPECT_EQ(back->load_id(), "load1");
+  EXPECT_EQ(back->ToJson()["load_id"], "load1");
   EXPECT_EQ(back->ToJson(), schema.ToJson());
   ASSERT_NE(back->Find("orders__items"), nullptr);
   EXPECT_EQ(back->Find("orders__items")->parent, "orders");

@@ -90,11 +90,6 @@ void NameMap::Restore(const std::string& source, const std::string& dest) {
   taken_.insert(dest);
 }
 
-const std::string* NameMap::Find(const std::string& source) const {
-  auto it = names_.find(source);
-  return it == names_.end() ? nullptr : &it->second;
-}
-
 const std::string& NameMap::Resolve(const Request& request) {
   const std::string& source = request.source;
   const std::string& wanted = request.wanted;

@@ -62,8 +62,6 @@ class NameMap {
   std::vector<std::string> ResolveAll(const std::vector<Request>& requests);
   /// The destination name of one source name.
   const std::string& Resolve(const Request& request);
-  /// The destination name of `source`, or nullptr when it has none yet.
-  const std::string* Find(const std::string& source) const;
 
  private:
   std::string what_;

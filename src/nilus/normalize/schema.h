@@ -59,7 +59,6 @@ class StoredSchema {
   const std::vector<std::string>& changes() const { return changes_; }
   /// Closes the changes as a new version made by `load_id` (no-op when nothing changed).
   void Commit(const std::string& load_id);
-  const std::string& load_id() const { return load_id_; }
 
  private:
   int version_ = 0;

@@ -239,18 +239,6 @@ class PgTableLoad final : public TableLoad {
     return out;
   }
 
-  Result<std::vector<std::string>> KeyColumns(const Schema& schema) const {
-    std::vector<std::string> keys;
-    for (const auto& k : request_.primary_key) {
-      if (schema.FieldIndex(k) < 0) {
-        return Status::InvalidInput("primary-key column '{}' is not a column of the data; columns are: {}", k,
-                                    schema.ToString());
-      }
-      keys.push_back(QuoteIdent(k));
-    }
-    return keys;
-  }
-
   Status EnsureTable(const std::string& ref, const Schema& schema, bool keyed) {
     NILUS_ASSIGN_OR_RAISE(auto have, Columns(ref));
     if (have.empty()) {
@@ -258,7 +246,7 @@ class PgTableLoad final : public TableLoad {
       for (const auto& f : schema.fields()) cols += QuoteIdent(f.name) + " " + PgTypeForField(f) + ", ";
       cols += QuoteIdent(kLoadIdColumn) + " text NOT NULL";
       if (keyed && request_.strategy == WriteDisposition::kMerge && !request_.primary_key.empty()) {
-        NILUS_ASSIGN_OR_RAISE(auto keys, KeyColumns(schema));
+        NILUS_ASSIGN_OR_RAISE(auto keys, QuotedPrimaryKey(request_, schema));
         cols += ", PRIMARY KEY (" + Join(keys, ", ") + ")";
       }
       return conn_.Exec(fmt::format("CREATE TABLE {} ({})", ref, cols)).status();
@@ -305,7 +293,7 @@ class PgTableLoad final : public TableLoad {
   /// child rows of replaced rows go, and so do the new child rows of staged rows that lost to a
   /// later row of the same key.
   Status Merge(const Target& root, const std::vector<std::string>& child_tables) {
-    NILUS_ASSIGN_OR_RAISE(auto keys, KeyColumns(root.schema));
+    NILUS_ASSIGN_OR_RAISE(auto keys, QuotedPrimaryKey(request_, root.schema));
     std::vector<std::string> cols, match;
     for (const auto& k : keys) match.push_back(fmt::format("t.{0} IS NOT DISTINCT FROM s.{0}", k));
     for (const auto& f : root.schema.fields()) cols.push_back(QuoteIdent(f.name));

@@ -238,7 +238,7 @@ class SqliteTableLoad final : public TableLoad {
       bool keyed = !temp && request_.strategy == WriteDisposition::kMerge && !request_.primary_key.empty() &&
                    table == SqliteTableName(request_.dest_schema, request_.dest_table);
       if (keyed) {
-        NILUS_ASSIGN_OR_RAISE(auto keys, KeyColumns(schema));
+        NILUS_ASSIGN_OR_RAISE(auto keys, QuotedPrimaryKey(request_, schema));
         cols += ", PRIMARY KEY (" + Join(keys, ", ") + ")";
       }
       return db_.Exec(fmt::format("CREATE {}TABLE {} ({})", temp ? "TEMP " : "", QuoteIdent(table), cols));
@@ -250,18 +250,6 @@ class SqliteTableLoad final : public TableLoad {
           fmt::format("ALTER TABLE {} ADD COLUMN {} {}", ref, QuoteIdent(f.name), SqliteDeclaredType(f.type))));
     }
     return Status::OK();
-  }
-
-  Result<std::vector<std::string>> KeyColumns(const Schema& schema) const {
-    std::vector<std::string> keys;
-    for (const auto& k : request_.primary_key) {
-      if (schema.FieldIndex(k) < 0) {
-        return Status::InvalidInput("primary-key column '{}' is not a column of the data; columns are: {}", k,
-                                    schema.ToString());
-      }
-      keys.push_back(QuoteIdent(k));
-    }
-    return keys;
   }
 
   /// A replace: the new table takes the old one's place inside the load's transaction, so readers
@@ -280,7 +268,7 @@ class SqliteTableLoad final : public TableLoad {
   /// child rows of replaced rows go, and so do the new child rows of staged rows that lost to a
   /// later row of the same key.
   Status Merge(const Target& root, const std::vector<std::string>& child_tables) {
-    NILUS_ASSIGN_OR_RAISE(auto keys, KeyColumns(root.schema));
+    NILUS_ASSIGN_OR_RAISE(auto keys, QuotedPrimaryKey(request_, root.schema));
     std::vector<std::string> cols;
     for (const auto& f : root.schema.fields()) cols.push_back(QuoteIdent(f.name));
     cols.push_back(QuoteIdent(kLoadIdColumn));
