@@ -9,6 +9,7 @@
 #include <map>
 
 #include "nilus/core/cancellation.h"
+#include "nilus/core/home.h"
 #include "nilus/core/log.h"
 #include "nilus/core/secrets.h"
 #include "nilus/core/strings.h"
@@ -86,6 +87,8 @@ struct GlobalFlags {
   std::string log_level = "info";
   std::string log_format = "text";
   bool log_level_given = false;
+  /// Requested by SIGINT and SIGTERM.
+  std::stop_token stop;
 };
 
 Status SetUpLogging(const GlobalFlags& g, const std::string& manifest_level) {
@@ -97,9 +100,12 @@ Status SetUpLogging(const GlobalFlags& g, const std::string& manifest_level) {
 }
 
 Result<std::vector<LoadSummary>> RunAll(const std::vector<Pipeline>& pipelines, const RunOptions& options) {
-  NILUS_ASSIGN_OR_RAISE(auto store, StateStore::Open(StateStore::DefaultHome()));
+  NILUS_ASSIGN_OR_RAISE(auto store, StateStore::Open(NilusHome()));
   std::vector<LoadSummary> out;
   for (const auto& p : pipelines) {
+    if (options.stop.stop_requested()) {
+      return Status::Cancelled("interrupted before pipeline {}; the pipelines before it are committed", p.name);
+    }
     spdlog::info("pipeline {}: {} -> {} ({})", p.name, p.source.Masked(), p.sink_options.dest_table,
                  WriteDispositionName(p.sink_options.strategy));
     NILUS_ASSIGN_OR_RAISE(LoadSummary s, RunPipeline(p, options, ConnectorRegistry::Builtin(), *store));
@@ -115,11 +121,14 @@ struct RunCommand {
   std::string manifest;
   std::string node;
   bool full_refresh = false;
+  int64_t lock_timeout = 600;
 
   void Setup(CLI::App& cmd) {
     cmd.add_option("MANIFEST", manifest, "Pipeline manifest (workflow, service or stackSpec YAML)")->required();
     cmd.add_option("--node", node, "Run only the workflow DAG node with this name");
     cmd.add_flag("--full-refresh", full_refresh, "Ignore saved state and replace the destination tables");
+    cmd.add_option("--lock-timeout", lock_timeout,
+                   "Seconds to wait for another run of the same pipeline to finish (default 600)");
   }
 
   int Run(const GlobalFlags& g) {
@@ -137,7 +146,7 @@ struct RunCommand {
       return Fail(Status::InvalidInput("--node {}: no such node in {}; nodes: {}", node, manifest, Join(names, ", ")));
     }
     if (!m->schedule.empty()) spdlog::info("schedule '{}' is run by nilus serve; nilus run runs once now", m->schedule);
-    auto loads = RunAll(selected, RunOptions{full_refresh});
+    auto loads = RunAll(selected, RunOptions{full_refresh, std::chrono::seconds(lock_timeout), g.stop});
     if (!loads.ok()) return Fail(loads.status());
     PrintSummary(*loads);
     return kExitOk;
@@ -150,6 +159,7 @@ struct IngestCommand {
   std::string interval_start, interval_end, type_hints, mask, page_size, extract_parallelism, sql_limit,
       sql_exclude_columns, max_table_nesting, date_detection;
   bool full_refresh = false;
+  int64_t lock_timeout = 600;
 
   void Setup(CLI::App& cmd) {
     cmd.add_option("--source-uri", source_uri, "Source address, e.g. file:///data/orders.csv")->required();
@@ -171,6 +181,8 @@ struct IngestCommand {
                    "Depth down to which nested JSON becomes columns and child tables (default 0: json columns)");
     cmd.add_option("--date-detection", date_detection, "true or false: ISO-8601 strings become dates and timestamps");
     cmd.add_flag("--full-refresh", full_refresh, "Ignore saved state and replace the destination table");
+    cmd.add_option("--lock-timeout", lock_timeout,
+                   "Seconds to wait for another run of the same pipeline to finish (default 600)");
   }
 
   int Run(const GlobalFlags& g) {
@@ -197,7 +209,7 @@ struct IngestCommand {
     add(sink, "incremental-strategy", incremental_strategy);
     auto p = ResolvePipeline("", source, sink, ConnectorRegistry::Builtin());
     if (!p.ok()) return Fail(p.status());
-    auto loads = RunAll({*p}, RunOptions{full_refresh});
+    auto loads = RunAll({*p}, RunOptions{full_refresh, std::chrono::seconds(lock_timeout), g.stop});
     if (!loads.ok()) return Fail(loads.status());
     PrintSummary(*loads);
     return kExitOk;
@@ -241,7 +253,7 @@ struct StateCommand {
 
   int Run(const GlobalFlags& g) {
     if (Status st = SetUpLogging(g, ""); !st.ok()) return Fail(st);
-    auto store = StateStore::Open(StateStore::DefaultHome());
+    auto store = StateStore::Open(NilusHome());
     if (!store.ok()) return Fail(store.status());
     auto entries = (*store)->List(pipeline);
     if (!entries.ok()) return Fail(entries.status());
@@ -304,7 +316,7 @@ struct SchemaCommand {
 
   int Run(const GlobalFlags& g) {
     if (Status st = SetUpLogging(g, ""); !st.ok()) return Fail(st);
-    auto store = StateStore::Open(StateStore::DefaultHome());
+    auto store = StateStore::Open(NilusHome());
     if (!store.ok()) return Fail(store.status());
     auto history = (*store)->SchemaHistory(pipeline);
     if (!history.ok()) return Fail(history.status());
@@ -396,7 +408,9 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "nilus: invalid input: %s\nRun nilus --help (or nilus COMMAND --help) for usage.\n", e.what());
     return kExitInvalid;
   }
-  InstallStopSignalHandlers();
+  std::stop_source stop;
+  g.stop = stop.get_token();
+  InstallStopSignalHandlers(stop);
   for (size_t i = 0; i < subs.size(); ++i) {
     if (subs[i]->parsed()) return commands[i].run();
   }

@@ -24,7 +24,7 @@ JSON
 load r1.jsonl
 expect_err_contains "'orderId' is stored as 'order_id'"
 expect_output "columns" "order_id BIGINT, placed_at TIMESTAMPTZ, discount BIGINT, customer__first_name TEXT, customer__tier TEXT, _nilus_id UUID, _nilus_load_id TEXT" cols raw__orders
-expect_output "columns" "sku TEXT, qty BIGINT, _nilus_id UUID, _nilus_parent_id UUID, _nilus_list_idx BIGINT, _nilus_load_id TEXT" cols raw__orders__items
+expect_output "columns" "sku TEXT, qty BIGINT, _nilus_id UUID, _nilus_parent_id UUID, _nilus_list_idx BIGINT, _nilus_root_id UUID, _nilus_load_id TEXT" cols raw__orders__items
 expect_query dst.db "SELECT order_id, placed_at, discount, customer__first_name, quote(customer__tier) FROM raw__orders ORDER BY order_id" \
 "1|2024-03-15 10:00:00+00:00|5|Ada|'gold'
 2|2024-03-16 11:30:00+00:00|0|Grace|NULL"
@@ -58,7 +58,7 @@ cat >r3.jsonl <<'JSON'
 JSON
 load r3.jsonl
 expect_query dst.db "SELECT quote(placed_at), placed_at__v_text, customer__first_name FROM raw__orders WHERE order_id = 5" "NULL|yesterday|42"
-expect_output "item columns" "sku TEXT, qty BIGINT, _nilus_id UUID, _nilus_parent_id UUID, _nilus_list_idx BIGINT, _nilus_load_id TEXT, gift_wrap BOOLEAN, qty__v_json JSON_TEXT" cols raw__orders__items
+expect_output "item columns" "sku TEXT, qty BIGINT, _nilus_id UUID, _nilus_parent_id UUID, _nilus_list_idx BIGINT, _nilus_root_id UUID, _nilus_load_id TEXT, gift_wrap BOOLEAN, qty__v_json JSON_TEXT" cols raw__orders__items
 expect_query dst.db "SELECT quote(qty), qty__v_json FROM raw__orders__items WHERE sku = 'E'" 'NULL|{"n":2}'
 # every row landed once, and every child row still has its parent
 expect_query dst.db "SELECT count(*), count(DISTINCT order_id) FROM raw__orders" "5|5"

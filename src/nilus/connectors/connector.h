@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -15,6 +16,10 @@ namespace nilus {
 
 /// The column every loaded row carries: the id of the load that wrote it.
 inline constexpr char kLoadIdColumn[] = "_nilus_load_id";
+/// The operation of a row of a merge (a keyed load): a text column whose value "d" deletes the
+/// row's key from the table; any other value, or NULL, upserts the row. Never stored.
+inline constexpr char kOperationColumn[] = "_nilus_op";
+inline constexpr char kDeleteOperation[] = "d";
 
 /// A stream of record batches of one source table, in the order the source yields them.
 class BatchReader {
@@ -23,8 +28,10 @@ class BatchReader {
   /// The next batch, or nullptr when the table is exhausted. Batches hold at most `page-size`
   /// rows and a bounded number of bytes. The schema may grow between batches (new columns).
   virtual Result<std::shared_ptr<const RecordBatch>> Next() = 0;
-  /// The source's own state to commit with the data once every batch is loaded (e.g. the files
-  /// of a glob that were read). Called after `Next()` returned nullptr.
+  /// The source's own state to commit with the data: where the next run continues (e.g. the
+  /// files read, and the position inside a file read in part). Describes exactly the rows of
+  /// the batches returned so far, so it may be called after any `Next()`: at the end, or when
+  /// the run stops early at a limit.
   virtual nlohmann::json state() const { return nlohmann::json::object(); }
 };
 
@@ -33,16 +40,23 @@ struct ResumePoint {
   /// What this source's reader returned from `state()` ({} on the first run, a full refresh or
   /// a replace).
   nlohmann::json state = nlohmann::json::object();
-  /// The largest `incremental-key` committed so far, as text ("" when none or in a backfill).
-  /// A source may skip rows whose key is not above it; the runner filters them anyway.
+  /// The saved incremental cursor as text ("" when none or in a backfill): every row whose
+  /// `incremental-key` is below it was loaded. The cursor is inclusive: rows equal to it may be
+  /// new, so a source may skip rows below it but must read those equal to it. The runner filters
+  /// again, so a source that ignores the cursor is still correct.
   std::string cursor;
+  /// How many rows equal to the cursor were loaded already: a source that cuts its read with a
+  /// LIMIT reads this many more rows than the limit, as the runner drops them.
+  int64_t rows_at_cursor = 0;
 };
 
-/// A batch source: reads tables (DESIGN §2, Extract).
+/// A batch source: reads tables (DESIGN §2, Extract). A source is opened for one run and stops
+/// when the run's stop token says so.
 class Source {
  public:
   virtual ~Source() = default;
-  /// Starts reading `options.table` from where `resume` says.
+  /// Starts reading `options.table` from where `resume` says. With `incremental-key` and a
+  /// limit (`sql-limit`, `yield-limit`), rows come in key order (SourceOptions::ReadsInKeyOrder).
   virtual Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint& resume) = 0;
   /// The table's primary key as the source declares it; empty when it has none or the source
   /// cannot tell. Sources registered with `discovers_primary_key` answer it.
@@ -54,70 +68,80 @@ class Source {
   }
 };
 
-/// What one load writes: a destination table, how, and under which load id.
-struct LoadRequest {
-  std::string pipeline;
-  std::string dest_schema;
-  std::string dest_table;
+/// A destination table of a load and how it is written.
+struct TableSpec {
+  std::string schema;  ///< the destination schema
+  std::string name;    ///< the table, without the schema
+  /// For a child table (nested arrays unnested by Normalize, named `<root>__<field>`): its root
+  /// table, in the same schema. Empty for a root table. Child tables follow their root's strategy.
+  std::string root;
   WriteDisposition strategy = WriteDisposition::kAppend;
+  /// Rebuild the table from this load's rows alone, swapped in at commit (readers see the old
+  /// table until then). True for `replace` and for a full refresh of any strategy.
+  bool rebuild = false;
+  /// The key of a merge: rows replace the table's rows with the same key, the last row of a key
+  /// in the load wins, and rows whose `_nilus_op` is "d" delete their key.
   std::vector<std::string> primary_key;
-  std::string load_id;
+
+  bool keyed() const { return strategy == WriteDisposition::kMerge; }
+  std::string qualified() const { return schema + "." + name; }
 };
 
-/// The request's primary-key columns, quoted for SQL; fails naming a key column that `schema`
-/// (the data's) does not have.
-Result<std::vector<std::string>> QuotedPrimaryKey(const LoadRequest& request, const Schema& schema);
-
-/// A batch of one destination table: the load's table or one of its child tables (nested arrays
-/// unnested by Normalize, named `<table>__<field>`, in the same destination schema).
-struct TableBatch {
-  std::string table;  ///< without the destination schema
-  std::shared_ptr<const RecordBatch> batch;
-};
-
-/// The `_nilus_loads` row committed with the data, and what the commit needs to know.
+/// The `_nilus_loads` row of one root table of a load, and what the commit needs to know of it.
 struct LoadRecord {
-  std::string load_id;
-  std::string pipeline;
-  std::string table;  ///< schema.table
-  std::string strategy;
+  TableSpec table;
   int64_t rows = 0;
   int64_t bytes = 0;
-  std::string started_at;  ///< ISO-8601 UTC
-  /// Every child table of the load's table, written by this load or an earlier one: a replace
-  /// empties those it did not write, a merge replaces the children of the rows it replaces.
+  /// Every child table of the table, written by this load or an earlier one: a rebuild empties
+  /// those it did not write, a merge replaces the children of the rows it replaces.
   std::vector<std::string> child_tables;
 };
 
-/// One destination transaction over a table and its child tables: the batches of a load, then
-/// data, load record and state committed together (DESIGN §2.2). Destroying it without `Commit`
-/// rolls everything back.
-class TableLoad {
- public:
-  virtual ~TableLoad() = default;
-  /// Writes a batch of `table` (the request's table or a child table); the table and columns it
-  /// does not have yet are added. Every row gets `_nilus_load_id`. Child tables take the load's
-  /// strategy: appended, replaced, or, with merge, their rows replace those of the same root row
-  /// (`_nilus_root_id`).
-  virtual Status Write(const std::string& table, const RecordBatch& batch) = 0;
-  /// Commits the data, `record` into `_nilus_loads` and `state` into `_nilus_state` atomically.
-  virtual Status Commit(const LoadRecord& record, const nlohmann::json& state) = 0;
+/// What opens a load.
+struct LoadSpec {
+  std::string pipeline;
+  /// The key of the pipeline's state row: its `dest-table` (schema.table). The bookkeeping
+  /// tables live beside it (in its schema, where the database has schemas).
+  std::string state_table;
+  std::string load_id;
+  std::string started_at;  ///< ISO-8601 UTC
+  /// How long to wait for another load of the same pipeline to finish before giving up.
+  std::chrono::seconds lock_timeout{600};
 };
 
-/// A destination: holds loaded tables and, beside them, the state of the pipelines that wrote them.
+/// One destination transaction over any number of tables: batches of rows for each, then data,
+/// load records and one state row committed together (DESIGN §2.2, §2.8). Destroying it
+/// without `Commit` rolls everything back.
+class Load {
+ public:
+  virtual ~Load() = default;
+  /// The state committed with the pipeline's last load ({} when none), read inside this
+  /// transaction after taking the pipeline's lock: a concurrent run of the same pipeline waits
+  /// for this one and then sees what it committed.
+  virtual const nlohmann::json& prior_state() const = 0;
+  /// The columns table `schema.table` has now (without `_nilus_load_id`), with their logical
+  /// types; empty when there is no such table. Normalize adopts them for a table its stored schema
+  /// does not know, so that values of another type go to variant columns there too.
+  virtual Result<std::vector<Field>> TableColumns(const std::string& schema, const std::string& table) = 0;
+  /// Writes a batch of `table`; the table and the columns it does not have yet are added. Every
+  /// row gets `_nilus_load_id`. A batch of a keyed table may carry `_nilus_op`.
+  virtual Status Write(const TableSpec& table, const RecordBatch& batch) = 0;
+  /// Finishes every table (swap-ins, merges), records `tables` in `_nilus_loads` and `state` in
+  /// `_nilus_state`, and commits. Once the final COMMIT is sent, a stop request no longer
+  /// interrupts it.
+  virtual Status Commit(const std::vector<LoadRecord>& tables, const nlohmann::json& state) = 0;
+};
+
+/// A destination: holds loaded tables and, beside them, the state of the pipelines that wrote
+/// them. Opened for one run; its statements stop when the run's stop token says so.
 class Destination {
  public:
   virtual ~Destination() = default;
-  /// The state committed with the last load of `table` by `pipeline`, or {} when there is none.
-  virtual Result<nlohmann::json> ReadState(const std::string& pipeline, const std::string& table) = 0;
+  /// Opens the transaction of a load and takes the pipeline's lock, waiting (and saying so)
+  /// while another load of the same pipeline holds it, for at most `spec.lock_timeout`.
+  virtual Result<std::unique_ptr<Load>> Begin(const LoadSpec& spec) = 0;
   /// Removes every state row of `pipeline`, so its next run starts from the beginning.
   virtual Status ResetState(const std::string& pipeline) = 0;
-  /// The columns table `schema.table` has now (without `_nilus_load_id`), with their logical
-  /// types; empty when there is no such table. Normalize adopts them for a table its stored schema
-  /// does not know (made by hand, by another pipeline, or before a state reset), so that values
-  /// of another type go to variant columns there too.
-  virtual Result<std::vector<Field>> TableColumns(const std::string& schema, const std::string& table) = 0;
-  virtual Result<std::unique_ptr<TableLoad>> Begin(const LoadRequest& request) = 0;
 };
 
 }  // namespace nilus

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "nilus/connectors/connector.h"
-#include "nilus/pipeline/bounded_queue.h"
+#include "nilus/core/bounded_queue.h"
 
 namespace nilus {
 

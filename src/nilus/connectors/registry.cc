@@ -64,14 +64,14 @@ Status ConnectorRegistry::CheckDestination(const Uri& uri) const {
   return Status::OK();
 }
 
-Result<std::unique_ptr<Source>> ConnectorRegistry::OpenSource(const Uri& uri) const {
+Result<std::unique_ptr<Source>> ConnectorRegistry::OpenSource(const Uri& uri, std::stop_token stop) const {
   NILUS_RETURN_NOT_OK(CheckSource(uri));
-  return sources_.at(uri.scheme())(uri);
+  return sources_.at(uri.scheme())(uri, std::move(stop));
 }
 
-Result<std::unique_ptr<Destination>> ConnectorRegistry::OpenDestination(const Uri& uri) const {
+Result<std::unique_ptr<Destination>> ConnectorRegistry::OpenDestination(const Uri& uri, std::stop_token stop) const {
   NILUS_RETURN_NOT_OK(CheckDestination(uri));
-  return destinations_.at(uri.scheme())(uri);
+  return destinations_.at(uri.scheme())(uri, std::move(stop));
 }
 
 const ConnectorRegistry& ConnectorRegistry::Builtin() {

@@ -3,14 +3,16 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <stop_token>
 #include <string>
 
 #include "nilus/connectors/connector.h"
 
 namespace nilus {
 
-using SourceFactory = std::function<Result<std::unique_ptr<Source>>(const Uri&)>;
-using DestinationFactory = std::function<Result<std::unique_ptr<Destination>>(const Uri&)>;
+/// Opens a connector for one run; its work stops when `stop` is requested.
+using SourceFactory = std::function<Result<std::unique_ptr<Source>>(const Uri&, std::stop_token stop)>;
+using DestinationFactory = std::function<Result<std::unique_ptr<Destination>>(const Uri&, std::stop_token stop)>;
 
 /// What a source can do beyond reading, so manifests can be validated without connecting.
 struct SourceTraits {
@@ -25,8 +27,8 @@ class ConnectorRegistry {
   Status AddSource(const std::string& scheme, SourceFactory factory, SourceTraits traits = {});
   Status AddDestination(const std::string& scheme, DestinationFactory factory);
 
-  Result<std::unique_ptr<Source>> OpenSource(const Uri& uri) const;
-  Result<std::unique_ptr<Destination>> OpenDestination(const Uri& uri) const;
+  Result<std::unique_ptr<Source>> OpenSource(const Uri& uri, std::stop_token stop = {}) const;
+  Result<std::unique_ptr<Destination>> OpenDestination(const Uri& uri, std::stop_token stop = {}) const;
   /// Checks that a scheme has a source (or destination) without opening anything.
   Status CheckSource(const Uri& uri) const;
   Status CheckDestination(const Uri& uri) const;

@@ -3,8 +3,10 @@
 #include <re2/re2.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 
+#include "nilus/core/identifiers.h"
 #include "nilus/core/strings.h"
 #include "nilus/core/values.h"
 
@@ -203,6 +205,49 @@ Status WarnUnknown(const OptionSpec (&specs)[N], const RawOption& opt, std::stri
 }
 
 }  // namespace
+
+const LogicalType* SourceOptions::HintFor(std::string_view column) const {
+  std::string normal = NormalizeColumnName(column);
+  for (const auto& [name, type] : type_hints) {
+    if (name == column || NormalizeColumnName(name) == normal) return &type;
+  }
+  return nullptr;
+}
+
+bool SourceOptions::Masks(std::string_view column) const {
+  std::string normal = NormalizeColumnName(column);
+  return std::any_of(mask.begin(), mask.end(),
+                     [&](const auto& rule) { return NormalizeColumnName(rule.first) == normal; });
+}
+
+namespace {
+
+bool NamesColumn(const std::vector<std::string>& names, std::string_view column) {
+  std::string normal = NormalizeColumnName(column);
+  return std::any_of(names.begin(), names.end(),
+                     [&](const std::string& n) { return n == column || NormalizeColumnName(n) == normal; });
+}
+
+}  // namespace
+
+bool SourceOptions::Selects(std::string_view column) const {
+  if (!columns.empty() && !NamesColumn(columns, column)) return false;
+  return !NamesColumn(sql_exclude_columns, column);
+}
+
+Status SourceOptions::CheckSelection(const std::vector<std::string>& available, std::string_view what) const {
+  for (const auto* option : {&columns, &sql_exclude_columns}) {
+    for (const auto& name : *option) {
+      if (NamesColumn(available, name)) continue;
+      std::string close = ClosestMatch(name, available);
+      return Status::InvalidInput("option {} names '{}', which {} does not have{}; its columns are: {}",
+                                  option == &columns ? "columns" : "sql-exclude-columns", name, what,
+                                  close.empty() ? "" : fmt::format(" (did you mean '{}'?)", close),
+                                  Join(available, ", "));
+    }
+  }
+  return Status::OK();
+}
 
 std::string_view WriteDispositionName(WriteDisposition d) {
   switch (d) {

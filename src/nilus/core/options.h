@@ -9,6 +9,7 @@
 
 #include "nilus/core/status.h"
 #include "nilus/core/types.h"
+#include "nilus/core/uri.h"
 
 namespace nilus {
 
@@ -48,6 +49,22 @@ struct SourceOptions {
   std::map<std::string, std::string> cdc;
   /// Names of the options that were given explicitly, for "ignored by this connector" warnings.
   std::vector<std::string> given;
+
+  /// The `type-hints` entry for the column a source calls `column` (names compared in their
+  /// normal form, so either spelling works), or nullptr.
+  const LogicalType* HintFor(std::string_view column) const;
+  /// Whether `mask` has a rule for the column a source calls `column` (normal forms compared).
+  /// Messages leave out the values of masked columns.
+  bool Masks(std::string_view column) const;
+  /// Whether a source column called `column` is read: named by `columns` (when given) and not
+  /// by `sql-exclude-columns`. Names compare as written or in their normal form.
+  bool Selects(std::string_view column) const;
+  /// Fails naming an entry of `columns` or `sql-exclude-columns` that is none of `available`
+  /// (the columns `what` has): a misspelt exclusion must not let the column through.
+  Status CheckSelection(const std::vector<std::string>& available, std::string_view what) const;
+  /// Whether the run stops part-way (`sql-limit`, `yield-limit`) with an `incremental-key`: the
+  /// source must then yield rows in key order, so that the saved cursor is exact.
+  bool ReadsInKeyOrder() const { return !incremental_key.empty() && (sql_limit > 0 || yield_limit > 0); }
 };
 
 /// The sink options of DESIGN §1.2, validated.
@@ -62,6 +79,17 @@ struct SinkOptions {
   std::string staging_bucket;
   std::string aws_region;
   std::vector<std::string> given;
+};
+
+/// One pipeline, resolved and validated: a source table, a destination table and how to move it.
+struct Pipeline {
+  std::string name;  ///< keys the state: the workflow and node name, the file name, or the dest table
+  Uri source;
+  Uri destination;
+  /// The destination address as written (placeholders kept), remembered by the local state store.
+  std::string destination_as_written;
+  SourceOptions source_options;
+  SinkOptions sink_options;
 };
 
 /// Validates the options of a source; unknown names are warned about with the closest known one.

@@ -197,4 +197,14 @@ std::string ValueToString(const Column& column, int64_t i) {
   }
 }
 
+bool IsDocumentSchema(const Schema& schema) {
+  return schema.num_fields() >= 1 && schema.field(0).name == kDocumentColumn;
+}
+
+Schema DocumentSchema(bool with_origin) {
+  Schema s({{kDocumentColumn, LogicalType::Json(), false}});
+  if (with_origin) s.AddField({kOriginColumn, LogicalType::Text(), false});
+  return s;
+}
+
 }  // namespace nilus

@@ -128,6 +128,20 @@ class BatchBuilder {
   std::vector<Column> columns_;
 };
 
+/// The column of a document batch. Semi-structured sources (JSONL files; Python and MongoDB
+/// sources later) yield each record as the text of one JSON object in a column of this name;
+/// Normalize types and flattens the documents (DESIGN §2), so every such source gets the same
+/// inference, evolution and nesting.
+inline constexpr char kDocumentColumn[] = "_nilus_document";
+/// The optional second column of a document batch: where each document came from
+/// ("orders.jsonl:17"), for messages.
+inline constexpr char kOriginColumn[] = "_nilus_origin";
+
+/// Whether `schema` is that of a document batch.
+bool IsDocumentSchema(const Schema& schema);
+/// The schema of document batches, with or without origins.
+Schema DocumentSchema(bool with_origin);
+
 /// The rows `rows` of `batch` (in that order) as a new batch.
 std::shared_ptr<const RecordBatch> TakeRows(const RecordBatch& batch, const std::vector<int64_t>& rows);
 

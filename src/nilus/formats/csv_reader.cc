@@ -13,6 +13,7 @@ constexpr size_t kChunk = 1 << 20;
 Result<bool> CsvReader::Fill() {
   if (eof_) return false;
   buf_.erase(0, pos_);
+  base_ += static_cast<int64_t>(pos_);
   pos_ = 0;
   size_t old = buf_.size();
   buf_.resize(old + kChunk);
@@ -20,6 +21,21 @@ Result<bool> CsvReader::Fill() {
   buf_.resize(old + got);
   if (got == 0) eof_ = true;
   return got > 0;
+}
+
+Status CsvReader::SeekTo(const StreamPosition& position) {
+  int64_t end = base_ + static_cast<int64_t>(buf_.size());
+  if (position.offset < base_ + static_cast<int64_t>(pos_)) return Status::Internal("cannot seek back in a CSV reader");
+  if (position.offset <= end) {
+    pos_ = static_cast<size_t>(position.offset - base_);
+  } else {
+    NILUS_RETURN_NOT_OK(in_->Skip(static_cast<uint64_t>(position.offset - end)).WithContext(path_));
+    buf_.clear();
+    pos_ = 0;
+    base_ = position.offset;
+  }
+  line_ = position.line;
+  return Status::OK();
 }
 
 Result<bool> CsvReader::Next(CsvRecord* record) {

@@ -36,6 +36,10 @@ class CsvReader {
 
   /// Reads the next non-empty record; false at the end of the file.
   Result<bool> Next(CsvRecord* record);
+  /// Where the record after the last one returned starts.
+  StreamPosition position() const { return {base_ + static_cast<int64_t>(pos_), line_}; }
+  /// Continues at `position` (of an earlier reader of the same file), which is ahead of here.
+  Status SeekTo(const StreamPosition& position);
   const std::string& path() const { return path_; }
   const CsvDialect& dialect() const { return dialect_; }
 
@@ -47,6 +51,7 @@ class CsvReader {
   CsvDialect dialect_;
   std::string buf_;
   size_t pos_ = 0;
+  int64_t base_ = 0;  // the stream offset of buf_[0]
   bool eof_ = false;
   int64_t line_ = 1;
   std::string field_bytes_;  // unescaped field contents of the current record

@@ -3,6 +3,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -24,6 +25,12 @@ class PlainFile final : public InputStream {
     size_t got = std::fread(buf, 1, n, f_);
     if (got == 0 && std::ferror(f_)) return Status::IOError("reading {}: {}", path_, std::strerror(errno));
     return got;
+  }
+  Status Skip(uint64_t n) override {
+    if (fseeko(f_, static_cast<off_t>(n), SEEK_CUR) != 0) {
+      return Status::IOError("seeking in {}: {}", path_, std::strerror(errno));
+    }
+    return Status::OK();
   }
 
  private:
@@ -89,6 +96,16 @@ class ZstdFile final : public InputStream {
 
 }  // namespace
 
+Status InputStream::Skip(uint64_t n) {
+  std::vector<char> scratch(std::min<uint64_t>(n, kChunk));
+  while (n > 0) {
+    NILUS_ASSIGN_OR_RAISE(size_t got, Read(scratch.data(), std::min<uint64_t>(n, scratch.size())));
+    if (got == 0) return Status::InvalidInput("the file is shorter than when it was read in part; it changed since");
+    n -= got;
+  }
+  return Status::OK();
+}
+
 std::string StripCompressionExtension(const std::string& path) {
   for (const char* ext : {".gz", ".zst"}) {
     if (EndsWith(path, ext)) return path.substr(0, path.size() - std::strlen(ext));
@@ -138,6 +155,7 @@ Result<bool> LineReader::Next(std::string_view* line) {
       return true;
     }
     buf_.erase(0, pos_);
+    base_ += static_cast<int64_t>(pos_);
     pos_ = 0;
     size_t old = buf_.size();
     buf_.resize(old + kChunk);
@@ -145,6 +163,23 @@ Result<bool> LineReader::Next(std::string_view* line) {
     buf_.resize(old + got);
     if (got == 0) eof_ = true;
   }
+}
+
+Status LineReader::SeekTo(const StreamPosition& position) {
+  int64_t end = base_ + static_cast<int64_t>(buf_.size());
+  if (position.offset < base_ + static_cast<int64_t>(pos_)) {
+    return Status::Internal("cannot seek back in a line reader");
+  }
+  if (position.offset <= end) {
+    pos_ = static_cast<size_t>(position.offset - base_);
+  } else {
+    NILUS_RETURN_NOT_OK(in_->Skip(static_cast<uint64_t>(position.offset - end)));
+    buf_.clear();
+    pos_ = 0;
+    base_ = position.offset;
+  }
+  line_number_ = position.line;
+  return Status::OK();
 }
 
 }  // namespace nilus

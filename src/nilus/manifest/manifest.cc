@@ -7,11 +7,11 @@
 #include <filesystem>
 #include <set>
 
+#include "nilus/core/home.h"
+#include "nilus/core/identifiers.h"
 #include "nilus/core/secrets.h"
 #include "nilus/core/strings.h"
-#include "nilus/normalize/identifiers.h"
-#include "nilus/pipeline/normalize_stage.h"
-#include "nilus/state/state_store.h"
+#include "nilus/normalize/masking.h"
 
 namespace nilus {
 
@@ -128,7 +128,7 @@ Result<std::string> ResolveDepot(const std::string& address, const std::string& 
     return Status::InvalidInput("{}: a depot address is dataos://NAME, got '{}'", where, address);
   }
   const char* env = std::getenv("NILUS_DEPOTS");
-  std::string file = env && *env ? env : StateStore::DefaultHome() + "/depots.yaml";
+  std::string file = env && *env ? env : NilusHome() + "/depots.yaml";
   if (!std::filesystem::exists(file)) {
     return Status::InvalidInput(
         "{}: depot '{}' cannot be resolved: the depot file {} does not exist; create it with a "
@@ -253,7 +253,7 @@ Result<Pipeline> ResolvePipeline(const std::string& name, const EndpointSpec& so
   NILUS_ASSIGN_OR_RAISE(auto source_raw, resolve_options(source.options));
   NILUS_ASSIGN_OR_RAISE(p.source_options, ParseSourceOptions(source_raw));
   // Masking rules are checked now, so `nilus validate` catches them before anything runs.
-  NILUS_RETURN_NOT_OK(NormalizeStage::Validate(p.source_options).WithContext(source.where));
+  NILUS_RETURN_NOT_OK(CheckMaskOptions(p.source_options).WithContext(source.where));
   NILUS_ASSIGN_OR_RAISE(auto sink_raw, resolve_options(sink.options));
   NILUS_ASSIGN_OR_RAISE(p.sink_options, ParseSinkOptions(sink_raw, sink.where, p.source_options.primary_key,
                                                          registry.Traits(p.source).discovers_primary_key));

@@ -5,7 +5,6 @@
 
 #include "nilus/connectors/registry.h"
 #include "nilus/core/options.h"
-#include "nilus/pipeline/runner.h"
 
 namespace nilus {
 

@@ -43,16 +43,6 @@ size_t MantissaDigits(std::string_view number) {
 
 }  // namespace
 
-bool IsDocumentSchema(const Schema& schema) {
-  return schema.num_fields() >= 1 && schema.field(0).name == kDocumentColumn;
-}
-
-Schema DocumentSchema(bool with_origin) {
-  Schema s({{kDocumentColumn, LogicalType::Json(), false}});
-  if (with_origin) s.AddField({kOriginColumn, LogicalType::Text(), false});
-  return s;
-}
-
 struct DocumentFlattener::Impl {
   explicit Impl(int max_nesting) : max_nesting(max_nesting) { Reset(); }
 

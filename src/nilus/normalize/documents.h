@@ -13,20 +13,6 @@
 
 namespace nilus {
 
-/// The column of a document batch. Semi-structured sources (JSONL files; Python and MongoDB
-/// sources later) yield each record as the text of one JSON object in a column of this name;
-/// Normalize types and flattens the documents (DESIGN §2), so every such source gets the same
-/// inference, evolution and nesting.
-inline constexpr char kDocumentColumn[] = "_nilus_document";
-/// The optional second column of a document batch: where each document came from
-/// ("orders.jsonl:17"), for messages.
-inline constexpr char kOriginColumn[] = "_nilus_origin";
-
-/// Whether `schema` is that of a document batch.
-bool IsDocumentSchema(const Schema& schema);
-/// The schema of document batches, with or without origins.
-Schema DocumentSchema(bool with_origin);
-
 /// Hashes strings and string views alike, so maps keyed by std::string are searched with views.
 struct StringHash {
   using is_transparent = void;

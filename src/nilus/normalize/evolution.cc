@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include "nilus/core/strings.h"
+#include "nilus/core/text_values.h"
 #include "nilus/core/values.h"
-#include "nilus/normalize/inference.h"
 
 namespace nilus {
 

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "nilus/core/identifiers.h"
 #include "nilus/core/values.h"
-#include "nilus/normalize/identifiers.h"
 
 namespace nilus {
 

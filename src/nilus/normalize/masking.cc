@@ -7,9 +7,9 @@
 #include <cmath>
 #include <random>
 
+#include "nilus/core/identifiers.h"
 #include "nilus/core/strings.h"
 #include "nilus/core/values.h"
-#include "nilus/normalize/identifiers.h"
 
 namespace nilus {
 
@@ -186,12 +186,6 @@ Result<Masker> Masker::Make(const std::vector<std::pair<std::string, std::string
     if (IsTextual(type)) m.text_hinted_.push_back(NormalizeColumnName(column));
   }
   return m;
-}
-
-bool IsMaskedColumn(const std::vector<std::pair<std::string, std::string>>& mask, std::string_view column) {
-  std::string normal = NormalizeColumnName(column);
-  return std::any_of(mask.begin(), mask.end(),
-                     [&](const auto& rule) { return NormalizeColumnName(rule.first) == normal; });
 }
 
 const MaskRule* Masker::Find(std::string_view column) const {
@@ -403,6 +397,16 @@ Result<std::shared_ptr<const RecordBatch>> Masker::Apply(const RecordBatch& batc
     }
   }
   return std::make_shared<const RecordBatch>(Schema(std::move(fields)), std::move(columns), batch.num_rows());
+}
+
+Status CheckMaskOptions(const SourceOptions& options) {
+  NILUS_ASSIGN_OR_RAISE(Masker masker, Masker::Make(options.mask, options.type_hints));
+  if (!options.incremental_key.empty() && masker.Find(NormalizeColumnName(options.incremental_key))) {
+    return Status::InvalidInput(
+        "mask names the incremental-key '{}'; the cursor must see its real values, so it cannot be masked",
+        options.incremental_key);
+  }
+  return Status::OK();
 }
 
 }  // namespace nilus

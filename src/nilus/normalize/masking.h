@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "nilus/core/options.h"
 #include "nilus/core/record_batch.h"
 #include "nilus/core/status.h"
 
@@ -61,9 +62,9 @@ class Masker {
   std::unordered_map<std::string, std::unordered_map<std::string, int64_t>> sequences_;
 };
 
-/// Whether `mask` has a rule for the column a source calls `column` (names compared in their
-/// normal form). Messages leave out the values of masked columns.
-bool IsMaskedColumn(const std::vector<std::pair<std::string, std::string>>& mask, std::string_view column);
+/// Checks `mask` for `nilus validate`: every rule and its type hints, and that the
+/// incremental key is not masked.
+Status CheckMaskOptions(const SourceOptions& options);
 
 /// The algorithm names, for error messages and docs.
 std::string_view KnownMaskAlgorithms();

@@ -1,6 +1,6 @@
 #include "nilus/normalize/schema.h"
 
-#include "nilus/normalize/identifiers.h"
+#include "nilus/core/identifiers.h"
 
 namespace nilus {
 

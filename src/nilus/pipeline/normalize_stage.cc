@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <numeric>
 #include <random>
 #include <set>
 
@@ -58,43 +59,35 @@ bool SameTables(const StoredSchema& a, const StoredSchema& b) {
 
 }  // namespace
 
-Status NormalizeStage::Validate(const SourceOptions& options) {
-  NILUS_ASSIGN_OR_RAISE(Masker masker, Masker::Make(options.mask, options.type_hints));
-  if (!options.incremental_key.empty() && masker.Find(NormalizeColumnName(options.incremental_key))) {
-    return Status::InvalidInput(
-        "mask names the incremental-key '{}'; the cursor must see its real values, so it cannot be masked",
-        options.incremental_key);
-  }
-  return Status::OK();
-}
-
-NormalizeStage::NormalizeStage(const SourceOptions& options, const LoadRequest& request, Masker masker,
-                               const nlohmann::json& prior_cursor)
-    : root_(request.dest_table),
-      strategy_(request.strategy),
+NormalizeStage::NormalizeStage(const SourceOptions& options, const TableSpec& table, const std::string& load_id,
+                               Masker masker, const nlohmann::json& prior_cursor)
+    : root_(table.name),
+      strategy_(table.strategy),
       max_nesting_(options.max_table_nesting),
       date_detection_(options.date_detection),
+      options_(options),
       masker_(std::move(masker)),
       cursor_(WithNormalizedKey(options), prior_cursor),
       flattener_(options.max_table_nesting),
-      load_id_(request.load_id) {
+      row_limit_(options.sql_limit),
+      load_id_(load_id) {
   for (const auto& [column, type] : options.type_hints) hints_[NormalizeColumnName(column)] = type;
-  for (const auto& column : options.columns) columns_.insert(NormalizeIdentifier(column));
   std::random_device random;
   id_seed_[0] = (uint64_t{random()} << 32) ^ random();
   id_seed_[1] = (uint64_t{random()} << 32) ^ random();
 }
 
-Result<std::unique_ptr<NormalizeStage>> NormalizeStage::Make(const SourceOptions& options, const LoadRequest& request,
-                                                             const nlohmann::json& prior_state, bool ignore_state) {
-  NILUS_RETURN_NOT_OK(Validate(options));
+Result<std::unique_ptr<NormalizeStage>> NormalizeStage::Make(const SourceOptions& options, const TableSpec& table,
+                                                             const std::string& load_id,
+                                                             const nlohmann::json& prior_state, bool full_refresh) {
+  NILUS_RETURN_NOT_OK(CheckMaskOptions(options));
   const nlohmann::json prior = prior_state.is_object() ? prior_state : nlohmann::json::object();
   NILUS_ASSIGN_OR_RAISE(Masker masker, Masker::Make(options.mask, options.type_hints));
-  if (!ignore_state) NILUS_RETURN_NOT_OK(masker.RestoreSequences(prior.value("sequences", nlohmann::json::object())));
-  const bool replace = request.strategy == WriteDisposition::kReplace;
-  // A replace reloads everything: the cursor does not apply to it.
-  nlohmann::json cursor = replace || ignore_state ? nlohmann::json::object() : prior.value("cursor", nlohmann::json());
-  std::unique_ptr<NormalizeStage> stage(new NormalizeStage(options, request, std::move(masker), cursor));
+  if (!full_refresh) NILUS_RETURN_NOT_OK(masker.RestoreSequences(prior.value("sequences", nlohmann::json::object())));
+  const bool replace = table.rebuild;
+  // A rebuild reloads everything: the cursor does not apply to it.
+  nlohmann::json cursor = replace ? nlohmann::json::object() : prior.value("cursor", nlohmann::json());
+  std::unique_ptr<NormalizeStage> stage(new NormalizeStage(options, table, load_id, std::move(masker), cursor));
   NILUS_ASSIGN_OR_RAISE(StoredSchema stored, StoredSchema::FromJson(prior.value("schema", nlohmann::json::object())));
   if (replace) {
     // The tables are rebuilt, so their schema is too; it keeps its version when nothing changed.
@@ -240,14 +233,22 @@ Result<std::vector<TableBatch>> NormalizeStage::ApplyTyped(const RecordBatch& ba
     NILUS_RETURN_NOT_OK(assembler.Place({f.name, {masked->column_ptr(c)}, f.native_type, false, Hint(f.name)}));
   }
   std::shared_ptr<const RecordBatch> out = assembler.Finish();
-  NILUS_ASSIGN_OR_RAISE(out, cursor_.Apply(std::move(out)));
+  NILUS_ASSIGN_OR_RAISE(auto keep, KeepRows(*out, batch));
+  if (keep) out = TakeRows(*out, *keep);
   if (out->num_rows() == 0) return std::vector<TableBatch>{};
   return std::vector<TableBatch>{{root_, std::move(out)}};
 }
 
-void NormalizeStage::SelectColumns(std::vector<FlatTable>& flat) const {
+void NormalizeStage::SelectColumns(std::vector<FlatTable>& flat) {
   auto selected = [&](const std::string& key) {
-    return columns_.count(NormalizeIdentifier(key.substr(0, key.find('\x1f')))) > 0;
+    std::string field = key.substr(0, key.find('\x1f'));
+    std::string normal = NormalizeColumnName(field);
+    for (const auto* option : {&options_.columns, &options_.sql_exclude_columns}) {
+      for (const auto& name : *option) {
+        if (name == field || NormalizeColumnName(name) == normal) selection_seen_.insert(name);
+      }
+    }
+    return options_.Selects(field);
   };
   FlatTable& root = flat[0];
   std::vector<FlatColumn> kept;
@@ -267,7 +268,34 @@ void NormalizeStage::SelectColumns(std::vector<FlatTable>& flat) const {
   flat = std::move(tables);
 }
 
+Result<std::optional<std::vector<int64_t>>> NormalizeStage::KeepRows(const RecordBatch& root,
+                                                                     const RecordBatch& source) {
+  int64_t limit = row_limit_ >= 0 ? row_limit_ - rows_kept_ : -1;
+  std::vector<int64_t> keep;
+  if (cursor_.enabled()) {
+    NILUS_ASSIGN_OR_RAISE(keep, cursor_.Keep(root, source, limit));
+  } else if (limit >= 0 && limit < root.num_rows()) {
+    keep.resize(static_cast<size_t>(limit));
+    std::iota(keep.begin(), keep.end(), 0);
+  } else {
+    rows_kept_ += root.num_rows();
+    return std::optional<std::vector<int64_t>>();
+  }
+  rows_kept_ += static_cast<int64_t>(keep.size());
+  if (static_cast<int64_t>(keep.size()) == root.num_rows()) return std::optional<std::vector<int64_t>>();
+  return std::optional<std::vector<int64_t>>(std::move(keep));
+}
+
+ResumePoint NormalizeStage::Resume(const nlohmann::json& source_state) const {
+  ResumePoint resume;
+  resume.state = source_state;
+  resume.cursor = cursor_.SavedValue();
+  resume.rows_at_cursor = cursor_.SavedRowsAtValue();
+  return resume;
+}
+
 Result<std::vector<TableBatch>> NormalizeStage::ApplyDocuments(const RecordBatch& batch) {
+  documents_seen_ = true;
   const Column& documents = batch.column(0);
   const Column* origins = batch.num_columns() > 1 ? &batch.column(1) : nullptr;
   for (int64_t r = 0; r < batch.num_rows(); ++r) {
@@ -275,9 +303,8 @@ Result<std::vector<TableBatch>> NormalizeStage::ApplyDocuments(const RecordBatch
     NILUS_RETURN_NOT_OK(flattener_.Add(documents.View(r), where));
   }
   std::vector<FlatTable> flat = flattener_.Finish();
-  if (!columns_.empty()) SelectColumns(flat);
+  if (!options_.columns.empty() || !options_.sql_exclude_columns.empty()) SelectColumns(flat);
   const bool nested = max_nesting_ > 0;
-  const bool merge = strategy_ == WriteDisposition::kMerge;
 
   std::vector<std::string> table_names(flat.size());
   std::vector<RecordBatch::ColumnPtr> ids(flat.size());
@@ -332,31 +359,30 @@ Result<std::vector<TableBatch>> NormalizeStage::ApplyDocuments(const RecordBatch
       for (int64_t r = 0; r < ft.rows; ++r) {
         parent_ids->AppendFrom(*ids[ft.parent], ft.parent_row[static_cast<size_t>(r)]);
         list_index->AppendInt64(ft.list_index[static_cast<size_t>(r)]);
-        if (merge) root_ids->AppendFrom(*ids[0], ft.root_row[static_cast<size_t>(r)]);
+        root_ids->AppendFrom(*ids[0], ft.root_row[static_cast<size_t>(r)]);
       }
       NILUS_RETURN_NOT_OK(assembler.Place({kParentIdColumn, {parent_ids}}));
       NILUS_RETURN_NOT_OK(assembler.Place({kListIndexColumn, {list_index}}));
-      if (merge) NILUS_RETURN_NOT_OK(assembler.Place({kRootIdColumn, {root_ids}}));
+      NILUS_RETURN_NOT_OK(assembler.Place({kRootIdColumn, {root_ids}}));
     }
     assembled[t] = assembler.Finish();
   }
 
   std::vector<TableBatch> out;
-  std::shared_ptr<const RecordBatch> root = assembled[0];
-  if (!cursor_.enabled()) {
+  NILUS_ASSIGN_OR_RAISE(auto keep, KeepRows(*assembled[0], batch));
+  if (!keep) {
     for (size_t t = 0; t < flat.size(); ++t) {
       if (assembled[t]->num_rows() > 0) out.push_back({table_names[t], assembled[t]});
     }
     return out;
   }
-  // The incremental range selects documents: a child row goes with its root row.
-  NILUS_ASSIGN_OR_RAISE(std::vector<int64_t> keep, cursor_.Keep(*root));
-  std::vector<bool> kept(static_cast<size_t>(root->num_rows()), false);
-  for (int64_t r : keep) kept[static_cast<size_t>(r)] = true;
+  // The rows kept are documents: a child row goes with its root row.
+  std::vector<bool> kept(static_cast<size_t>(assembled[0]->num_rows()), false);
+  for (int64_t r : *keep) kept[static_cast<size_t>(r)] = true;
   for (size_t t = 0; t < flat.size(); ++t) {
     std::vector<int64_t> rows;
     if (t == 0) {
-      rows = keep;
+      rows = *keep;
     } else {
       for (int64_t r = 0; r < flat[t].rows; ++r) {
         if (kept[static_cast<size_t>(flat[t].root_row[static_cast<size_t>(r)])]) rows.push_back(r);
@@ -372,6 +398,20 @@ Result<std::vector<TableBatch>> NormalizeStage::ApplyDocuments(const RecordBatch
 
 Status NormalizeStage::Finish() {
   const TableSchema* root = schema_.Find(root_);
+  // Documents have no header to check against: a `columns` or `sql-exclude-columns` entry that
+  // matched no field is a typo, which for an exclusion would let the column through.
+  for (const auto* option : {&options_.columns, &options_.sql_exclude_columns}) {
+    for (const auto& name : *option) {
+      if (rows_seen_ == 0 || selection_seen_.count(name) || !documents_seen_) continue;
+      std::vector<std::string> names;
+      if (root) {
+        for (const auto& c : root->columns) names.push_back(c.name);
+      }
+      return Status::InvalidInput("option {} names '{}', which the data does not have; its fields are: {}",
+                                  option == &options_.columns ? "columns" : "sql-exclude-columns", name,
+                                  names.empty() ? "(none)" : Join(names, ", "));
+    }
+  }
   for (const auto& rule : masker_.rules()) {
     if (rows_seen_ > 0 && (!root || root->ColumnIndex(rule.column) < 0)) {
       std::vector<std::string> names;

@@ -10,36 +10,42 @@
 #include "nilus/connectors/connector.h"
 #include "nilus/core/options.h"
 #include "nilus/normalize/documents.h"
-#include "nilus/normalize/identifiers.h"
 #include "nilus/normalize/masking.h"
+#include "nilus/normalize/name_map.h"
 #include "nilus/normalize/schema.h"
 #include "nilus/pipeline/incremental.h"
 
 namespace nilus {
 
 /// The bookkeeping columns of unnested data: every row of a child table (and of a root table
-/// with `max-table-nesting` > 0) has an id; child rows name their parent row and their position
-/// in its array, and, when the root table is merged, their root row.
+/// with `max-table-nesting` > 0) has an id; child rows name their parent row, their position
+/// in its array and their root row (so that a merge replaces the children of the rows it
+/// replaces, whatever strategy loaded them).
 inline constexpr char kRowIdColumn[] = "_nilus_id";
 inline constexpr char kParentIdColumn[] = "_nilus_parent_id";
 inline constexpr char kListIndexColumn[] = "_nilus_list_idx";
 inline constexpr char kRootIdColumn[] = "_nilus_root_id";
 
+/// A batch of one destination table: the load's table or one of its child tables (nested arrays
+/// unnested by Normalize, named `<table>__<field>`, in the same destination schema).
+struct TableBatch {
+  std::string table;  ///< without the destination schema
+  std::shared_ptr<const RecordBatch> batch;
+};
+
 /// The Normalize stage of one load (DESIGN §2): turns the source's batches into batches of the
-/// destination's tables. In order: documents are flattened (`max-table-nesting`), names are
-/// normalised, `type-hints` convert values, `mask` masks them, the schema evolves (new columns,
-/// variant columns) and the incremental range keeps the rows to load. Runs on one thread.
+/// destination's tables. In order: documents are flattened (`max-table-nesting`) and their
+/// columns selected (`columns`, `sql-exclude-columns`), names are normalised, `type-hints`
+/// convert values, `mask` masks them, the schema evolves (new columns, variant columns), and the
+/// incremental range and `sql-limit` keep the rows to load. Runs on one thread.
 class NormalizeStage {
  public:
-  /// Checks the options the stage uses, for `nilus validate`: mask rules and their hints, and
-  /// that the incremental key is not masked.
-  static Status Validate(const SourceOptions& options);
-
-  /// `prior` is the state the last load committed ({} when none). A `replace` starts the
-  /// schema afresh and ignores the prior cursor; `ignore_state` (a full refresh) also starts the
-  /// `sequential` masks afresh.
-  static Result<std::unique_ptr<NormalizeStage>> Make(const SourceOptions& options, const LoadRequest& request,
-                                                      const nlohmann::json& prior, bool ignore_state);
+  /// `prior` is the state the last load committed ({} when none). A rebuild (`replace`, a full
+  /// refresh) starts the schema afresh and ignores the prior cursor; a full refresh also starts
+  /// the `sequential` masks afresh.
+  static Result<std::unique_ptr<NormalizeStage>> Make(const SourceOptions& options, const TableSpec& table,
+                                                      const std::string& load_id, const nlohmann::json& prior,
+                                                      bool full_refresh);
 
   /// Takes the columns the destination's table has now (`Destination::TableColumns`) as the
   /// root table's schema when the stored schema does not know the table.
@@ -52,8 +58,11 @@ class NormalizeStage {
   /// schema version with the load id.
   Status Finish();
 
-  /// The saved cursor's value, for sources that push the incremental filter down.
-  std::string SavedCursor() const { return cursor_.SavedValue(); }
+  /// Where the source may start: the saved cursor's value and how many rows the last load took
+  /// with it.
+  ResumePoint Resume(const nlohmann::json& source_state) const;
+  /// Whether `sql-limit` rows were kept: the run reads no further.
+  bool LimitReached() const { return row_limit_ >= 0 && rows_kept_ >= row_limit_; }
   /// Adds what the stage keeps between runs to the state to commit: cursor, schema, sequences.
   void AddState(nlohmann::json& state) const;
   /// The child tables of the root table: those of the schema and, for a replace, those of the
@@ -62,13 +71,17 @@ class NormalizeStage {
   const StoredSchema& schema() const { return schema_; }
 
  private:
-  NormalizeStage(const SourceOptions& options, const LoadRequest& request, Masker masker,
+  NormalizeStage(const SourceOptions& options, const TableSpec& table, const std::string& load_id, Masker masker,
                  const nlohmann::json& prior_cursor);
 
   Result<std::vector<TableBatch>> ApplyTyped(const RecordBatch& batch);
   Result<std::vector<TableBatch>> ApplyDocuments(const RecordBatch& batch);
-  /// Keeps the root fields that `columns` names, and the child tables of those fields.
-  void SelectColumns(std::vector<FlatTable>& flat) const;
+  /// Keeps the root fields that `columns` names and `sql-exclude-columns` does not, and the
+  /// child tables of those fields.
+  void SelectColumns(std::vector<FlatTable>& flat);
+  /// The root rows to load: those in the incremental range, up to `sql-limit`; nullopt when
+  /// every row of `root` stays.
+  Result<std::optional<std::vector<int64_t>>> KeepRows(const RecordBatch& root, const RecordBatch& source);
   /// Records in the schema the source names whose column is named differently, so the next
   /// run maps them the same way.
   static void KeepRenames(TableSchema& table, const std::vector<NameMap::Request>& requests,
@@ -87,7 +100,9 @@ class NormalizeStage {
   int max_nesting_;
   bool date_detection_;
   std::map<std::string, LogicalType> hints_;  // normalised column name -> type
-  std::set<std::string> columns_;             // `columns`, normalised
+  SourceOptions options_;
+  bool documents_seen_ = false;
+  std::set<std::string> selection_seen_;  // `columns`, `sql-exclude-columns` entries a document field matched
   Masker masker_;
   IncrementalCursor cursor_;
   StoredSchema schema_;
@@ -97,6 +112,8 @@ class NormalizeStage {
   NameMap table_names_{"child table"};
   DocumentFlattener flattener_;
   int64_t rows_seen_ = 0;
+  int64_t row_limit_ = -1;  // sql-limit
+  int64_t rows_kept_ = 0;
   std::string load_id_;
   uint64_t id_seed_[2] = {0, 0};
   uint64_t id_counter_ = 0;

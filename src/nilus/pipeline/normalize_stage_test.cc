@@ -6,13 +6,13 @@ namespace nilus {
 
 namespace {
 
-LoadRequest Request(WriteDisposition strategy = WriteDisposition::kAppend) {
-  LoadRequest r;
-  r.dest_schema = "raw";
-  r.dest_table = "orders";
-  r.strategy = strategy;
-  r.load_id = "load";
-  return r;
+TableSpec Table(WriteDisposition strategy = WriteDisposition::kAppend) {
+  TableSpec t;
+  t.schema = "raw";
+  t.name = "orders";
+  t.strategy = strategy;
+  t.rebuild = strategy == WriteDisposition::kReplace;
+  return t;
 }
 
 std::shared_ptr<const RecordBatch> Documents(std::initializer_list<std::string> docs) {
@@ -34,10 +34,10 @@ std::vector<std::string> Values(const RecordBatch& batch, const std::string& col
 }
 
 /// Runs one load through a stage and returns what it would commit.
-nlohmann::json Load(const SourceOptions& options, const nlohmann::json& prior,
-                    const std::vector<std::shared_ptr<const RecordBatch>>& batches, std::vector<TableBatch>* out,
-                    WriteDisposition strategy = WriteDisposition::kAppend) {
-  auto stage = NormalizeStage::Make(options, Request(strategy), prior, false);
+nlohmann::json RunStage(const SourceOptions& options, const nlohmann::json& prior,
+                        const std::vector<std::shared_ptr<const RecordBatch>>& batches, std::vector<TableBatch>* out,
+                        WriteDisposition strategy = WriteDisposition::kAppend) {
+  auto stage = NormalizeStage::Make(options, Table(strategy), "load", prior, false);
   EXPECT_TRUE(stage.ok()) << stage.status().ToString();
   for (const auto& b : batches) {
     auto tables = (*stage)->Apply(b);
@@ -58,7 +58,7 @@ TEST(NormalizeStage, TypedBatchesAreRenamedAndPassedThrough) {
   b.column(1).AppendBytes("Ada");
   auto batch = b.Finish();
   std::vector<TableBatch> out;
-  nlohmann::json state = Load({}, {}, {batch}, &out);
+  nlohmann::json state = RunStage({}, {}, {batch}, &out);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].table, "orders");
   EXPECT_EQ(out[0].batch->schema().ToString(), "order_id bigint, customer_name text");
@@ -71,7 +71,7 @@ TEST(NormalizeStage, TypedBatchesAreRenamedAndPassedThrough) {
   next.column(0).AppendBytes("A-7");
   next.column(0).AppendBytes("8");
   std::vector<TableBatch> out2;
-  nlohmann::json state2 = Load({}, state, {next.Finish()}, &out2);
+  nlohmann::json state2 = RunStage({}, state, {next.Finish()}, &out2);
   ASSERT_EQ(out2.size(), 1u);
   EXPECT_EQ(out2[0].batch->schema().ToString(), "order_id bigint, customer_name text, order_id__v_text text");
   EXPECT_EQ(Values(*out2[0].batch, "order_id"), (std::vector<std::string>{"NULL", "8"}));
@@ -83,7 +83,7 @@ TEST(NormalizeStage, TypedBatchesAreRenamedAndPassedThrough) {
 TEST(NormalizeStage, AValueThatDoesNotFitItsHintFailsTheRunNamingIt) {
   SourceOptions options;
   options.type_hints = {{"amount", LogicalType::Decimal(10, 2)}};
-  auto stage = NormalizeStage::Make(options, Request(), {}, false);
+  auto stage = NormalizeStage::Make(options, Table(), "load", {}, false);
   ASSERT_TRUE(stage.ok());
   auto ok = (*stage)->Apply(Documents({R"({"amount": "1.50"})"}));
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
@@ -100,8 +100,9 @@ TEST(NormalizeStage, ChildRowsLinkToTheirParents) {
   SourceOptions options;
   options.max_table_nesting = 1;
   std::vector<TableBatch> out;
-  Load(options, {}, {Documents({R"({"id": 1, "items": [{"sku": "A"}, {"sku": "B"}]})", R"({"id": 2, "items": []})"})},
-       &out, WriteDisposition::kMerge);
+  RunStage(options, {},
+           {Documents({R"({"id": 1, "items": [{"sku": "A"}, {"sku": "B"}]})", R"({"id": 2, "items": []})"})}, &out,
+           WriteDisposition::kMerge);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[1].table, "orders__items");
   const RecordBatch& root = *out[0].batch;
@@ -123,8 +124,8 @@ TEST(NormalizeStage, TheIncrementalRangeKeepsDocumentsWithTheirChildren) {
   nlohmann::json prior = {{"cursor", {{"key", "updated_at"}, {"type", "bigint"}, {"value", "10"}}}};
   std::vector<TableBatch> out;
   nlohmann::json state =
-      Load(options, prior,
-           {Documents({R"({"updatedAt": 9, "tags": ["old"]})", R"({"updatedAt": 11, "tags": ["new"]})"})}, &out);
+      RunStage(options, prior,
+               {Documents({R"({"updatedAt": 9, "tags": ["old"]})", R"({"updatedAt": 11, "tags": ["new"]})"})}, &out);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(Values(*out[0].batch, "updated_at"), (std::vector<std::string>{"11"}));
   EXPECT_EQ(Values(*out[1].batch, "value"), (std::vector<std::string>{"new"}));
@@ -133,10 +134,10 @@ TEST(NormalizeStage, TheIncrementalRangeKeepsDocumentsWithTheirChildren) {
 
 TEST(NormalizeStage, AReplaceThatChangesNothingKeepsTheSchemaVersion) {
   std::vector<TableBatch> out;
-  nlohmann::json first = Load({}, {}, {Documents({R"({"a": 1})"})}, &out, WriteDisposition::kReplace);
-  nlohmann::json again = Load({}, first, {Documents({R"({"a": 2})"})}, &out, WriteDisposition::kReplace);
+  nlohmann::json first = RunStage({}, {}, {Documents({R"({"a": 1})"})}, &out, WriteDisposition::kReplace);
+  nlohmann::json again = RunStage({}, first, {Documents({R"({"a": 2})"})}, &out, WriteDisposition::kReplace);
   EXPECT_EQ(again["schema"], first["schema"]);
-  nlohmann::json changed = Load({}, first, {Documents({R"({"a": "x"})"})}, &out, WriteDisposition::kReplace);
+  nlohmann::json changed = RunStage({}, first, {Documents({R"({"a": "x"})"})}, &out, WriteDisposition::kReplace);
   EXPECT_EQ(changed["schema"]["version"], 2);
   EXPECT_EQ(changed["schema"]["tables"][0]["columns"][0]["type"], "text");  // rebuilt, no variant
 }
@@ -146,10 +147,10 @@ TEST(NormalizeStage, SequentialMasksContinueAcrossRuns) {
   options.mask = {{"email", "sequential"}};
   std::vector<TableBatch> out;
   nlohmann::json first =
-      Load(options, {}, {Documents({R"({"email": "a@x"})", R"({"email": "b@x"})", R"({"email": "a@x"})"})}, &out);
+      RunStage(options, {}, {Documents({R"({"email": "a@x"})", R"({"email": "b@x"})", R"({"email": "a@x"})"})}, &out);
   EXPECT_EQ(Values(*out[0].batch, "email"), (std::vector<std::string>{"1", "2", "1"}));
   std::vector<TableBatch> out2;
-  Load(options, first, {Documents({R"({"email": "c@x"})", R"({"email": "b@x"})"})}, &out2);
+  RunStage(options, first, {Documents({R"({"email": "c@x"})", R"({"email": "b@x"})"})}, &out2);
   EXPECT_EQ(Values(*out2[0].batch, "email"), (std::vector<std::string>{"3", "2"}));
 }
 
@@ -157,13 +158,13 @@ TEST(NormalizeStage, MaskingTheIncrementalKeyIsRefused) {
   SourceOptions options;
   options.incremental_key = "updatedAt";
   options.mask = {{"updated_at", "hash"}};
-  EXPECT_EQ(NormalizeStage::Validate(options).code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(CheckMaskOptions(options).code(), StatusCode::kInvalidInput);
 }
 
 TEST(NormalizeStage, AMaskedColumnTheDataNeverHadFailsTheLoad) {
   SourceOptions options;
   options.mask = {{"emial", "hash"}};
-  auto stage = NormalizeStage::Make(options, Request(), {}, false);
+  auto stage = NormalizeStage::Make(options, Table(), "load", {}, false);
   ASSERT_TRUE(stage.ok());
   ASSERT_TRUE((*stage)->Apply(Documents({R"({"email": "a@x"})"})).ok());
   Status st = (*stage)->Finish();

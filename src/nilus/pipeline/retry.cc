@@ -9,7 +9,8 @@
 
 namespace nilus {
 
-Status RetryTransient(std::string_view what, const std::function<Status()>& attempt, const RetryPolicy& policy) {
+Status RetryTransient(std::string_view what, const std::stop_token& stop, const std::function<Status()>& attempt,
+                      const RetryPolicy& policy) {
   std::mt19937_64 rng(std::random_device{}());
   auto ceiling = policy.initial_delay;
   for (int n = 1;; ++n) {
@@ -22,7 +23,7 @@ Status RetryTransient(std::string_view what, const std::function<Status()>& atte
     std::chrono::milliseconds delay(jitter(rng));
     spdlog::warn("{}: {} (attempt {} of {}); retrying in {} ms", what, st.message(), n, policy.max_attempts,
                  delay.count());
-    if (WaitForStop(delay)) return Status::Cancelled("interrupted while waiting to retry {}", what);
+    if (WaitForStop(stop, delay)) return Status::Cancelled("interrupted while waiting to retry {}", what);
     ceiling = std::min(ceiling * 2, policy.max_delay);
   }
 }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <stop_token>
 #include <string_view>
 
 #include "nilus/core/status.h"
@@ -16,7 +17,8 @@ struct RetryPolicy {
 
 /// Runs `attempt` until it succeeds, fails permanently, or `max_attempts` transient failures
 /// (Unavailable, Aborted) happened. Waits between attempts with exponential backoff and full
-/// jitter; a stop request ends the wait and the retries.
-Status RetryTransient(std::string_view what, const std::function<Status()>& attempt, const RetryPolicy& policy = {});
+/// jitter; a stop request (`stop`) ends the wait and the retries.
+Status RetryTransient(std::string_view what, const std::stop_token& stop, const std::function<Status()>& attempt,
+                      const RetryPolicy& policy = {});
 
 }  // namespace nilus

@@ -11,7 +11,7 @@ const RetryPolicy kFast{4, std::chrono::milliseconds(1), std::chrono::millisecon
 TEST(RetryTransient, RetriesTransientFailuresUntilSuccess) {
   int calls = 0;
   Status st = RetryTransient(
-      "test",
+      "test", {},
       [&] {
         ++calls;
         return calls < 3 ? Status::Unavailable("busy") : Status::OK();
@@ -24,7 +24,7 @@ TEST(RetryTransient, RetriesTransientFailuresUntilSuccess) {
 TEST(RetryTransient, FailsAtOnceOnPermanentErrors) {
   int calls = 0;
   Status st = RetryTransient(
-      "test",
+      "test", {},
       [&] {
         ++calls;
         return Status::InvalidInput("bad");
@@ -37,7 +37,7 @@ TEST(RetryTransient, FailsAtOnceOnPermanentErrors) {
 TEST(RetryTransient, GivesUpAfterMaxAttempts) {
   int calls = 0;
   Status st = RetryTransient(
-      "loading x",
+      "loading x", {},
       [&] {
         ++calls;
         return Status::Aborted("deadlock");

@@ -4,16 +4,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <random>
 #include <thread>
 
-#include "nilus/core/cancellation.h"
+#include "nilus/core/bounded_queue.h"
+#include "nilus/core/identifiers.h"
 #include "nilus/core/log.h"
 #include "nilus/core/strings.h"
 #include "nilus/core/values.h"
-#include "nilus/normalize/identifiers.h"
-#include "nilus/pipeline/bounded_queue.h"
 #include "nilus/pipeline/normalize_stage.h"
 #include "nilus/pipeline/retry.h"
 
@@ -65,109 +65,152 @@ class Progress {
   Clock::time_point start_, last_;
 };
 
-/// One attempt at loading the table: everything happens in one destination transaction, which
-/// is rolled back on any failure. Extract and Normalize run on one thread, Load on this one.
-Status LoadOnce(const Pipeline& p, Source& source, Destination& dest, const nlohmann::json& prior,
-                const LoadRequest& request, bool ignore_state, const std::string& started_at, LoadSummary* summary,
-                nlohmann::json* committed_state) {
-  NILUS_ASSIGN_OR_RAISE(auto stage, NormalizeStage::Make(p.source_options, request, prior, ignore_state));
-  ResumePoint resume;
-  // Replace reloads everything: the source's own state (e.g. the files read) does not apply.
-  if (request.strategy != WriteDisposition::kReplace) resume.state = prior.value("source", nlohmann::json::object());
-  resume.cursor = stage->SavedCursor();
-  // A replace rebuilds the table; any other load evolves the table as it is.
-  if (request.strategy != WriteDisposition::kReplace) {
-    NILUS_ASSIGN_OR_RAISE(auto existing, dest.TableColumns(request.dest_schema, request.dest_table));
-    stage->AdoptTable(existing);
-  }
+/// What one attempt works with.
+struct Attempt {
+  const Pipeline& pipeline;
+  const RunOptions& options;
+  Source& source;
+  Destination& destination;
+  TableSpec table;
+  LoadSpec load;
+};
 
-  NILUS_ASSIGN_OR_RAISE(auto load, dest.Begin(request));
-  NILUS_ASSIGN_OR_RAISE(auto reader, source.Read(p.source_options, resume));
+/// What moved through the stages of one attempt.
+struct Transferred {
+  int64_t rows = 0;
+  int64_t bytes = 0;
+  std::map<std::string, int64_t> child_rows;
+  double normalize_seconds = 0;
+};
 
+/// Reads the source and normalizes its batches on one thread, handing them over a bounded
+/// queue, and writes them to the load on this one. Stops early at `yield-limit` batches,
+/// at `sql-limit` rows, or on a stop request.
+Result<Transferred> Transfer(const Attempt& a, BatchReader& reader, NormalizeStage& stage, Load& load) {
   BoundedQueue<Normalized> queue(kQueueDepth);
-  double normalize_seconds = 0;  // written by the extract thread, read after it is joined
+  Transferred out;
+  const std::stop_token& stop = a.options.stop;
   std::thread extract([&] {
     int64_t yielded = 0;
-    const int64_t limit = p.source_options.yield_limit;
-    while (true) {
-      auto next = reader->Next();
+    const int64_t yield_limit = a.pipeline.source_options.yield_limit;
+    while (!stop.stop_requested()) {
+      auto next = reader.Next();
       if (!next.ok()) {
         queue.Push({{}, next.status()});
         break;
       }
       if (!*next) break;
       auto started = Clock::now();
-      auto normalized = stage->Apply(*next);
-      normalize_seconds += std::chrono::duration<double>(Clock::now() - started).count();
+      auto normalized = stage.Apply(*next);
+      out.normalize_seconds += std::chrono::duration<double>(Clock::now() - started).count();
       if (!normalized.ok()) {
         queue.Push({{}, normalized.status()});
         break;
       }
-      if (!queue.Push({std::move(*normalized), Status::OK()})) break;
-      if (limit > 0 && ++yielded >= limit) break;  // yield-limit: at most this many batches
+      const bool any = !normalized->empty();
+      if (any && !queue.Push({std::move(*normalized), Status::OK()})) break;
+      // yield-limit: at most this many batches with rows to load.
+      if (any && yield_limit > 0 && ++yielded >= yield_limit) break;
+      if (stage.LimitReached()) break;
     }
     queue.Close();
   });
 
   Status status;
-  Progress progress(p.sink_options.dest_table);
-  int64_t rows = 0, bytes = 0;
-  std::map<std::string, int64_t> child_rows;
+  Progress progress(a.table.qualified());
+  std::map<std::string, TableSpec> children;
   while (auto item = queue.Pop()) {
-    if (!item->status.ok()) {
-      status = item->status;
-      break;
-    }
-    if (StopRequested()) {
-      status = Status::Cancelled("interrupted");
-      break;
-    }
+    status = item->status;
+    if (status.ok() && stop.stop_requested()) status = Status::Cancelled("interrupted");
+    if (!status.ok()) break;
     for (const auto& tb : item->batches) {
-      status = load->Write(tb.table, *tb.batch);
-      if (!status.ok()) break;
-      if (tb.table == request.dest_table) {
-        rows += tb.batch->num_rows();
-      } else {
-        child_rows[tb.table] += tb.batch->num_rows();
+      const bool root = tb.table == a.table.name;
+      if (!root && !children.count(tb.table)) {
+        TableSpec child = a.table;
+        child.name = tb.table;
+        child.root = a.table.name;
+        child.primary_key.clear();
+        children.emplace(tb.table, std::move(child));
       }
-      bytes += tb.batch->byte_size();
+      status = load.Write(root ? a.table : children.at(tb.table), *tb.batch);
+      if (!status.ok()) break;
+      (root ? out.rows : out.child_rows[tb.table]) += tb.batch->num_rows();
+      out.bytes += tb.batch->byte_size();
     }
     if (!status.ok()) break;
-    progress.Update(rows, bytes);
+    progress.Update(out.rows, out.bytes);
   }
   queue.Close();
   extract.join();
   NILUS_RETURN_NOT_OK(status);
-  if (StopRequested()) return Status::Cancelled("interrupted");
+  if (stop.stop_requested()) return Status::Cancelled("interrupted");
+  return out;
+}
+
+/// What a committed attempt leaves for the local state store.
+struct Committed {
+  nlohmann::json prior_schema;  // the schema version the load started from
+  nlohmann::json state;         // the state it committed
+};
+
+/// One attempt at the load: everything happens in one destination transaction, which is
+/// rolled back on any failure.
+Status LoadOnce(const Attempt& a, LoadSummary* summary, Committed* committed) {
+  NILUS_ASSIGN_OR_RAISE(auto load, a.destination.Begin(a.load));
+  const nlohmann::json& prior = load->prior_state();
+  const bool full_refresh = a.options.full_refresh || a.pipeline.sink_options.full_refresh;
+  NILUS_ASSIGN_OR_RAISE(auto stage,
+                        NormalizeStage::Make(a.pipeline.source_options, a.table, a.load.load_id, prior, full_refresh));
+  // A rebuild makes the table anew and reads everything: the source's own state does not apply.
+  nlohmann::json source_state = nlohmann::json::object();
+  if (!a.table.rebuild) {
+    NILUS_ASSIGN_OR_RAISE(auto existing, load->TableColumns(a.table.schema, a.table.name));
+    stage->AdoptTable(existing);
+    source_state = prior.value("source", nlohmann::json::object());
+  }
+  NILUS_ASSIGN_OR_RAISE(auto reader, a.source.Read(a.pipeline.source_options, stage->Resume(source_state)));
+  NILUS_ASSIGN_OR_RAISE(Transferred moved, Transfer(a, *reader, *stage, *load));
   NILUS_RETURN_NOT_OK(stage->Finish());
 
   nlohmann::json state = {{"source", reader->state()}};
   stage->AddState(state);
-  LoadRecord record{
-      request.load_id, p.name,     p.sink_options.dest_table, std::string(WriteDispositionName(request.strategy)), rows,
-      bytes,           started_at, stage->ChildTables()};
-  NILUS_RETURN_NOT_OK(load->Commit(record, state));
-  summary->rows = rows;
-  summary->bytes = bytes;
-  summary->child_rows.assign(child_rows.begin(), child_rows.end());
-  summary->normalize_seconds = normalize_seconds;
-  *committed_state = std::move(state);
+  NILUS_RETURN_NOT_OK(load->Commit({{a.table, moved.rows, moved.bytes, stage->ChildTables()}}, state));
+  if (a.options.stop.stop_requested()) {
+    spdlog::warn("a stop was requested while {} was committing; the load was committed in full", a.table.qualified());
+  }
+  summary->rows = moved.rows;
+  summary->bytes = moved.bytes;
+  summary->child_rows.assign(moved.child_rows.begin(), moved.child_rows.end());
+  summary->normalize_seconds = moved.normalize_seconds;
+  committed->prior_schema = prior.value("schema", nlohmann::json::object());
+  committed->state = std::move(state);
   return Status::OK();
+}
+
+/// The key of a merge that names none: the source table's primary key, from its catalog.
+Result<std::vector<std::string>> DiscoverMergeKey(Source& source, const SourceOptions& options) {
+  NILUS_ASSIGN_OR_RAISE(auto key, source.PrimaryKey(options));
+  if (key.empty()) {
+    return Status::InvalidInput(
+        "incremental-strategy 'merge' needs a primary key and the source table declares none; add primary-key: "
+        "<column>[,<column>]");
+  }
+  spdlog::info("merging on the source's primary key ({})", Join(key, ", "));
+  for (auto& k : key) k = NormalizeIdentifier(k);
+  return key;
 }
 
 }  // namespace
 
 std::string NewLoadId() {
   int64_t micros = NowMicros();
-  std::string ts = FormatTimestamp(micros, false);  // "YYYY-MM-DD HH:MM:SS.ffffff"
-  std::string compact;
-  for (char c : ts) {
-    if (c == '-' || c == ':') continue;
-    compact += c == ' ' ? 'T' : c;
-  }
-  if (compact.find('.') == std::string::npos) compact += ".0";
+  std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &utc);
   std::mt19937 rng(std::random_device{}());
-  return fmt::format("{}Z.{:04x}", compact, rng() & 0xffff);
+  return fmt::format("{}.{:06d}Z.{:04x}", stamp, micros % 1000000, rng() & 0xffff);
 }
 
 Status CheckMaskedColumns(const Pipeline& p, const ConnectorRegistry& registry) {
@@ -194,68 +237,52 @@ Status CheckMaskedColumns(const Pipeline& p, const ConnectorRegistry& registry) 
 
 Result<LoadSummary> RunPipeline(const Pipeline& p, const RunOptions& options, const ConnectorRegistry& registry,
                                 StateStore& store) {
-  const std::string& table = p.sink_options.dest_table;
-  std::string context = fmt::format("loading {} into {}",
-                                    p.source_options.table.empty() ? p.source.Masked() : p.source_options.table, table);
+  const std::string& dest_table = p.sink_options.dest_table;
+  std::string context = fmt::format(
+      "loading {} into {}", p.source_options.table.empty() ? p.source.Masked() : p.source_options.table, dest_table);
   auto fail = [&](const Status& st) { return st.WithContext(context); };
 
-  NILUS_ASSIGN_OR_RAISE(auto split, SplitDestTable(table, "dest-table"));
-  LoadRequest request;
-  request.pipeline = p.name;
-  request.dest_schema = split.first;
-  request.dest_table = split.second;
-  request.primary_key = p.sink_options.primary_key;
-  request.strategy = p.sink_options.strategy;
-  bool full_refresh = options.full_refresh || p.sink_options.full_refresh;
-  if (full_refresh) request.strategy = WriteDisposition::kReplace;
+  NILUS_ASSIGN_OR_RAISE(auto split, SplitDestTable(dest_table, "dest-table"));
+  TableSpec table;
+  table.schema = split.first;
+  table.name = split.second;
+  table.strategy = p.sink_options.strategy;
+  table.rebuild = table.strategy == WriteDisposition::kReplace || options.full_refresh || p.sink_options.full_refresh;
+  table.primary_key = p.sink_options.primary_key;
 
   LoadSummary summary;
   summary.pipeline = p.name;
   summary.source_table = p.source_options.table;
-  summary.dest_table = table;
-  summary.strategy = WriteDispositionName(request.strategy);
+  summary.dest_table = dest_table;
+  summary.strategy = table.rebuild ? "replace" : WriteDispositionName(table.strategy);
   auto started = Clock::now();
-  std::string started_at = FormatTimestamp(NowMicros(), true);
+  LoadSpec load{p.name, dest_table, "", FormatTimestamp(NowMicros(), true), options.lock_timeout};
 
-  nlohmann::json committed_state;
-  nlohmann::json prior_schema = nlohmann::json::object();
-  Status st = RetryTransient(context, [&]() -> Status {
-    request.load_id = NewLoadId();
-    auto source = registry.OpenSource(p.source);
-    if (!source.ok()) return source.status();
-    if (request.strategy == WriteDisposition::kMerge && request.primary_key.empty()) {
-      auto key = (*source)->PrimaryKey(p.source_options);
-      if (!key.ok()) return key.status();
-      if (key->empty()) {
-        return Status::InvalidInput(
-            "incremental-strategy 'merge' needs a primary key and the source table declares none; add primary-key: "
-            "<column>[,<column>]");
-      }
-      spdlog::info("merging on the source's primary key ({})", Join(*key, ", "));
-      request.primary_key.clear();
-      for (const auto& k : *key) request.primary_key.push_back(NormalizeIdentifier(k));
+  Committed committed;
+  Status st = RetryTransient(context, options.stop, [&]() -> Status {
+    load.load_id = NewLoadId();
+    NILUS_ASSIGN_OR_RAISE(auto source, registry.OpenSource(p.source, options.stop));
+    if (table.keyed() && table.primary_key.empty()) {
+      NILUS_ASSIGN_OR_RAISE(table.primary_key, DiscoverMergeKey(*source, p.source_options));
     }
-    auto dest = registry.OpenDestination(p.destination);
-    if (!dest.ok()) return dest.status();
-    // Read even for a full refresh: the schema's history and child tables carry on.
-    auto prior = (*dest)->ReadState(p.name, table);
-    if (!prior.ok()) return prior.status();
-    prior_schema = prior->value("schema", nlohmann::json::object());
-    return LoadOnce(p, **source, **dest, *prior, request, full_refresh, started_at, &summary, &committed_state);
+    NILUS_ASSIGN_OR_RAISE(auto dest, registry.OpenDestination(p.destination, options.stop));
+    return LoadOnce({p, options, *source, *dest, table, load}, &summary, &committed);
   });
   if (!st.ok()) return fail(st);
-  summary.load_id = request.load_id;
+  summary.load_id = load.load_id;
   summary.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   spdlog::info("normalize took {:.3f} s of the load's {:.3f} s ({:.1f}%)", summary.normalize_seconds, summary.seconds,
                summary.seconds > 0 ? 100 * summary.normalize_seconds / summary.seconds : 0.0);
 
-  Status saved = store.Save({p.name, table, p.destination_as_written, committed_state, request.load_id, ""});
+  Status saved = store.Save({p.name, dest_table, p.destination_as_written, committed.state, load.load_id, ""});
   // The schema version this load read (in case the run that committed it could not record it)
   // and the one it committed.
-  if (saved.ok()) saved = store.SaveSchema(p.name, table, prior_schema);
-  if (saved.ok()) saved = store.SaveSchema(p.name, table, committed_state.value("schema", nlohmann::json::object()));
-  if (!saved.ok())
+  if (saved.ok()) saved = store.SaveSchema(p.name, dest_table, committed.prior_schema);
+  if (saved.ok())
+    saved = store.SaveSchema(p.name, dest_table, committed.state.value("schema", nlohmann::json::object()));
+  if (!saved.ok()) {
     spdlog::warn("the local state store could not be updated ({}); the destination holds the state", saved.message());
+  }
   return summary;
 }
 

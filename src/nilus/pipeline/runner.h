@@ -1,28 +1,24 @@
 #pragma once
 
+#include <chrono>
+#include <stop_token>
 #include <string>
 #include <vector>
 
 #include "nilus/connectors/registry.h"
 #include "nilus/core/options.h"
-#include "nilus/core/uri.h"
 #include "nilus/state/state_store.h"
 
 namespace nilus {
 
-/// One pipeline, resolved and validated: a source table, a destination table and how to move it.
-struct Pipeline {
-  std::string name;  ///< keys the state: the workflow and node name, the file name, or the dest table
-  Uri source;
-  Uri destination;
-  /// The destination address as written (placeholders kept), remembered by the local state store.
-  std::string destination_as_written;
-  SourceOptions source_options;
-  SinkOptions sink_options;
-};
-
+/// How one run of a pipeline goes.
 struct RunOptions {
+  /// Ignore the saved state and rebuild the destination tables.
   bool full_refresh = false;
+  /// How long to wait for another run of the same pipeline to finish.
+  std::chrono::seconds lock_timeout{600};
+  /// Stops the run: what is not committed is rolled back.
+  std::stop_token stop;
 };
 
 /// What one run loaded, for the end-of-run summary.
@@ -43,7 +39,10 @@ struct LoadSummary {
 
 /// Runs a pipeline once: extract → normalize → load over a bounded queue, then commits data,
 /// load record and state in one destination transaction, and copies the state to `store`.
-/// Transient failures are retried; a stop request rolls back and returns Cancelled.
+/// The state is read inside that transaction under the pipeline's lock, so two runs of one
+/// pipeline never load the same rows. Transient failures are retried; a stop request rolls
+/// back and returns Cancelled, unless it comes once the final COMMIT was sent: then the load is
+/// complete and the run says so.
 Result<LoadSummary> RunPipeline(const Pipeline& pipeline, const RunOptions& options, const ConnectorRegistry& registry,
                                 StateStore& store);
 
@@ -51,7 +50,8 @@ Result<LoadSummary> RunPipeline(const Pipeline& pipeline, const RunOptions& opti
 /// the source can tell its columns without reading data (CSV headers, SQL catalogs).
 Status CheckMaskedColumns(const Pipeline& pipeline, const ConnectorRegistry& registry);
 
-/// A new, time-ordered load id: "20261124T110102.123456Z.3fa2".
+/// A new load id, unique and sorting in time order: "20261124T110102.123456Z.3fa2" (UTC,
+/// always six digits of microseconds).
 std::string NewLoadId();
 
 }  // namespace nilus

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "nilus/connectors/sqlite/sqlite_db.h"
+#include "nilus/core/sqlite_db.h"
 
 namespace nilus {
 
@@ -39,12 +39,6 @@ CREATE TABLE IF NOT EXISTS schema_versions (
 
 StateStore::StateStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
 StateStore::~StateStore() = default;
-
-std::string StateStore::DefaultHome() {
-  if (const char* home = std::getenv("NILUS_HOME"); home && *home) return home;
-  const char* user_home = std::getenv("HOME");
-  return std::string(user_home && *user_home ? user_home : ".") + "/.nilus";
-}
 
 Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& home) {
   std::error_code ec;

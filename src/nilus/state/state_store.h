@@ -51,9 +51,6 @@ class StateStore {
   /// Every recorded schema version of `pipeline`, oldest first.
   Result<std::vector<SchemaVersion>> SchemaHistory(const std::string& pipeline);
 
-  /// `$NILUS_HOME`, or ~/.nilus.
-  static std::string DefaultHome();
-
  private:
   explicit StateStore(std::unique_ptr<SqliteDb> db);
   std::unique_ptr<SqliteDb> db_;

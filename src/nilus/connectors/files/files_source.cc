@@ -10,14 +10,11 @@
 #include <set>
 #include <unordered_map>
 
-#include "nilus/core/cancellation.h"
+#include "nilus/core/identifiers.h"
 #include "nilus/core/strings.h"
+#include "nilus/core/text_values.h"
 #include "nilus/core/values.h"
 #include "nilus/formats/csv_reader.h"
-#include "nilus/normalize/documents.h"
-#include "nilus/normalize/identifiers.h"
-#include "nilus/normalize/inference.h"
-#include "nilus/normalize/masking.h"
 
 namespace nilus {
 
@@ -135,8 +132,41 @@ Result<std::vector<std::string>> CsvColumns(CsvReader& reader, CsvRecord& record
   return names;
 }
 
+/// Where an earlier run stopped inside a file it read in part (yield-limit).
+struct PartialFile {
+  std::string path;
+  StreamPosition position;
+};
+
+std::optional<PartialFile> PartialOf(const json& state) {
+  auto it = state.find("partial");
+  if (it == state.end() || !it->is_object()) return std::nullopt;
+  return PartialFile{it->value("file", ""), {it->value("offset", int64_t{0}), it->value("line", int64_t{0})}};
+}
+
+/// A CSV file opened for its records: the header read (or, without one, the first record held
+/// in `record`), and moved to where an earlier run stopped when it read the file in part.
+struct CsvFile {
+  std::unique_ptr<CsvReader> reader;
+  std::vector<std::string> names;
+  bool pending_first = false;  // `record` holds a data record not yet taken
+};
+
+Result<CsvFile> OpenCsv(const std::string& path, const CsvDialect& dialect, const std::optional<PartialFile>& partial,
+                        CsvRecord& record) {
+  CsvFile f;
+  NILUS_ASSIGN_OR_RAISE(auto in, OpenInputStream(path));
+  f.reader = std::make_unique<CsvReader>(std::move(in), path, dialect);
+  NILUS_ASSIGN_OR_RAISE(f.names, CsvColumns(*f.reader, record, &f.pending_first));
+  if (partial && partial->path == path) {
+    NILUS_RETURN_NOT_OK(f.reader->SeekTo(partial->position));
+    f.pending_first = false;  // loaded by the run that stopped here
+  }
+  return f;
+}
+
 /// The columns of the CSV files in one schema: names in order of first appearance, types
-/// inferred over every value (type-hints win), restricted to `columns` when given.
+/// inferred over every value (type-hints win), restricted to `columns` and `sql-exclude-columns`.
 class SchemaInference {
  public:
   explicit SchemaInference(const SourceOptions& options) : options_(options) {}
@@ -146,47 +176,30 @@ class SchemaInference {
     if (added) {
       names_.push_back(name);
       text_.emplace_back(options_.date_detection);
-      hinted_.push_back(Hint(name) != nullptr);
+      needed_.push_back(options_.Selects(name) && options_.HintFor(name) == nullptr);
     }
     return it->second;
   }
-  bool NeedsValues(int column) const { return !hinted_[column]; }
+  bool NeedsValues(int column) const { return needed_[column]; }
   void ObserveText(int column, std::string_view v) { text_[column].Observe(v); }
 
   Result<Schema> Finish() const {
+    NILUS_RETURN_NOT_OK(options_.CheckSelection(names_, "the files"));
     Schema schema;
     for (size_t i = 0; i < names_.size(); ++i) {
-      if (!options_.columns.empty() &&
-          std::find(options_.columns.begin(), options_.columns.end(), names_[i]) == options_.columns.end()) {
-        continue;
-      }
-      const LogicalType* hint = Hint(names_[i]);
+      if (!options_.Selects(names_[i])) continue;
+      const LogicalType* hint = options_.HintFor(names_[i]);
       schema.AddField({names_[i], hint ? *hint : text_[i].Result(), true});
-    }
-    for (const auto& wanted : options_.columns) {
-      if (schema.FieldIndex(wanted) < 0) {
-        return Status::InvalidInput("option columns names '{}', which the files do not have; they have: {}", wanted,
-                                    Join(names_, ", "));
-      }
     }
     return schema;
   }
 
  private:
-  /// The hint for a column, matched by its normalised name so either spelling works.
-  const LogicalType* Hint(const std::string& name) const {
-    std::string normal = NormalizeIdentifier(name);
-    for (const auto& [column, type] : options_.type_hints) {
-      if (column == name || NormalizeIdentifier(column) == normal) return &type;
-    }
-    return nullptr;
-  }
-
   const SourceOptions& options_;
   std::vector<std::string> names_;
   std::unordered_map<std::string, int> index_;
   std::vector<TextTypeInference> text_;
-  std::vector<bool> hinted_;
+  std::vector<bool> needed_;  // selected and not hinted: its values decide its type
 };
 
 /// A value that does not convert to its column's (hinted) type; the value is left out when the
@@ -199,39 +212,47 @@ Status ConversionError(const std::string& path, int64_t line, const Field& field
       field.type.ToString(), field.name);
 }
 
+Status WidthError(const CsvReader& reader, const CsvRecord& record, size_t width) {
+  return Status::InvalidInput("{}:{}: {} fields, but the {} has {}", reader.path(), record.line, record.fields.size(),
+                              reader.dialect().header ? "header" : "first row", width);
+}
+
 /// Reads the selected files in order. CSV rows are converted to the inferred schema; JSONL lines
 /// go out as documents, which Normalize types and flattens. A batch holds rows of one format.
+/// `state()` names the files read whole and, for a file read in part, where the last batch ended.
 class FilesReader final : public BatchReader {
  public:
-  FilesReader(Uri uri, CsvDialect dialect, std::vector<SourceFile> files, Schema schema, const SourceOptions& options,
-              json state)
-      : uri_(std::move(uri)),
-        dialect_(std::move(dialect)),
+  FilesReader(CsvDialect dialect, std::vector<SourceFile> files, Schema schema, const SourceOptions& options, json done,
+              std::optional<PartialFile> partial, std::stop_token stop)
+      : dialect_(std::move(dialect)),
         files_(std::move(files)),
         csv_builder_(std::move(schema)),
         documents_(DocumentSchema(true)),
-        page_size_(options.page_size),
-        mask_(options.mask),
-        state_(std::move(state)) {}
+        options_(options),
+        done_(std::move(done)),
+        partial_(std::move(partial)),
+        stop_(std::move(stop)) {}
 
   Result<std::shared_ptr<const RecordBatch>> Next() override {
     while (true) {
       BatchBuilder& builder = current();
       int64_t max_bytes = format_ == Format::kCsv ? kMaxBatchBytes : kMaxDocumentBatchBytes;
-      if (builder.num_rows() >= page_size_ || builder.byte_size() >= max_bytes) break;
-      if (StopRequested()) return Status::Cancelled("interrupted");
+      if (builder.num_rows() >= options_.page_size || builder.byte_size() >= max_bytes) break;
       if (!csv_ && !jsonl_) {
         if (next_file_ >= files_.size()) break;
         if (builder.num_rows() > 0 && files_[next_file_].format != format_) break;
+        if (stop_.stop_requested()) return Status::Cancelled("interrupted");
         NILUS_RETURN_NOT_OK(OpenFile(files_[next_file_]));
         continue;
       }
       NILUS_ASSIGN_OR_RAISE(bool more, csv_ ? ReadCsvRow() : ReadJsonRow());
       if (!more) {
-        state_["files"].push_back(files_[next_file_].path);
+        done_.push_back(files_[next_file_].path);
         csv_.reset();
         jsonl_.reset();
         ++next_file_;
+      } else if ((++rows_ & 1023) == 0 && stop_.stop_requested()) {
+        return Status::Cancelled("interrupted");
       }
     }
     BatchBuilder& builder = current();
@@ -239,25 +260,32 @@ class FilesReader final : public BatchReader {
     return builder.Finish();
   }
 
-  json state() const override { return state_; }
+  json state() const override {
+    json out = {{"files", done_}};
+    if (csv_ || jsonl_) {
+      StreamPosition at = csv_ ? csv_->position() : jsonl_->position();
+      out["partial"] = {{"file", files_[next_file_].path}, {"offset", at.offset}, {"line", at.line}};
+    }
+    return out;
+  }
 
  private:
   BatchBuilder& current() { return format_ == Format::kCsv ? csv_builder_ : documents_; }
 
   Status OpenFile(const SourceFile& file) {
-    NILUS_ASSIGN_OR_RAISE(auto in, OpenInputStream(file.path));
     spdlog::debug("reading {}", file.path);
     format_ = file.format;
     mapping_.clear();
     if (file.format == Format::kCsv) {
-      csv_ = std::make_unique<CsvReader>(std::move(in), file.path, dialect_);
-      bool has_first;
-      NILUS_ASSIGN_OR_RAISE(auto names, CsvColumns(*csv_, record_, &has_first));
-      pending_first_ = has_first;
-      for (const auto& n : names) mapping_.push_back(csv_builder_.schema().FieldIndex(n));
-      width_ = names.size();
+      NILUS_ASSIGN_OR_RAISE(CsvFile opened, OpenCsv(file.path, dialect_, partial_, record_));
+      csv_ = std::move(opened.reader);
+      pending_first_ = opened.pending_first;
+      for (const auto& n : opened.names) mapping_.push_back(csv_builder_.schema().FieldIndex(n));
+      width_ = opened.names.size();
     } else {
+      NILUS_ASSIGN_OR_RAISE(auto in, OpenInputStream(file.path));
       jsonl_ = std::make_unique<LineReader>(std::move(in));
+      if (partial_ && partial_->path == file.path) NILUS_RETURN_NOT_OK(jsonl_->SeekTo(partial_->position));
     }
     return Status::OK();
   }
@@ -268,10 +296,7 @@ class FilesReader final : public BatchReader {
       if (!more) return false;
     }
     pending_first_ = false;
-    if (record_.fields.size() != width_) {
-      return Status::InvalidInput("{}:{}: {} fields, but the {} has {}", csv_->path(), record_.line,
-                                  record_.fields.size(), dialect_.header ? "header" : "first row", width_);
-    }
+    if (record_.fields.size() != width_) return WidthError(*csv_, record_, width_);
     filled_.assign(csv_builder_.schema().num_fields(), false);
     for (size_t i = 0; i < width_; ++i) {
       int c = mapping_[i];
@@ -282,7 +307,7 @@ class FilesReader final : public BatchReader {
         column.AppendNull();
       } else if (!AppendTextValue(column, record_.fields[i])) {
         const Field& field = csv_builder_.schema().field(c);
-        return ConversionError(csv_->path(), record_.line, field, record_.fields[i], IsMaskedColumn(mask_, field.name));
+        return ConversionError(csv_->path(), record_.line, field, record_.fields[i], options_.Masks(field.name));
       }
     }
     for (size_t c = 0; c < filled_.size(); ++c) {
@@ -306,16 +331,17 @@ class FilesReader final : public BatchReader {
     return true;
   }
 
-  Uri uri_;
   CsvDialect dialect_;
   std::vector<SourceFile> files_;
   BatchBuilder csv_builder_;
   BatchBuilder documents_;
   Format format_ = Format::kCsv;
-  int64_t page_size_;
-  std::vector<std::pair<std::string, std::string>> mask_;
-  json state_;
+  SourceOptions options_;
+  json done_;  // the files read whole, this run and before
+  std::optional<PartialFile> partial_;
+  std::stop_token stop_;
   size_t next_file_ = 0;
+  int64_t rows_ = 0;
   std::unique_ptr<CsvReader> csv_;
   std::unique_ptr<LineReader> jsonl_;
   CsvRecord record_;
@@ -328,7 +354,8 @@ class FilesReader final : public BatchReader {
 
 class FilesSource final : public Source {
  public:
-  FilesSource(Uri uri, CsvDialect dialect) : uri_(std::move(uri)), dialect_(std::move(dialect)) {}
+  FilesSource(Uri uri, CsvDialect dialect, std::stop_token stop)
+      : uri_(std::move(uri)), dialect_(std::move(dialect)), stop_(std::move(stop)) {}
 
   Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint& resume) override {
     const json& state = resume.state;
@@ -339,6 +366,7 @@ class FilesSource final : public Source {
     if (state.contains("files")) {
       for (const auto& f : state["files"]) done.insert(f.get<std::string>());
     }
+    std::optional<PartialFile> partial = PartialOf(state);
     std::vector<SourceFile> files;
     for (const auto& p : paths) {
       if (done.count(p)) continue;
@@ -346,13 +374,14 @@ class FilesSource final : public Source {
       files.push_back({p, format});
     }
     if (files.empty()) spdlog::info("{}: every matching file was loaded by an earlier run; nothing new", pattern);
+    if (partial)
+      spdlog::info("{}: continuing at line {}, where the last run stopped", partial->path, partial->position.line + 1);
 
-    NILUS_ASSIGN_OR_RAISE(Schema schema, InferSchema(files, options));
-    json new_state = json::object();
-    new_state["files"] = json::array();
-    for (const auto& f : done) new_state["files"].push_back(f);
-    return std::unique_ptr<BatchReader>(
-        new FilesReader(uri_, dialect_, std::move(files), std::move(schema), options, std::move(new_state)));
+    NILUS_ASSIGN_OR_RAISE(Schema schema, InferSchema(files, options, partial));
+    json done_list = json::array();
+    for (const auto& f : done) done_list.push_back(f);
+    return std::unique_ptr<BatchReader>(new FilesReader(dialect_, std::move(files), std::move(schema), options,
+                                                        std::move(done_list), std::move(partial), stop_));
   }
 
   /// The columns of the CSV files' headers; unknown (nullopt) when JSONL files match.
@@ -363,12 +392,9 @@ class FilesSource final : public Source {
     for (const auto& path : paths) {
       NILUS_ASSIGN_OR_RAISE(Format format, FormatOf(path, uri_.scheme()));
       if (format != Format::kCsv) return std::optional<std::vector<std::string>>();
-      NILUS_ASSIGN_OR_RAISE(auto in, OpenInputStream(path));
-      CsvReader reader(std::move(in), path, dialect_);
       CsvRecord record;
-      bool has_first;
-      NILUS_ASSIGN_OR_RAISE(auto header, CsvColumns(reader, record, &has_first));
-      for (auto& n : header) {
+      NILUS_ASSIGN_OR_RAISE(CsvFile file, OpenCsv(path, dialect_, std::nullopt, record));
+      for (auto& n : file.names) {
         if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(std::move(n));
       }
     }
@@ -390,60 +416,61 @@ class FilesSource final : public Source {
     return pattern;
   }
 
-  /// First pass over the CSV files: reads each once to learn its columns and their types, so
-  /// that the types hold for all rows whatever the batch size. Memory: one state per column.
-  /// (JSONL documents are typed by Normalize.)
-  Result<Schema> InferSchema(const std::vector<SourceFile>& files, const SourceOptions& options) {
+  /// First pass over the CSV files: reads each once (from where an earlier run stopped, for a
+  /// file read in part) to learn its columns and their types, so that the types hold for all
+  /// rows whatever the batch size. Memory: one state per column. (JSONL documents are typed by
+  /// Normalize.)
+  Result<Schema> InferSchema(const std::vector<SourceFile>& files, const SourceOptions& options,
+                             const std::optional<PartialFile>& partial) {
     SchemaInference inference(options);
     bool any_csv = false;
     for (const auto& file : files) {
-      if (file.format == Format::kCsv) {
-        any_csv = true;
-        NILUS_ASSIGN_OR_RAISE(auto in, OpenInputStream(file.path));
-        CsvReader reader(std::move(in), file.path, dialect_);
-        CsvRecord record;
-        bool has_first;
-        NILUS_ASSIGN_OR_RAISE(auto names, CsvColumns(reader, record, &has_first));
-        std::vector<int> columns;
-        bool any_needed = false;
-        for (const auto& n : names) {
-          columns.push_back(inference.Column(n));
-          any_needed = any_needed || inference.NeedsValues(columns.back());
-        }
-        if (!any_needed) continue;  // every column is hinted; the load pass checks the values
-        while (true) {
-          if (!has_first) {
-            NILUS_ASSIGN_OR_RAISE(bool more, reader.Next(&record));
-            if (!more) break;
-          }
-          has_first = false;
-          if (StopRequested()) return Status::Cancelled("interrupted");
-          if (record.fields.size() != names.size()) {
-            return Status::InvalidInput("{}:{}: {} fields, but the {} has {}", file.path, record.line,
-                                        record.fields.size(), dialect_.header ? "header" : "first row", names.size());
-          }
-          for (size_t i = 0; i < names.size(); ++i) {
-            if (inference.NeedsValues(columns[i]) && !record.IsNull(i, dialect_)) {
-              inference.ObserveText(columns[i], record.fields[i]);
-            }
-          }
-        }
+      if (file.format != Format::kCsv) continue;
+      any_csv = true;
+      CsvRecord record;
+      NILUS_ASSIGN_OR_RAISE(CsvFile csv, OpenCsv(file.path, dialect_, partial, record));
+      std::vector<int> columns;
+      bool any_needed = false;
+      for (const auto& n : csv.names) {
+        columns.push_back(inference.Column(n));
+        any_needed = any_needed || inference.NeedsValues(columns.back());
       }
+      if (!any_needed) continue;  // every column is hinted or left out; the load pass checks the values
+      NILUS_RETURN_NOT_OK(ObserveFile(*csv.reader, record, csv.pending_first, columns, inference));
     }
     if (!any_csv) return Schema();
     return inference.Finish();
   }
 
+  Status ObserveFile(CsvReader& reader, CsvRecord& record, bool pending_first, const std::vector<int>& columns,
+                     SchemaInference& inference) {
+    for (int64_t n = 0;; ++n) {
+      if (!pending_first) {
+        NILUS_ASSIGN_OR_RAISE(bool more, reader.Next(&record));
+        if (!more) return Status::OK();
+      }
+      pending_first = false;
+      if ((n & 1023) == 0 && stop_.stop_requested()) return Status::Cancelled("interrupted");
+      if (record.fields.size() != columns.size()) return WidthError(reader, record, columns.size());
+      for (size_t i = 0; i < columns.size(); ++i) {
+        if (inference.NeedsValues(columns[i]) && !record.IsNull(i, dialect_)) {
+          inference.ObserveText(columns[i], record.fields[i]);
+        }
+      }
+    }
+  }
+
   Uri uri_;
   CsvDialect dialect_;
+  std::stop_token stop_;
 };
 
 }  // namespace
 
 Status RegisterFiles(ConnectorRegistry& registry) {
-  auto factory = [](const Uri& uri) -> Result<std::unique_ptr<Source>> {
+  auto factory = [](const Uri& uri, std::stop_token stop) -> Result<std::unique_ptr<Source>> {
     NILUS_ASSIGN_OR_RAISE(CsvDialect dialect, DialectFromUri(uri));
-    return std::unique_ptr<Source>(new FilesSource(uri, std::move(dialect)));
+    return std::unique_ptr<Source>(new FilesSource(uri, std::move(dialect), std::move(stop)));
   };
   for (const char* scheme : {"file", "csv", "jsonl"}) {
     NILUS_RETURN_NOT_OK(registry.AddSource(scheme, factory));

@@ -1,6 +1,9 @@
 #include "nilus/connectors/postgres/pg_connection.h"
 
+#include <poll.h>
 #include <spdlog/spdlog.h>
+
+#include <cerrno>
 
 #include "nilus/core/secrets.h"
 #include "nilus/core/strings.h"
@@ -10,6 +13,8 @@ namespace nilus {
 namespace {
 
 std::string Trimmed(const char* msg) { return std::string(Trim(msg ? msg : "")); }
+
+constexpr char kQueryCanceled[] = "57014";
 
 Status StatusForSqlState(std::string_view state, std::string message) {
   auto code = [&]() -> StatusCode {
@@ -27,7 +32,7 @@ Status StatusForSqlState(std::string_view state, std::string message) {
 
 }  // namespace
 
-Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const Uri& uri) {
+Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const Uri& uri, std::stop_token stop) {
   std::string where =
       fmt::format("{}:{}{}", uri.host().empty() ? "localhost" : uri.host(), uri.port() ? uri.port() : 5432, uri.path());
   // libpq understands postgresql:// and postgres:// URIs itself, with every parameter.
@@ -52,8 +57,10 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const Uri& uri) {
   // Server notices ("relation already exists, skipping") are for the debug log, not the terminal.
   PQsetNoticeProcessor(
       conn, [](void*, const char* message) { spdlog::debug("postgresql: {}", Trimmed(message)); }, nullptr);
-  PgResult setup(PQexec(conn, "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3"));
-  return std::unique_ptr<PgConnection>(new PgConnection(conn, where));
+  auto out = std::unique_ptr<PgConnection>(new PgConnection(conn, where, std::move(stop)));
+  NILUS_RETURN_NOT_OK(
+      out->Exec("SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3").status());
+  return out;
 }
 
 Status PgConnection::ErrorStatus(const PGresult* res, std::string_view what) const {
@@ -64,10 +71,53 @@ Status PgConnection::ErrorStatus(const PGresult* res, std::string_view what) con
     // No SQLSTATE: the connection itself broke.
     return Status::Unavailable("{} on PostgreSQL {}: {}", what, where_, MaskSecrets(msg));
   }
+  if (std::string_view(state) == kQueryCanceled && stop_.stop_requested()) return Status::Cancelled("interrupted");
   std::string fix;
   if (std::string_view(state) == "42501") fix = "; grant the privilege to the user of the address";
   return StatusForSqlState(
       state, fmt::format("{} on PostgreSQL {}: {} (SQLSTATE {}){}", what, where_, MaskSecrets(msg), state, fix));
+}
+
+void PgConnection::SendCancel() {
+  PGcancel* cancel = PQgetCancel(conn_);
+  if (!cancel) return;
+  char err[256];
+  if (!PQcancel(cancel, err, sizeof(err))) spdlog::debug("postgresql: cancel request failed: {}", err);
+  PQfreeCancel(cancel);
+}
+
+Status PgConnection::AwaitInput(std::string_view what) {
+  pollfd pfd{PQsocket(conn_), POLLIN, 0};
+  if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+    return Status::Unavailable("{}: waiting for PostgreSQL {}", what, where_);
+  if (!PQconsumeInput(conn_)) return ErrorStatus(nullptr, what);
+  return Status::OK();
+}
+
+Result<PgResult> PgConnection::Collect(std::string_view what, bool interruptible) {
+  bool cancel_sent = false;
+  PgResult last;
+  std::optional<Status> error;
+  while (true) {
+    while (PQisBusy(conn_)) {
+      if (interruptible && !cancel_sent && stop_.stop_requested()) {
+        SendCancel();
+        cancel_sent = true;
+      }
+      NILUS_RETURN_NOT_OK(AwaitInput(what));
+    }
+    PgResult res(PQgetResult(conn_));
+    if (!res.get()) break;
+    ExecStatusType st = PQresultStatus(res.get());
+    if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) return res;  // the caller moves the data
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+      last = std::move(res);
+    } else if (!error) {
+      error = ErrorStatus(res.get(), what);
+    }
+  }
+  if (error) return *error;
+  return last;
 }
 
 Result<PgResult> PgConnection::Exec(const std::string& sql) { return Exec(sql, {}); }
@@ -75,16 +125,31 @@ Result<PgResult> PgConnection::Exec(const std::string& sql) { return Exec(sql, {
 Result<PgResult> PgConnection::Exec(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
   std::vector<const char*> values;
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  std::string what = fmt::format("running '{}'", Excerpt(Trim(sql), 80));
+  if (stop_.stop_requested()) return Status::Cancelled("interrupted");
   // Without parameters, the simple protocol: it allows several statements in one string.
-  PgResult res(values.empty() ? PQexec(conn_, sql.c_str())
-                              : PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                                             values.data(), nullptr, nullptr, 0));
-  ExecStatusType st = PQresultStatus(res.get());
-  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_OUT || st == PGRES_COPY_IN) {
-    return res;
+  int sent = values.empty() ? PQsendQuery(conn_, sql.c_str())
+                            : PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                                values.data(), nullptr, nullptr, 0);
+  if (!sent) return ErrorStatus(nullptr, what);
+  return Collect(what, true);
+}
+
+Result<PgResult> PgConnection::ExecToEnd(const std::string& sql) {
+  std::string what = fmt::format("running '{}'", Excerpt(Trim(sql), 80));
+  if (!PQsendQuery(conn_, sql.c_str())) return ErrorStatus(nullptr, what);
+  return Collect(what, false);
+}
+
+Result<int> PgConnection::GetCopyData(char** row, std::string_view what) {
+  while (true) {
+    int len = PQgetCopyData(conn_, row, 1);
+    if (len > 0) return len;
+    if (len == -1) return -1;
+    if (len < -1) return ErrorStatus(nullptr, what);
+    if (stop_.stop_requested()) return Status::Cancelled("interrupted");
+    NILUS_RETURN_NOT_OK(AwaitInput(what));
   }
-  std::string what = Excerpt(Trim(sql), 80);
-  return ErrorStatus(res.get(), fmt::format("running '{}'", what));
 }
 
 }  // namespace nilus

@@ -18,7 +18,7 @@ struct PgColumn {
 /// The columns of table `qualified` ("schema"."table"), in order.
 Result<std::vector<PgColumn>> PgTableColumns(PgConnection& conn, const std::string& qualified);
 
-Result<std::unique_ptr<Source>> OpenPostgresSource(const Uri& uri);
-Result<std::unique_ptr<Destination>> OpenPostgresDestination(const Uri& uri);
+Result<std::unique_ptr<Source>> OpenPostgresSource(const Uri& uri, std::stop_token stop);
+Result<std::unique_ptr<Destination>> OpenPostgresDestination(const Uri& uri, std::stop_token stop);
 
 }  // namespace nilus

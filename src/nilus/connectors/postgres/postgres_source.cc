@@ -5,9 +5,10 @@
 
 #include "nilus/connectors/merged_reader.h"
 #include "nilus/connectors/postgres/pg_connection.h"
+#include "nilus/connectors/postgres/pg_copy.h"
 #include "nilus/connectors/postgres/pg_types.h"
 #include "nilus/connectors/postgres/postgres_internal.h"
-#include "nilus/core/cancellation.h"
+#include "nilus/core/identifiers.h"
 #include "nilus/core/strings.h"
 
 namespace nilus {
@@ -54,8 +55,6 @@ WHERE i.indrelid = $1::regclass AND i.indisprimary
 ORDER BY k.pos
 )sql";
 
-constexpr char kBinaryCopySignature[] = "PGCOPY\n\377\r\n";
-
 /// sql-reflection-level: `full` keeps every type with its modifiers; `fast` drops modifiers
 /// (numeric(12,2) -> numeric, varchar(40) -> varchar); `none` reads every column as text.
 void ApplyReflectionLevel(std::vector<PgColumn>& columns, const std::string& level) {
@@ -72,32 +71,27 @@ void ApplyReflectionLevel(std::vector<PgColumn>& columns, const std::string& lev
 /// Streams `COPY (SELECT …) TO STDOUT (FORMAT binary)` into record batches.
 class PostgresReader final : public BatchReader {
  public:
-  PostgresReader(std::unique_ptr<PgConnection> conn, std::vector<PgColumn> columns, std::string what, int64_t page_size)
-      : conn_(std::move(conn)), columns_(std::move(columns)), what_(std::move(what)), page_size_(page_size) {
+  PostgresReader(std::unique_ptr<PgConnection> conn, const std::vector<PgColumn>& columns, std::string what,
+                 int64_t page_size)
+      : conn_(std::move(conn)), decoder_(TypesOf(columns)), what_(std::move(what)), page_size_(page_size) {
     Schema schema;
-    for (const auto& c : columns_) {
-      schema.AddField({c.name, c.type.logical, true, "postgresql:" + c.type.sql_type});
-    }
+    for (const auto& c : columns) schema.AddField({c.name, c.type.logical, true, "postgresql:" + c.type.sql_type});
     builder_ = std::make_unique<BatchBuilder>(std::move(schema));
   }
 
   Result<std::shared_ptr<const RecordBatch>> Next() override {
     while (!done_ && builder_->num_rows() < page_size_) {
-      // Checked every 1024 rows: the byte bound and a stop request.
-      if ((builder_->num_rows() & 1023) == 0) {
-        if (StopRequested()) return Status::Cancelled("interrupted");
-        if (builder_->byte_size() >= kMaxBatchBytes) break;
-      }
+      // The byte bound is checked every 1024 rows.
+      if ((builder_->num_rows() & 1023) == 0 && builder_->byte_size() >= kMaxBatchBytes) break;
       char* buf = nullptr;
-      int len = PQgetCopyData(conn_->get(), &buf, 0);
+      NILUS_ASSIGN_OR_RAISE(int len, conn_->GetCopyData(&buf, "reading " + what_));
       if (len == -1) {
         done_ = true;
         PgResult res(PQgetResult(conn_->get()));
         if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) return conn_->ErrorStatus(res.get(), "reading " + what_);
         break;
       }
-      if (len < 0) return conn_->ErrorStatus(nullptr, "reading " + what_);
-      Status st = ParseRow(buf, len);
+      Status st = decoder_.Decode(buf, len, *builder_);
       PQfreemem(buf);
       NILUS_RETURN_NOT_OK(st.WithContext(what_));
     }
@@ -106,46 +100,17 @@ class PostgresReader final : public BatchReader {
   }
 
  private:
-  Status ParseRow(const char* p, int len) {
-    const char* end = p + len;
-    if (!header_seen_) {
-      // Signature, flags, header extension length, extension.
-      if (len < 19 || std::memcmp(p, kBinaryCopySignature, 11) != 0) return Status::Internal("bad binary COPY header");
-      uint32_t ext;
-      std::memcpy(&ext, p + 15, 4);
-      p += 19 + __builtin_bswap32(ext);
-      header_seen_ = true;
-      if (p == end) return Status::OK();
-    }
-    uint16_t raw;
-    std::memcpy(&raw, p, 2);
-    int16_t fields = static_cast<int16_t>(__builtin_bswap16(raw));
-    p += 2;
-    if (fields == -1) return Status::OK();  // trailer
-    if (fields != static_cast<int16_t>(columns_.size())) return Status::Internal("COPY row has {} fields", fields);
-    for (size_t c = 0; c < columns_.size(); ++c) {
-      if (p + 4 > end) return Status::Internal("truncated COPY row");
-      uint32_t raw_len;
-      std::memcpy(&raw_len, p, 4);
-      int32_t flen = static_cast<int32_t>(__builtin_bswap32(raw_len));
-      p += 4;
-      if (flen < 0) {
-        builder_->column(c).AppendNull();
-        continue;
-      }
-      if (p + flen > end) return Status::Internal("truncated COPY field");
-      NILUS_RETURN_NOT_OK(DecodePgBinary(columns_[c].type, p, flen, builder_->column(c)));
-      p += flen;
-    }
-    return Status::OK();
+  static std::vector<PgColumnType> TypesOf(const std::vector<PgColumn>& columns) {
+    std::vector<PgColumnType> out;
+    for (const auto& c : columns) out.push_back(c.type);
+    return out;
   }
 
   std::unique_ptr<PgConnection> conn_;
-  std::vector<PgColumn> columns_;
+  PgBinaryCopyDecoder decoder_;
   std::string what_;
   int64_t page_size_;
   std::unique_ptr<BatchBuilder> builder_;
-  bool header_seen_ = false;
   bool done_ = false;
 };
 
@@ -221,12 +186,12 @@ WHERE i.indrelid = $1::regclass AND i.indisprimary AND i.indnatts = 1 AND a.attt
 
 class PostgresSource final : public Source {
  public:
-  explicit PostgresSource(Uri uri) : uri_(std::move(uri)) {}
+  PostgresSource(Uri uri, std::stop_token stop) : uri_(std::move(uri)), stop_(std::move(stop)) {}
 
   Result<std::vector<std::string>> PrimaryKey(const SourceOptions& options) override {
     std::vector<std::string> key;
     if (StartsWith(options.table, "query:")) return key;
-    NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_));
+    NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_, stop_));
     NILUS_ASSIGN_OR_RAISE(std::string table, ResolveTable(*conn, options.table));
     NILUS_ASSIGN_OR_RAISE(PgResult res, conn->Exec(kPrimaryKeySql, {table}));
     for (int r = 0; r < res.rows(); ++r) key.push_back(res.Get(r, 0));
@@ -234,7 +199,7 @@ class PostgresSource final : public Source {
   }
 
   Result<std::optional<std::vector<std::string>>> ColumnNames(const SourceOptions& options) override {
-    NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_));
+    NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_, stop_));
     std::vector<PgColumn> columns;
     if (StartsWith(options.table, "query:")) {
       NILUS_ASSIGN_OR_RAISE(columns, QueryColumns(*conn, std::string(Trim(options.table.substr(6)))));
@@ -248,7 +213,7 @@ class PostgresSource final : public Source {
   }
 
   Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint& resume) override {
-    NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_));
+    NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_, stop_));
     std::string from, what;
     std::vector<PgColumn> columns;
     const bool is_query = StartsWith(options.table, "query:");
@@ -263,42 +228,40 @@ class PostgresSource final : public Source {
       NILUS_ASSIGN_OR_RAISE(columns, PgTableColumns(*conn, from));
     }
     ApplyReflectionLevel(columns, options.sql_reflection_level);
+    std::vector<std::string> names;
+    for (const auto& c : columns) names.push_back(c.name);
+    NILUS_RETURN_NOT_OK(options.CheckSelection(names, what));
     std::vector<PgColumn> selected;
     for (auto& c : columns) {
-      bool excluded = std::find(options.sql_exclude_columns.begin(), options.sql_exclude_columns.end(), c.name) !=
-                      options.sql_exclude_columns.end();
-      bool wanted = options.columns.empty() ||
-                    std::find(options.columns.begin(), options.columns.end(), c.name) != options.columns.end();
-      if (!excluded && wanted && c.name != "_nilus_load_id") selected.push_back(std::move(c));
+      if (options.Selects(c.name) && c.name != kLoadIdColumn) selected.push_back(std::move(c));
     }
-    for (const auto& wanted : options.columns) {
-      if (std::none_of(selected.begin(), selected.end(), [&](const auto& c) { return c.name == wanted; })) {
-        return Status::InvalidInput("option columns names '{}', which {} does not have", wanted, what);
-      }
-    }
-    std::vector<std::string> terms = Predicate(options, resume, selected);
+    const PgColumn* key = KeyColumn(options, selected);
+    std::vector<std::string> terms = Predicate(options, resume, key);
     std::string list;
     for (const auto& c : selected) {
       if (!list.empty()) list += ", ";
       list += QuoteIdent(c.name);
       if (c.type.read_as_text) list += "::text";
     }
+    // A read the run stops part-way comes in key order, so that the saved cursor is exact.
+    std::string order = options.ReadsInKeyOrder() && key ? " ORDER BY " + QuoteIdent(key->name) : "";
+    std::string limit =
+        options.sql_limit > 0 ? fmt::format(" LIMIT {}", options.sql_limit + resume.rows_at_cursor) : "";
     auto select = [&](const std::string& range) {
       std::vector<std::string> all = terms;
       if (!range.empty()) all.push_back(range);
       std::string sql = fmt::format("SELECT {} FROM {}", list, from);
       if (!all.empty()) sql += " WHERE " + Join(all, " AND ");
-      if (options.sql_limit > 0) sql += fmt::format(" LIMIT {}", options.sql_limit);
-      return fmt::format("COPY ({}) TO STDOUT (FORMAT binary)", sql);
+      return fmt::format("COPY ({}{}{}) TO STDOUT (FORMAT binary)", sql, order, limit);
     };
 
-    if (!is_query && options.extract_parallelism > 1 && options.sql_limit <= 0) {
+    if (!is_query && options.extract_parallelism > 1 && options.sql_limit <= 0 && order.empty()) {
       NILUS_ASSIGN_OR_RAISE(TableSplit split, SplitTable(*conn, from, options.extract_parallelism));
       if (split.ranges.size() > 1) {
         spdlog::info("reading {} in {} parts from one snapshot", what, split.ranges.size());
         std::vector<std::unique_ptr<BatchReader>> parts;
         for (const auto& range : split.ranges) {
-          NILUS_ASSIGN_OR_RAISE(auto part_conn, PgConnection::Connect(uri_));
+          NILUS_ASSIGN_OR_RAISE(auto part_conn, PgConnection::Connect(uri_, stop_));
           NILUS_RETURN_NOT_OK(part_conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
           NILUS_RETURN_NOT_OK(
               part_conn->Exec(fmt::format("SET TRANSACTION SNAPSHOT {}", QuoteLiteral(split.snapshot))).status());
@@ -318,18 +281,31 @@ class PostgresSource final : public Source {
   }
 
  private:
-  /// The incremental range pushed down as WHERE terms: key > cursor, or [start, end).
-  static std::vector<std::string> Predicate(const SourceOptions& o, const ResumePoint& resume,
-                                            const std::vector<PgColumn>& columns) {
-    if (o.incremental_key.empty()) return {};
-    auto key = std::find_if(columns.begin(), columns.end(), [&](const auto& c) { return c.name == o.incremental_key; });
-    if (key == columns.end()) return {};  // the runner reports the missing column
+  /// The column of `incremental-key` among `columns` (by its name, or by its normal form as
+  /// Normalize names it), or nullptr.
+  static const PgColumn* KeyColumn(const SourceOptions& o, const std::vector<PgColumn>& columns) {
+    if (o.incremental_key.empty()) return nullptr;
+    for (const auto& c : columns) {
+      if (c.name == o.incremental_key) return &c;
+    }
+    for (const auto& c : columns) {
+      if (NormalizeColumnName(c.name) == NormalizeColumnName(o.incremental_key)) return &c;
+    }
+    return nullptr;
+  }
+
+  /// The incremental range pushed down as WHERE terms: key >= cursor (inclusive: rows equal to
+  /// it may be new), or [start, end). A key read as text is compared as text, as the runner does.
+  static std::vector<std::string> Predicate(const SourceOptions& o, const ResumePoint& resume, const PgColumn* key) {
+    if (!key) return {};  // the runner reports a missing key column
     std::string k = QuoteIdent(key->name);
     std::string type = key->type.sql_type;
+    if (key->type.logical.id == TypeId::kText) k += "::text";
     std::vector<std::string> terms;
-    if (!resume.cursor.empty()) terms.push_back(fmt::format("{} > {}::{}", k, QuoteLiteral(resume.cursor), type));
-    if (!o.interval_start.empty())
+    if (!resume.cursor.empty()) terms.push_back(fmt::format("{} >= {}::{}", k, QuoteLiteral(resume.cursor), type));
+    if (!o.interval_start.empty()) {
       terms.push_back(fmt::format("{} >= {}::{}", k, QuoteLiteral(o.interval_start), type));
+    }
     if (!o.interval_end.empty()) terms.push_back(fmt::format("{} < {}::{}", k, QuoteLiteral(o.interval_end), type));
     return terms;
   }
@@ -352,6 +328,7 @@ class PostgresSource final : public Source {
   }
 
   Uri uri_;
+  std::stop_token stop_;
 };
 
 }  // namespace
@@ -368,8 +345,8 @@ Result<std::vector<PgColumn>> PgTableColumns(PgConnection& conn, const std::stri
   return out;
 }
 
-Result<std::unique_ptr<Source>> OpenPostgresSource(const Uri& uri) {
-  return std::unique_ptr<Source>(new PostgresSource(uri));
+Result<std::unique_ptr<Source>> OpenPostgresSource(const Uri& uri, std::stop_token stop) {
+  return std::unique_ptr<Source>(new PostgresSource(uri, std::move(stop)));
 }
 
 }  // namespace nilus

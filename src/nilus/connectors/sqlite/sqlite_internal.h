@@ -6,7 +6,13 @@
 
 namespace nilus {
 
-Result<std::unique_ptr<Source>> OpenSqliteSource(const Uri& uri);
-Result<std::unique_ptr<Destination>> OpenSqliteDestination(const Uri& uri);
+/// The file path of a `sqlite:///relative.db` or `sqlite:////absolute.db` address.
+Result<std::string> SqlitePath(const Uri& uri);
+
+/// The SQLite table that holds `schema.table`: `schema__table`, or `table` for schema `main`.
+std::string SqliteTableName(const std::string& schema, const std::string& table);
+
+Result<std::unique_ptr<Source>> OpenSqliteSource(const Uri& uri, std::stop_token stop);
+Result<std::unique_ptr<Destination>> OpenSqliteDestination(const Uri& uri, std::stop_token stop);
 
 }  // namespace nilus

@@ -2,13 +2,13 @@
 #include <optional>
 
 #include "nilus/connectors/sqlite/sqlite_connector.h"
-#include "nilus/connectors/sqlite/sqlite_db.h"
 #include "nilus/connectors/sqlite/sqlite_internal.h"
 #include "nilus/connectors/sqlite/sqlite_types.h"
-#include "nilus/core/cancellation.h"
+#include "nilus/core/identifiers.h"
+#include "nilus/core/sqlite_db.h"
 #include "nilus/core/strings.h"
+#include "nilus/core/text_values.h"
 #include "nilus/core/values.h"
-#include "nilus/normalize/inference.h"
 
 namespace nilus {
 
@@ -97,7 +97,7 @@ class SqliteReader final : public BatchReader {
 
   Result<std::shared_ptr<const RecordBatch>> Next() override {
     while (!done_ && builder_.num_rows() < page_size_ && builder_.byte_size() < kMaxBatchBytes) {
-      if (StopRequested()) return Status::Cancelled("interrupted");
+      if ((row_number_ & 1023) == 0 && db_->stop().stop_requested()) return Status::Cancelled("interrupted");
       auto row = stmt_.Step();
       if (!row.ok()) return row.status().WithContext(what_);
       if (!*row) {
@@ -135,60 +135,48 @@ class SqliteReader final : public BatchReader {
 
 class SqliteSource final : public Source {
  public:
-  explicit SqliteSource(std::string path) : path_(std::move(path)) {}
+  SqliteSource(std::string path, std::stop_token stop) : path_(std::move(path)), stop_(std::move(stop)) {}
 
-  Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint&) override {
-    NILUS_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path_, false));
+  Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint& resume) override {
+    NILUS_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path_, false, stop_));
     std::string what;
-    NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt, Select(*db, options, &what));
+    NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt, Select(*db, options, resume, &what));
 
     Schema schema;
     std::vector<int> columns;
-    int n = sqlite3_column_count(stmt.get());
-    for (int i = 0; i < n; ++i) {
+    std::vector<std::string> names;
+    for (int i = 0; i < sqlite3_column_count(stmt.get()); ++i) {
       std::string name = sqlite3_column_name(stmt.get(), i);
-      if (!options.columns.empty() &&
-          std::find(options.columns.begin(), options.columns.end(), name) == options.columns.end()) {
-        continue;
-      }
-      if (std::find(options.sql_exclude_columns.begin(), options.sql_exclude_columns.end(), name) !=
-          options.sql_exclude_columns.end()) {
-        continue;
-      }
-      if (name == kLoadIdColumn) continue;  // written anew by the destination
+      names.push_back(name);
+      if (!options.Selects(name) || name == kLoadIdColumn) continue;  // the load id is written anew
       const char* decl = sqlite3_column_decltype(stmt.get(), i);
       LogicalType type = LogicalTypeOfDeclared(decl ? decl : "", LogicalType::Text());
-      for (const auto& [column, hint] : options.type_hints) {
-        if (column == name) type = hint;
-      }
+      if (const LogicalType* hint = options.HintFor(name)) type = *hint;
       schema.AddField({name, type, true});
       columns.push_back(i);
     }
-    for (const auto& wanted : options.columns) {
-      if (schema.FieldIndex(wanted) < 0) {
-        return Status::InvalidInput("option columns names '{}', which {} does not have", wanted, what);
-      }
-    }
+    NILUS_RETURN_NOT_OK(options.CheckSelection(names, what));
     return std::unique_ptr<BatchReader>(new SqliteReader(std::move(db), std::move(stmt), std::move(schema),
                                                          std::move(columns), what, options.page_size));
   }
 
   Result<std::optional<std::vector<std::string>>> ColumnNames(const SourceOptions& options) override {
-    NILUS_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path_, false));
+    NILUS_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path_, false, stop_));
     std::string what;
-    NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt, Select(*db, options, &what));
+    NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt, Select(*db, options, {}, &what));
     std::vector<std::string> names;
     for (int i = 0; i < sqlite3_column_count(stmt.get()); ++i) names.emplace_back(sqlite3_column_name(stmt.get(), i));
     return std::optional<std::vector<std::string>>(std::move(names));
   }
 
  private:
-  /// The statement that reads `options.table` (a table, schema.table or query:…); `what`
-  /// names it for messages.
-  Result<SqliteStatement> Select(SqliteDb& db, const SourceOptions& options, std::string* what) {
-    std::string sql;
+  /// The statement that reads `options.table` (a table, schema.table or query:…) from where
+  /// `resume` says; `what` names it for messages.
+  Result<SqliteStatement> Select(SqliteDb& db, const SourceOptions& options, const ResumePoint& resume,
+                                 std::string* what) {
+    std::string from;
     if (StartsWith(options.table, "query:")) {
-      sql = std::string(Trim(options.table.substr(6)));
+      from = "(" + std::string(Trim(options.table.substr(6))) + ")";
       *what = fmt::format("query on {}", path_);
     } else {
       if (options.table.empty()) {
@@ -202,21 +190,72 @@ class SqliteSource final : public Source {
       if (!db.TableExists(table)) {
         return Status::InvalidInput("table '{}' does not exist in {}", table, path_);
       }
-      sql = "SELECT * FROM " + QuoteIdent(table);
+      from = QuoteIdent(table);
       *what = fmt::format("table {} in {}", table, path_);
     }
-    if (options.sql_limit > 0) sql = fmt::format("SELECT * FROM ({}) LIMIT {}", sql, options.sql_limit);
+    std::string sql = "SELECT * FROM " + from;
+    NILUS_ASSIGN_OR_RAISE(std::optional<KeyColumn> key, FindKey(db, from, options));
+    std::vector<std::string> terms;
+    if (key && key->comparable) {
+      std::string k = QuoteIdent(key->name);
+      if (!resume.cursor.empty()) terms.push_back(fmt::format("{} >= {}", k, Literal(*key, resume.cursor)));
+      if (!options.interval_start.empty())
+        terms.push_back(fmt::format("{} >= {}", k, Literal(*key, options.interval_start)));
+      if (!options.interval_end.empty())
+        terms.push_back(fmt::format("{} < {}", k, Literal(*key, options.interval_end)));
+    }
+    if (!terms.empty()) sql += " WHERE " + Join(terms, " AND ");
+    // A read the run stops part-way comes in key order, so that the saved cursor is exact.
+    if (key && options.ReadsInKeyOrder()) sql += " ORDER BY " + QuoteIdent(key->name);
+    if (options.sql_limit > 0) sql += fmt::format(" LIMIT {}", options.sql_limit + resume.rows_at_cursor);
     return db.Prepare(sql);
   }
 
+  /// The incremental key's column in the source.
+  struct KeyColumn {
+    std::string name;
+    LogicalType type;
+    /// Whether SQLite compares its stored values as the runner does (numbers, text), so the
+    /// range can be pushed into the query. Dates and timestamps are text in any format there.
+    bool comparable;
+  };
+
+  static Result<std::optional<KeyColumn>> FindKey(SqliteDb& db, const std::string& from, const SourceOptions& options) {
+    if (options.incremental_key.empty()) return std::optional<KeyColumn>();
+    NILUS_ASSIGN_OR_RAISE(SqliteStatement probe, db.Prepare("SELECT * FROM " + from + " LIMIT 0"));
+    for (int i = 0; i < sqlite3_column_count(probe.get()); ++i) {
+      std::string name = sqlite3_column_name(probe.get(), i);
+      if (name != options.incremental_key &&
+          NormalizeColumnName(name) != NormalizeColumnName(options.incremental_key)) {
+        continue;
+      }
+      const char* decl = sqlite3_column_decltype(probe.get(), i);
+      LogicalType type = LogicalTypeOfDeclared(decl ? decl : "", LogicalType::Text());
+      if (const LogicalType* hint = options.HintFor(name)) type = *hint;
+      bool comparable = decl && (type.id == TypeId::kBigint || type.id == TypeId::kDouble || type.id == TypeId::kText);
+      return std::optional<KeyColumn>(KeyColumn{name, type, comparable});
+    }
+    return std::optional<KeyColumn>();
+  }
+
+  /// A bound as an SQL literal of the key's kind: a number stays a number, text is quoted.
+  static std::string Literal(const KeyColumn& key, const std::string& value) {
+    int64_t i;
+    double d;
+    if (key.type.id == TypeId::kBigint && ParseBigint(value, &i)) return std::to_string(i);
+    if (key.type.id == TypeId::kDouble && ParseDouble(value, &d)) return FormatDouble(d);
+    return QuoteLiteral(value);
+  }
+
   std::string path_;
+  std::stop_token stop_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Source>> OpenSqliteSource(const Uri& uri) {
+Result<std::unique_ptr<Source>> OpenSqliteSource(const Uri& uri, std::stop_token stop) {
   NILUS_ASSIGN_OR_RAISE(std::string path, SqlitePath(uri));
-  return std::unique_ptr<Source>(new SqliteSource(std::move(path)));
+  return std::unique_ptr<Source>(new SqliteSource(std::move(path), std::move(stop)));
 }
 
 }  // namespace nilus

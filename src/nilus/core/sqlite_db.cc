@@ -1,23 +1,23 @@
-#include "nilus/connectors/sqlite/sqlite_db.h"
-
-#include "nilus/core/uri.h"
+#include "nilus/core/sqlite_db.h"
 
 namespace nilus {
+
+namespace {
+
+/// SQLite calls the progress handler every this many virtual machine steps: about a
+/// millisecond of work, so a stop request interrupts a long statement at once.
+constexpr int kProgressSteps = 10000;
+
+}  // namespace
 
 Result<bool> SqliteStatement::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  int code = sqlite3_extended_errcode(db_);
-  std::string msg = sqlite3_errmsg(db_);
-  if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED) {
-    return Status::Unavailable("sqlite: database is busy ({})", msg);
-  }
-  if ((code & 0xff) == SQLITE_FULL || (code & 0xff) == SQLITE_IOERR) return Status::IOError("sqlite: {}", msg);
-  return Status::InvalidInput("sqlite: {}", msg);
+  return db_->LastError("sqlite");
 }
 
-Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, bool create) {
+Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, bool create, std::stop_token stop) {
   // Memory statistics cost a global mutex on every allocation; Nilus does not read them.
   // Must precede SQLite's initialization, which the first open does.
   static const int configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
@@ -36,29 +36,55 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, bool c
   }
   sqlite3_busy_timeout(db, 10000);
   sqlite3_extended_result_codes(db, 1);
-  auto out = std::unique_ptr<SqliteDb>(new SqliteDb(db, path));
+  auto out = std::unique_ptr<SqliteDb>(new SqliteDb(db, path, std::move(stop)));
+  if (out->stop_.stop_possible()) sqlite3_progress_handler(db, kProgressSteps, &SqliteDb::OnProgress, out.get());
   // Check it is a database at all before anything else touches it.
   if (Status st = out->Exec("SELECT count(*) FROM sqlite_schema"); !st.ok()) {
-    return Status::InvalidInput("{} is not a SQLite database ({})", path, st.message());
+    if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_NOTADB) {
+      return Status::InvalidInput("{} is not a SQLite database ({})", path, st.message());
+    }
+    return st;
   }
   return out;
+}
+
+int SqliteDb::OnProgress(void* self) {
+  auto* db = static_cast<SqliteDb*>(self);
+  return db->interruptible_ && db->stop_.stop_requested() ? 1 : 0;
 }
 
 Status SqliteDb::LastError(std::string_view what) const {
   int code = sqlite3_extended_errcode(db_) & 0xff;
   std::string msg = sqlite3_errmsg(db_);
-  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) return Status::Unavailable("{}: database is busy ({})", what, msg);
-  if (code == SQLITE_FULL || code == SQLITE_IOERR || code == SQLITE_READONLY) {
-    return Status::IOError("{}: {}", what, msg);
+  switch (code) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status::Unavailable("{}: database {} is busy ({})", what, path_, msg);
+    case SQLITE_INTERRUPT:
+      return Status::Cancelled("interrupted");
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+      return Status::IOError(
+          "{}: cannot write SQLite database {} ({}); check that the file and its folder are writable by this user "
+          "(SQLite writes a -wal and a -shm file beside the database)",
+          what, path_, msg);
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+      return Status::IOError("{}: {} ({})", what, msg, path_);
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      return Status::IOError("{}: {} is not a usable SQLite database ({})", what, path_, msg);
+    default:
+      return Status::InvalidInput("{}: {} (in {})", what, msg, path_);
   }
-  return Status::InvalidInput("{}: {}", what, msg);
 }
 
 Status SqliteDb::Exec(const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     sqlite3_free(err);
-    return LastError(fmt::format("sqlite {}", path_));
+    return LastError("sqlite");
   }
   return Status::OK();
 }
@@ -66,9 +92,9 @@ Status SqliteDb::Exec(const std::string& sql) {
 Result<SqliteStatement> SqliteDb::Prepare(const std::string& sql) {
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
-    return LastError(fmt::format("sqlite {}", path_));
+    return LastError("sqlite");
   }
-  return SqliteStatement(db_, stmt);
+  return SqliteStatement(*this, stmt);
 }
 
 bool SqliteDb::TableExists(const std::string& name) {
@@ -77,19 +103,6 @@ bool SqliteDb::TableExists(const std::string& name) {
   stmt->BindText(1, name);
   auto row = stmt->Step();
   return row.ok() && *row;
-}
-
-Result<std::string> SqlitePath(const Uri& uri) {
-  if (!uri.host().empty() || uri.path().size() < 2) {
-    return Status::InvalidInput("{}: a SQLite address is sqlite:///relative/path.db or sqlite:////absolute/path.db",
-                                uri.Masked());
-  }
-  return uri.path().substr(1);
-}
-
-std::string SqliteTableName(const std::string& schema, const std::string& table) {
-  if (schema.empty() || schema == "main") return table;
-  return schema + "__" + table;
 }
 
 }  // namespace nilus

@@ -3,18 +3,20 @@
 #include <sqlite3.h>
 
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
 #include "nilus/core/status.h"
-#include "nilus/core/uri.h"
 
 namespace nilus {
+
+class SqliteDb;
 
 /// A prepared statement; finalized on destruction.
 class SqliteStatement {
  public:
-  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  SqliteStatement(const SqliteDb& db, sqlite3_stmt* stmt) : db_(&db), stmt_(stmt) {}
   SqliteStatement(SqliteStatement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
   SqliteStatement& operator=(SqliteStatement&&) = delete;
   ~SqliteStatement() { sqlite3_finalize(stmt_); }
@@ -31,15 +33,16 @@ class SqliteStatement {
   }
 
  private:
-  sqlite3* db_;
+  const SqliteDb* db_;
   sqlite3_stmt* stmt_;
 };
 
-/// A connection to one SQLite database file.
+/// A connection to one SQLite database file. Used by one thread at a time.
 class SqliteDb {
  public:
-  /// Opens `path`; with `create`, makes the file when it does not exist.
-  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, bool create);
+  /// Opens `path`; with `create`, makes the file when it does not exist. Statements stop with
+  /// Cancelled, within milliseconds, once `stop` is requested (unless `SetInterruptible(false)`).
+  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, bool create, std::stop_token stop = {});
   ~SqliteDb() { sqlite3_close_v2(db_); }
 
   Status Exec(const std::string& sql);
@@ -47,20 +50,25 @@ class SqliteDb {
   bool TableExists(const std::string& name);
   sqlite3* handle() const { return db_; }
   const std::string& path() const { return path_; }
+  const std::stop_token& stop() const { return stop_; }
 
-  /// Turns the connection's last error into a Status with the right code (busy: Unavailable).
+  /// While false, a stop request does not interrupt statements: a COMMIT, once started, finishes.
+  void SetInterruptible(bool interruptible) { interruptible_ = interruptible; }
+
+  /// Turns the connection's last error into a Status whose code says what to do: busy is
+  /// Unavailable, an interrupt after a stop request Cancelled, a file that cannot be written
+  /// IOError, a constraint or a bad value InvalidInput.
   Status LastError(std::string_view what) const;
 
  private:
-  SqliteDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  SqliteDb(sqlite3* db, std::string path, std::stop_token stop)
+      : db_(db), path_(std::move(path)), stop_(std::move(stop)) {}
+  static int OnProgress(void* self);
+
   sqlite3* db_;
   std::string path_;
+  std::stop_token stop_;
+  bool interruptible_ = true;
 };
-
-/// The file path of a `sqlite:///relative.db` or `sqlite:////absolute.db` address.
-Result<std::string> SqlitePath(const Uri& uri);
-
-/// The SQLite table that holds `schema.table`: `schema__table`, or `table` for schema `main`.
-std::string SqliteTableName(const std::string& schema, const std::string& table);
 
 }  // namespace nilus

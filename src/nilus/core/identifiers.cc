@@ -1,8 +1,7 @@
-#include "nilus/normalize/identifiers.h"
+#include "nilus/core/identifiers.h"
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
-#include <spdlog/spdlog.h>
 
 namespace nilus {
 
@@ -11,15 +10,6 @@ namespace {
 bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
 bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-/// Source names are shown with their nesting path joined by dots.
-std::string Display(std::string_view source) {
-  std::string out(source);
-  for (char& c : out) {
-    if (c == '\x1f') c = '.';
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -83,35 +73,6 @@ std::string NestedName(std::string_view parent, std::string_view child) {
   name += kNestingSeparator;
   name += child;
   return ShortenIdentifier(name);
-}
-
-void NameMap::Restore(const std::string& source, const std::string& dest) {
-  names_[source] = dest;
-  taken_.insert(dest);
-}
-
-const std::string& NameMap::Resolve(const Request& request) {
-  const std::string& source = request.source;
-  const std::string& wanted = request.wanted;
-  if (auto it = names_.find(source); it != names_.end()) return it->second;
-  std::string dest = wanted;
-  for (int n = 2; taken_.count(dest); ++n) {
-    std::string suffix = fmt::format("_{}", n);
-    dest = ShortenIdentifier(wanted, kMaxIdentifierLength - suffix.size()) + suffix;
-  }
-  taken_.insert(dest);
-  if (dest != request.plain) spdlog::warn("{} '{}' is stored as '{}'", what_, Display(source), dest);
-  return names_.emplace(source, std::move(dest)).first->second;
-}
-
-std::vector<std::string> NameMap::ResolveAll(const std::vector<Request>& requests) {
-  for (const auto& r : requests) {
-    if (r.wanted == r.plain) Resolve(r);
-  }
-  std::vector<std::string> out;
-  out.reserve(requests.size());
-  for (const auto& r : requests) out.push_back(Resolve(r));
-  return out;
 }
 
 }  // namespace nilus

@@ -21,11 +21,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (int nesting : {0, 2}) {
     SourceOptions options;
     options.max_table_nesting = nesting;
-    LoadRequest request;
-    request.dest_schema = "raw";
-    request.dest_table = "t";
-    request.strategy = nesting == 0 ? WriteDisposition::kAppend : WriteDisposition::kMerge;
-    auto stage = NormalizeStage::Make(options, request, nlohmann::json::object(), false);
+    TableSpec table;
+    table.schema = "raw";
+    table.name = "t";
+    table.strategy = nesting == 0 ? WriteDisposition::kAppend : WriteDisposition::kMerge;
+    auto stage = NormalizeStage::Make(options, table, "load", nlohmann::json::object(), false);
     if (!stage.ok()) __builtin_trap();
     // The same batch twice: the second meets the schema the first made.
     for (int pass = 0; pass < 2; ++pass) {

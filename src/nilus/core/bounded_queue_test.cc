@@ -1,4 +1,4 @@
-#include "nilus/pipeline/bounded_queue.h"
+#include "nilus/core/bounded_queue.h"
 
 #include <gtest/gtest.h>
 

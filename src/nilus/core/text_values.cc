@@ -1,4 +1,4 @@
-#include "nilus/normalize/inference.h"
+#include "nilus/core/text_values.h"
 
 #include <string>
 

@@ -1,0 +1,377 @@
+#include "nilus/connectors/sql/sql_destination.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+
+#include "nilus/core/identifiers.h"
+#include "nilus/core/strings.h"
+#include "nilus/core/values.h"
+
+namespace nilus {
+
+namespace {
+
+// Bookkeeping statements; $n parameters, table references filled in with fmt.
+constexpr char kReadState[] = "SELECT state FROM {} WHERE pipeline = $1 AND table_name = $2";
+constexpr char kInsertLoad[] =
+    "INSERT INTO {} (load_id, pipeline, table_name, strategy, status, rows, bytes, started_at, finished_at, "
+    "nilus_version) VALUES ($1, $2, $3, $4, 'committed', $5, $6, $7, $8, $9)";
+constexpr char kUpsertState[] =
+    "INSERT INTO {} (pipeline, table_name, state, load_id, updated_at) VALUES ($1, $2, $3, $4, $5) "
+    "ON CONFLICT (pipeline, table_name) DO UPDATE SET state = excluded.state, load_id = excluded.load_id, "
+    "updated_at = excluded.updated_at";
+
+constexpr char kSeqColumn[] = "_nilus_seq";
+constexpr char kRowIdColumn[] = "_nilus_id";
+constexpr char kRootIdColumn[] = "_nilus_root_id";
+
+std::string NowIso() {
+  auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  return FormatTimestamp(micros, true);
+}
+
+bool Contains(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+/// The strategy a load record names: a rebuild replaces the table, whatever the strategy.
+std::string_view RecordedStrategy(const TableSpec& t) {
+  return t.rebuild ? "replace" : WriteDispositionName(t.strategy);
+}
+
+class SqlLoad final : public Load {
+ public:
+  SqlLoad(SqlDialect& db, std::stop_token stop, LoadSpec spec)
+      : db_(db), stop_(std::move(stop)), spec_(std::move(spec)) {}
+
+  ~SqlLoad() override {
+    if (!committed_) {
+      bulk_.reset();
+      db_.Rollback();
+    }
+  }
+
+  /// Creates the bookkeeping tables when missing and reads the pipeline's state, under the
+  /// lock that BeginLocked took.
+  Status ReadPriorState() {
+    NILUS_ASSIGN_OR_RAISE(auto split, SplitDestTable(spec_.state_table, "dest-table"));
+    state_schema_ = split.first;
+    NILUS_RETURN_NOT_OK(db_.EnsureBookkeeping(state_schema_));
+    NILUS_ASSIGN_OR_RAISE(SqlRows rows,
+                          db_.Query(fmt::format(kReadState, db_.Ref(db_.Bookkeeping(state_schema_, "_nilus_state"))),
+                                    {spec_.pipeline, spec_.state_table}));
+    prior_ = nlohmann::json::object();
+    if (rows.empty() || !rows[0][0]) return Status::OK();
+    prior_ = nlohmann::json::parse(*rows[0][0], nullptr, false);
+    if (prior_.is_discarded() || !prior_.is_object()) {
+      return Status::FailedPrecondition(
+          "the state of pipeline {} for {} is not a JSON object; reset it with: nilus state reset {}", spec_.pipeline,
+          spec_.state_table, spec_.pipeline);
+    }
+    return Status::OK();
+  }
+
+  const nlohmann::json& prior_state() const override { return prior_; }
+
+  Result<std::vector<Field>> TableColumns(const std::string& schema, const std::string& table) override {
+    return db_.TableColumns({schema, table});
+  }
+
+  Status Write(const TableSpec& spec, const RecordBatch& batch) override {
+    NILUS_ASSIGN_OR_RAISE(Target * t, TargetFor(spec));
+    if (t->staged) {
+      NILUS_RETURN_NOT_OK(CheckKeys(spec, batch));
+    } else if (batch.schema().FieldIndex(kOperationColumn) >= 0) {
+      return Status::Internal("rows with an operation ({}) written to {}, which is not merged", kOperationColumn,
+                              spec.qualified());
+    }
+    if (open_ != t || !(batch.schema() == t->schema)) {
+      NILUS_RETURN_NOT_OK(FinishBulk());
+      if (!(batch.schema() == t->schema)) NILUS_RETURN_NOT_OK(Prepare(*t, batch.schema()));
+      NILUS_ASSIGN_OR_RAISE(bulk_, db_.OpenBulk(t->write, batch.schema(), spec_.load_id));
+      open_ = t;
+    }
+    return bulk_->Write(batch);
+  }
+
+  Status Commit(const std::vector<LoadRecord>& tables, const nlohmann::json& state) override {
+    NILUS_RETURN_NOT_OK(FinishBulk());
+    for (const auto& record : tables) {
+      Target* root = Find(record.table.schema, record.table.name);
+      if (root && root->staged) NILUS_RETURN_NOT_OK(Merge(*root, record));
+      if (record.table.rebuild) NILUS_RETURN_NOT_OK(SwapIn(record));
+      NILUS_RETURN_NOT_OK(IndexChildren(record));
+    }
+    NILUS_RETURN_NOT_OK(WriteBookkeeping(tables, state));
+    if (stop_.stop_requested()) return Status::Cancelled("interrupted");
+    NILUS_RETURN_NOT_OK(db_.Commit());
+    committed_ = true;
+    return Status::OK();
+  }
+
+ private:
+  /// One table of the load: where its batches go.
+  struct Target {
+    TableSpec spec;
+    SqlTable table;  // the destination table
+    SqlTable dest;   // where the load's rows end up: the table, or its replacement in a rebuild
+    SqlTable write;  // where batches go: `dest`, or the staging table of a merged root table
+    bool staged = false;
+    Schema schema;  // the columns `write` was made to hold
+  };
+
+  Target* Find(const std::string& schema, const std::string& name) {
+    auto it = targets_.find({schema, name});
+    return it == targets_.end() ? nullptr : &it->second;
+  }
+
+  Result<Target*> TargetFor(const TableSpec& spec) {
+    auto [it, added] = targets_.try_emplace({spec.schema, spec.name});
+    Target& t = it->second;
+    if (!added) return &t;
+    t.spec = spec;
+    t.table = {spec.schema, spec.name};
+    t.dest = spec.rebuild ? SqlTable{spec.schema, spec.name + "__nilus_new"} : t.table;
+    t.staged = spec.keyed() && spec.root.empty();
+    t.write = t.staged ? SqlTable{"", fmt::format("_nilus_staging_{}", targets_.size()), true} : t.dest;
+    NILUS_RETURN_NOT_OK(FinishBulk());
+    NILUS_RETURN_NOT_OK(db_.EnsureSchema(spec.schema));
+    if (spec.rebuild) NILUS_RETURN_NOT_OK(db_.Exec("DROP TABLE IF EXISTS " + db_.Ref(t.dest)));
+    if (t.staged) NILUS_RETURN_NOT_OK(db_.Exec("DROP TABLE IF EXISTS " + db_.Ref(t.write)));
+    return &t;
+  }
+
+  /// Merge keys are compared with `=`, which never matches NULL: every key must be set.
+  Status CheckKeys(const TableSpec& spec, const RecordBatch& batch) {
+    for (const auto& key : spec.primary_key) {
+      int i = batch.schema().FieldIndex(key);
+      if (i < 0) {
+        return Status::InvalidInput("primary-key column '{}' is not a column of {}; its columns are: {}", key,
+                                    spec.qualified(), batch.schema().ToString());
+      }
+      if (int64_t nulls = batch.column(static_cast<size_t>(i)).null_count(); nulls > 0) {
+        return Status::InvalidInput(
+            "primary-key column '{}' of {} is NULL in {} row(s) of a batch; a merge needs every key set: fix those "
+            "rows in the source or choose another primary-key",
+            key, spec.qualified(), nulls);
+      }
+    }
+    return Status::OK();
+  }
+
+  Status FinishBulk() {
+    if (!bulk_) return Status::OK();
+    auto bulk = std::move(bulk_);
+    open_ = nullptr;
+    return bulk->Finish();
+  }
+
+  /// Makes the tables behind `t` hold every column of `schema`: the destination (or its
+  /// replacement) and, for a merged table, the staging table.
+  Status Prepare(Target& t, const Schema& schema) {
+    if (t.staged) {
+      Schema data;
+      for (const auto& f : schema.fields()) {
+        if (f.name != kOperationColumn) data.AddField(f);
+      }
+      NILUS_RETURN_NOT_OK(EnsureTable(t.dest, data, t.spec.primary_key));
+      NILUS_RETURN_NOT_OK(EnsureTable(t.write, schema, {}));
+    } else {
+      NILUS_RETURN_NOT_OK(EnsureTable(t.dest, schema, {}));
+    }
+    t.schema = schema;
+    return Status::OK();
+  }
+
+  /// Creates `table` with the columns of `schema` (and `key` as its primary key), or adds the
+  /// columns it lacks.
+  Status EnsureTable(const SqlTable& table, const Schema& schema, const std::vector<std::string>& key) {
+    NILUS_ASSIGN_OR_RAISE(auto have, db_.ColumnNames(table));
+    std::string ref = db_.Ref(table);
+    if (have.empty()) {
+      std::vector<std::string> cols;
+      if (table.temp) cols.push_back(fmt::format("{} {}", QuoteIdent(kSeqColumn), db_.SequenceType()));
+      for (const auto& f : schema.fields()) cols.push_back(QuoteIdent(f.name) + " " + db_.ColumnType(f));
+      cols.push_back(QuoteIdent(kLoadIdColumn) + " " + db_.ColumnType({kLoadIdColumn, LogicalType::Text()}) +
+                     " NOT NULL");
+      if (!key.empty()) {
+        std::vector<std::string> quoted;
+        for (const auto& k : key) quoted.push_back(QuoteIdent(k));
+        cols.push_back("PRIMARY KEY (" + Join(quoted, ", ") + ")");
+      }
+      std::string name = table.temp ? "TEMP TABLE " + QuoteIdent(table.name) : "TABLE " + ref;
+      return db_.Exec(fmt::format("CREATE {} ({})", name, Join(cols, ", ")));
+    }
+    for (const auto& f : schema.fields()) {
+      if (Contains(have, f.name)) continue;
+      if (!table.temp)
+        spdlog::info("adding column {} {} to {}.{}", f.name, db_.ColumnType(f), table.schema, table.name);
+      NILUS_RETURN_NOT_OK(
+          db_.Exec(fmt::format("ALTER TABLE {} ADD COLUMN {} {}", ref, QuoteIdent(f.name), db_.ColumnType(f))));
+    }
+    return Status::OK();
+  }
+
+  /// A merge target needs an index on its key for the merge to cost what the staged rows cost;
+  /// tables nilus creates have their primary key, others get an index.
+  Status IndexKey(const SqlTable& table, const std::vector<std::string>& key) {
+    NILUS_ASSIGN_OR_RAISE(bool indexed, db_.HasIndexOn(table, key));
+    if (indexed) return Status::OK();
+    std::vector<std::string> quoted;
+    for (const auto& k : key) quoted.push_back(QuoteIdent(k));
+    std::string name = ShortenIdentifier(db_.LocalName(table) + "__nilus_key");
+    spdlog::info("{}.{} has no index on its key ({}); creating index {} so that merges stay fast", table.schema,
+                 table.name, Join(key, ", "), name);
+    return db_.Exec(fmt::format("CREATE INDEX {} ON {} ({})", QuoteIdent(name), db_.Ref(table), Join(quoted, ", ")));
+  }
+
+  /// Child tables are found by their root row at every merge: index `_nilus_root_id`.
+  Status IndexChildren(const LoadRecord& record) {
+    for (const auto& child : record.child_tables) {
+      SqlTable table{record.table.schema, child};
+      NILUS_ASSIGN_OR_RAISE(auto columns, db_.ColumnNames(table));
+      if (!Contains(columns, kRootIdColumn)) continue;
+      std::string name = ShortenIdentifier(db_.LocalName(table) + "__nilus_root_id");
+      NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("CREATE INDEX IF NOT EXISTS {} ON {} ({})", QuoteIdent(name),
+                                               db_.Ref(table), QuoteIdent(kRootIdColumn))));
+    }
+    return Status::OK();
+  }
+
+  /// Upserts the staged rows into the root table: rows whose key is staged go, with their child
+  /// rows; the last staged row of each key comes in unless it deletes; the new child rows of
+  /// staged rows that lost to a later one, or that delete, go.
+  Status Merge(const Target& root, const LoadRecord& record) {
+    const auto& key = record.table.primary_key;
+    std::vector<std::string> keys, cols;
+    for (const auto& k : key) keys.push_back(QuoteIdent(k));
+    for (const auto& f : root.schema.fields()) {
+      if (f.name != kOperationColumn) cols.push_back(QuoteIdent(f.name));
+    }
+    cols.push_back(QuoteIdent(kLoadIdColumn));
+    const bool ops = root.schema.FieldIndex(kOperationColumn) >= 0;
+    const std::string dest = db_.Ref(root.dest), staging = db_.Ref(root.write), key_list = Join(keys, ", ");
+    const std::string staged_key = keys.size() == 1 ? fmt::format("{0} IN (SELECT {0} FROM {1})", key_list, staging)
+                                                    : fmt::format("({0}) IN (SELECT {0} FROM {1})", key_list, staging);
+    const std::string winners =
+        fmt::format("SELECT max({}) FROM {} GROUP BY {}", QuoteIdent(kSeqColumn), staging, key_list);
+
+    if (!record.table.rebuild) NILUS_RETURN_NOT_OK(IndexKey(root.dest, key));
+    if (!record.table.rebuild) NILUS_RETURN_NOT_OK(IndexChildren(record));
+    NILUS_RETURN_NOT_OK(db_.Analyze(root.write));
+    NILUS_ASSIGN_OR_RAISE(std::vector<LinkedChild> children, LinkedChildren(root, record));
+    for (const auto& child : children) {
+      NILUS_RETURN_NOT_OK(
+          db_.Exec(fmt::format("DELETE FROM {} WHERE {} IN (SELECT {} FROM {} WHERE {})", db_.Ref(child.table),
+                               QuoteIdent(kRootIdColumn), QuoteIdent(kRowIdColumn), dest, staged_key)));
+    }
+    NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("DELETE FROM {} WHERE {}", dest, staged_key)));
+    std::string not_deleted =
+        ops ? fmt::format(" AND ({0} IS NULL OR {0} <> '{1}')", QuoteIdent(kOperationColumn), kDeleteOperation) : "";
+    NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM {2} WHERE {3} IN ({4}){5}", dest,
+                                             Join(cols, ", "), staging, QuoteIdent(kSeqColumn), winners, not_deleted)));
+    std::string deleted = ops ? fmt::format(" OR {} = '{}'", QuoteIdent(kOperationColumn), kDeleteOperation) : "";
+    for (const auto& child : children) {
+      if (!child.written) continue;
+      NILUS_RETURN_NOT_OK(db_.Exec(fmt::format(
+          "DELETE FROM {} WHERE {} IN (SELECT {} FROM {} WHERE {} NOT IN ({}){})", db_.Ref(child.table),
+          QuoteIdent(kRootIdColumn), QuoteIdent(kRowIdColumn), staging, QuoteIdent(kSeqColumn), winners, deleted)));
+    }
+    return db_.Exec("DROP TABLE " + staging);
+  }
+
+  /// A child table whose rows name their root row.
+  struct LinkedChild {
+    SqlTable table;  // as this load writes it (its replacement in a rebuild)
+    bool written;    // whether this load wrote rows to it
+  };
+
+  /// The child tables that name their root row, when the root table has row ids to name.
+  Result<std::vector<LinkedChild>> LinkedChildren(const Target& root, const LoadRecord& record) {
+    std::vector<LinkedChild> out;
+    NILUS_ASSIGN_OR_RAISE(auto root_columns, db_.ColumnNames(root.dest));
+    if (!Contains(root_columns, kRowIdColumn)) return out;
+    for (const auto& child : record.child_tables) {
+      const Target* written = Find(record.table.schema, child);
+      SqlTable table = written ? written->dest : SqlTable{record.table.schema, child};
+      NILUS_ASSIGN_OR_RAISE(auto columns, db_.ColumnNames(table));
+      if (Contains(columns, kRootIdColumn)) out.push_back({table, written != nullptr});
+    }
+    return out;
+  }
+
+  /// A rebuild: each table the load wrote takes the old one's place, inside the transaction;
+  /// a child table it did not write keeps its shape, empty.
+  Status SwapIn(const LoadRecord& record) {
+    std::vector<std::string> names = {record.table.name};
+    names.insert(names.end(), record.child_tables.begin(), record.child_tables.end());
+    for (const auto& name : names) {
+      SqlTable table{record.table.schema, name};
+      if (const Target* t = Find(table.schema, name)) {
+        NILUS_RETURN_NOT_OK(db_.Exec("DROP TABLE IF EXISTS " + db_.Ref(table))
+                                .WithContext("replacing the table (views that depend on it must be dropped first)"));
+        NILUS_RETURN_NOT_OK(
+            db_.Exec(fmt::format("ALTER TABLE {} RENAME TO {}", db_.Ref(t->dest), QuoteIdent(db_.LocalName(table)))));
+        continue;
+      }
+      NILUS_ASSIGN_OR_RAISE(auto columns, db_.ColumnNames(table));
+      if (!columns.empty()) NILUS_RETURN_NOT_OK(db_.Exec(db_.TruncateSql(table)));
+    }
+    return Status::OK();
+  }
+
+  Status WriteBookkeeping(const std::vector<LoadRecord>& tables, const nlohmann::json& state) {
+    std::string now = NowIso();
+    std::string loads = db_.Ref(db_.Bookkeeping(state_schema_, "_nilus_loads"));
+    for (const auto& r : tables) {
+      NILUS_RETURN_NOT_OK(db_.Query(fmt::format(kInsertLoad, loads),
+                                    {spec_.load_id, spec_.pipeline, r.table.qualified(),
+                                     std::string(RecordedStrategy(r.table)), std::to_string(r.rows),
+                                     std::to_string(r.bytes), spec_.started_at, now, std::string(NILUS_VERSION)})
+                              .status());
+    }
+    std::string state_ref = db_.Ref(db_.Bookkeeping(state_schema_, "_nilus_state"));
+    return db_
+        .Query(fmt::format(kUpsertState, state_ref),
+               {spec_.pipeline, spec_.state_table, state.dump(), spec_.load_id, now})
+        .status();
+  }
+
+  SqlDialect& db_;
+  std::stop_token stop_;
+  LoadSpec spec_;
+  std::string state_schema_;
+  nlohmann::json prior_;
+  std::map<std::pair<std::string, std::string>, Target> targets_;  // by schema and table
+  std::unique_ptr<BulkWriter> bulk_;
+  Target* open_ = nullptr;  // the target `bulk_` writes to
+  bool committed_ = false;
+};
+
+}  // namespace
+
+SqlDestination::SqlDestination(std::unique_ptr<SqlDialect> db, std::stop_token stop)
+    : db_(std::move(db)), stop_(std::move(stop)) {}
+SqlDestination::~SqlDestination() = default;
+
+Result<std::unique_ptr<Load>> SqlDestination::Begin(const LoadSpec& spec) {
+  NILUS_RETURN_NOT_OK(db_->BeginLocked(spec));
+  auto load = std::make_unique<SqlLoad>(*db_, stop_, spec);
+  NILUS_RETURN_NOT_OK(load->ReadPriorState());
+  return std::unique_ptr<Load>(std::move(load));
+}
+
+Status SqlDestination::ResetState(const std::string& pipeline) {
+  NILUS_ASSIGN_OR_RAISE(auto tables, db_->StateTables());
+  for (const auto& t : tables) {
+    NILUS_RETURN_NOT_OK(
+        db_->Query(fmt::format("DELETE FROM {} WHERE pipeline = $1", db_->Ref(t)), {pipeline}).status());
+  }
+  return Status::OK();
+}
+
+}  // namespace nilus

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <memory>
+#include <stop_token>
+
+#include "nilus/connectors/connector.h"
+#include "nilus/connectors/sql/sql_dialect.h"
+
+namespace nilus {
+
+/// The load algorithm every SQL destination shares (DESIGN §2.8), over one database's dialect:
+///
+/// - `append` writes rows straight into the table;
+/// - a rebuild (`replace`, a full refresh) writes `<table>__nilus_new` beside each table and
+///   renames it over the old one at commit, emptying child tables the load did not write;
+/// - `merge` writes the root table's rows into a temporary staging table and, at commit,
+///   deletes the table's rows whose key is staged (and their child rows), then inserts the last
+///   staged row of each key unless it is a delete. Every statement joins on the key with `=`
+///   through an index (the primary key nilus declares, or an index it adds), so a merge costs
+///   what the staged rows cost, not what the table holds;
+/// - child rows are written straight into their tables, indexed by `_nilus_root_id`;
+/// - `_nilus_loads` rows and the pipeline's `_nilus_state` row are written last, and everything
+///   commits together.
+class SqlDestination final : public Destination {
+ public:
+  SqlDestination(std::unique_ptr<SqlDialect> db, std::stop_token stop);
+  ~SqlDestination() override;
+
+  Result<std::unique_ptr<Load>> Begin(const LoadSpec& spec) override;
+  Status ResetState(const std::string& pipeline) override;
+
+ private:
+  std::unique_ptr<SqlDialect> db_;
+  std::stop_token stop_;
+};
+
+}  // namespace nilus

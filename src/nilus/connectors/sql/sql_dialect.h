@@ -1,0 +1,102 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nilus/connectors/connector.h"
+#include "nilus/core/record_batch.h"
+#include "nilus/core/status.h"
+
+namespace nilus {
+
+/// A table as the shared load algorithm names it: a destination table (`schema`.`name`), a
+/// bookkeeping table, or a temporary table of the session (`temp`).
+struct SqlTable {
+  std::string schema;
+  std::string name;
+  bool temp = false;
+};
+
+/// The rows of a small result (catalog lookups, bookkeeping) as text; nullopt is NULL.
+using SqlRows = std::vector<std::vector<std::optional<std::string>>>;
+
+/// Streams batches into one table through a database's bulk path (SQLite: a prepared INSERT;
+/// PostgreSQL: COPY). Every row gets `_nilus_load_id`.
+class BulkWriter {
+ public:
+  virtual ~BulkWriter() = default;
+  /// Appends the rows of `batch`, whose schema is the one the writer was opened with.
+  virtual Status Write(const RecordBatch& batch) = 0;
+  /// Ends the bulk write; the rows are then in the table (inside the transaction).
+  virtual Status Finish() = 0;
+};
+
+/// What one SQL database supplies to the shared load algorithm (connectors/sql/sql_destination.h):
+/// how it names tables, declares types and bookkeeping, runs statements, bulk-loads rows and
+/// fences loads of one pipeline. The algorithm itself (target tables, staging, swap-in, merge by
+/// key, child tables, bookkeeping rows) exists once; a new SQL destination is a new dialect.
+/// One dialect object holds one connection, used by one load at a time.
+class SqlDialect {
+ public:
+  virtual ~SqlDialect() = default;
+
+  // --- names --------------------------------------------------------------------------------
+  /// The quoted reference of a table: "raw"."orders" in PostgreSQL; in SQLite, which has one
+  /// namespace per file, "raw__orders".
+  virtual std::string Ref(const SqlTable& table) const = 0;
+  /// The unqualified name a table has inside its namespace, as `ALTER TABLE … RENAME TO` and
+  /// index names take it: "orders" in PostgreSQL, "raw__orders" in SQLite.
+  virtual std::string LocalName(const SqlTable& table) const = 0;
+  /// Where the bookkeeping table `name` (`_nilus_state`, `_nilus_loads`) of destination schema
+  /// `schema` is: beside the data in PostgreSQL, once per file in SQLite.
+  virtual SqlTable Bookkeeping(const std::string& schema, const std::string& name) const = 0;
+
+  // --- types and DDL ------------------------------------------------------------------------
+  /// The declared type of a column holding `field`.
+  virtual std::string ColumnType(const Field& field) const = 0;
+  /// The declared type of an auto-numbered column (the merge staging table's row order).
+  virtual std::string SequenceType() const = 0;
+  /// Creates, when missing, the schema `schema` and its `_nilus_loads` and `_nilus_state`.
+  virtual Status EnsureBookkeeping(const std::string& schema) = 0;
+  /// Creates the schema `schema` when missing (nothing where the database has none).
+  virtual Status EnsureSchema(const std::string& schema) = 0;
+  /// A statement that empties `table` inside a transaction.
+  virtual std::string TruncateSql(const SqlTable& table) const = 0;
+
+  // --- statements ---------------------------------------------------------------------------
+  /// Runs one or several statements without parameters.
+  virtual Status Exec(const std::string& sql) = 0;
+  /// Runs one statement with text parameters written $1, $2 …, and returns its rows.
+  virtual Result<SqlRows> Query(const std::string& sql, const std::vector<std::optional<std::string>>& params) = 0;
+  /// The column names of `table`, in order; empty when it does not exist.
+  virtual Result<std::vector<std::string>> ColumnNames(const SqlTable& table) = 0;
+  /// The columns of `table` with their logical (and, where known, native) types, leaving out
+  /// `_nilus_load_id`; empty when it does not exist.
+  virtual Result<std::vector<Field>> TableColumns(const SqlTable& table) = 0;
+  /// Whether an index of `table` starts with exactly `columns`, in any order.
+  virtual Result<bool> HasIndexOn(const SqlTable& table, const std::vector<std::string>& columns) = 0;
+  /// Gives the planner what it needs about a table just filled (PostgreSQL: ANALYZE).
+  virtual Status Analyze(const SqlTable& table) = 0;
+  /// Starts bulk-loading rows of `schema` (and `_nilus_load_id` = `load_id`) into `table`,
+  /// which has those columns. One bulk writer is open at a time.
+  virtual Result<std::unique_ptr<BulkWriter>> OpenBulk(const SqlTable& table, const Schema& schema,
+                                                       const std::string& load_id) = 0;
+
+  // --- transactions -------------------------------------------------------------------------
+  /// Begins the transaction of `load` and takes its pipeline's lock: while another load of the
+  /// pipeline holds it, says so once and waits, up to `load.lock_timeout`. Statements stop with
+  /// Cancelled when the connection's stop token is requested.
+  virtual Status BeginLocked(const LoadSpec& load) = 0;
+  /// Commits; a stop requested meanwhile does not interrupt it.
+  virtual Status Commit() = 0;
+  /// Rolls back whatever is open (a bulk write included). Never fails loudly: it runs when a
+  /// load is abandoned.
+  virtual void Rollback() = 0;
+  /// The state tables of every destination schema (for `nilus state reset`).
+  virtual Result<std::vector<SqlTable>> StateTables() = 0;
+};
+
+}  // namespace nilus
