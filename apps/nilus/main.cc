@@ -156,7 +156,7 @@ struct RunCommand {
 struct IngestCommand {
   std::string source_uri, source_table, dest_uri, dest_table;
   std::string incremental_key, incremental_strategy = "append", primary_key;
-  std::string interval_start, interval_end, type_hints, mask, page_size, extract_parallelism, sql_limit,
+  std::string interval_start, interval_end, type_hints, mask, page_size, extract_parallelism, sql_limit, yield_limit,
       sql_exclude_columns, max_table_nesting, date_detection;
   bool full_refresh = false;
   int64_t lock_timeout = 600;
@@ -175,7 +175,8 @@ struct IngestCommand {
     cmd.add_option("--mask", mask, "column:algorithm,…");
     cmd.add_option("--page-size", page_size, "Rows per batch (default 50000)");
     cmd.add_option("--extract-parallelism", extract_parallelism, "Parallel readers of one table");
-    cmd.add_option("--sql-limit", sql_limit, "Read at most this many rows");
+    cmd.add_option("--sql-limit", sql_limit, "Read at most this many rows (SQL sources)");
+    cmd.add_option("--yield-limit", yield_limit, "Load at most this many batches; the next run continues");
     cmd.add_option("--sql-exclude-columns", sql_exclude_columns, "Columns to leave out, comma separated");
     cmd.add_option("--max-table-nesting", max_table_nesting,
                    "Depth down to which nested JSON becomes columns and child tables (default 0: json columns)");
@@ -202,6 +203,7 @@ struct IngestCommand {
     add(source, "page-size", page_size);
     add(source, "extract-parallelism", extract_parallelism);
     add(source, "sql-limit", sql_limit);
+    add(source, "yield-limit", yield_limit);
     add(source, "sql-exclude-columns", sql_exclude_columns);
     add(source, "max-table-nesting", max_table_nesting);
     add(source, "date-detection", date_detection);

@@ -1,5 +1,8 @@
 #include "nilus/core/sqlite_db.h"
 
+#include <chrono>
+#include <thread>
+
 namespace nilus {
 
 namespace {
@@ -87,6 +90,22 @@ Status SqliteDb::Exec(const std::string& sql) {
     return LastError("sqlite");
   }
   return Status::OK();
+}
+
+Status SqliteDb::UseWal() {
+  for (int attempt = 0;; ++attempt) {
+    {
+      NILUS_ASSIGN_OR_RAISE(SqliteStatement mode, Prepare("PRAGMA journal_mode"));
+      NILUS_ASSIGN_OR_RAISE(bool row, mode.Step());
+      if (row && std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(mode.get(), 0))) == "wal") {
+        return Status::OK();
+      }
+    }
+    Status st = Exec("PRAGMA journal_mode=WAL");
+    // Changing the mode needs the file to itself, and SQLite does not wait for that.
+    if (st.code() != StatusCode::kUnavailable || attempt >= 100) return st;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 Result<SqliteStatement> SqliteDb::Prepare(const std::string& sql) {

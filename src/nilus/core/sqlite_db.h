@@ -46,6 +46,9 @@ class SqliteDb {
   ~SqliteDb() { sqlite3_close_v2(db_); }
 
   Status Exec(const std::string& sql);
+  /// Puts the file in WAL mode (readers keep reading the last committed data while a load
+  /// writes), unless it is already; another process may be doing the same at that moment.
+  Status UseWal();
   Result<SqliteStatement> Prepare(const std::string& sql);
   bool TableExists(const std::string& name);
   sqlite3* handle() const { return db_; }

@@ -51,8 +51,9 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& home) {
   NILUS_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path, true));
   // The store remembers destination addresses: keep it private to the user.
   chmod(path.c_str(), 0600);
-  NILUS_RETURN_NOT_OK(db->Exec("PRAGMA journal_mode=WAL"));
-  NILUS_RETURN_NOT_OK(db->Exec(kSchema));
+  NILUS_RETURN_NOT_OK(db->UseWal());
+  // In a write transaction: several runs may open the store at once.
+  NILUS_RETURN_NOT_OK(db->Exec(std::string("BEGIN IMMEDIATE;") + kSchema + "COMMIT;"));
   return std::unique_ptr<StateStore>(new StateStore(std::move(db)));
 }
 

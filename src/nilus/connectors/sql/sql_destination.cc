@@ -102,6 +102,10 @@ class SqlLoad final : public Load {
     NILUS_RETURN_NOT_OK(FinishBulk());
     for (const auto& record : tables) {
       Target* root = Find(record.table.schema, record.table.name);
+      spdlog::debug("committing {}: {}", record.table.qualified(),
+                    root && root->staged   ? "merging the staged rows"
+                    : record.table.rebuild ? "swapping in"
+                                           : "appended");
       if (root && root->staged) NILUS_RETURN_NOT_OK(Merge(*root, record));
       if (record.table.rebuild) NILUS_RETURN_NOT_OK(SwapIn(record));
       NILUS_RETURN_NOT_OK(IndexChildren(record));

@@ -293,8 +293,8 @@ class SqliteDialect final : public SqlDialect {
 Result<std::unique_ptr<Destination>> OpenSqliteDestination(const Uri& uri, std::stop_token stop) {
   NILUS_ASSIGN_OR_RAISE(std::string path, SqlitePath(uri));
   NILUS_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path, true, stop));
-  // WAL: readers keep reading the last committed data while a load runs.
-  NILUS_RETURN_NOT_OK(db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"));
+  NILUS_RETURN_NOT_OK(db->UseWal());
+  NILUS_RETURN_NOT_OK(db->Exec("PRAGMA synchronous=NORMAL"));
   return std::unique_ptr<Destination>(
       new SqlDestination(std::make_unique<SqliteDialect>(std::move(db)), std::move(stop)));
 }
