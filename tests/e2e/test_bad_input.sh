@@ -106,6 +106,46 @@ expect_err_contains "unknown algorithm 'scramble'"
 expect_exit 2 ingest --source-uri "$src" --dest-uri "$dst" --dest-table a.b --mask "id:hash" --incremental-key id
 expect_err_contains "cannot be masked"
 
+# an option the source does not honour is refused, naming the connectors that do
+expect_exit 2 ingest --source-uri "$src" --dest-uri "$dst" --dest-table a.b --sql-limit 5
+expect_err_contains "source option 'sql-limit' is not honoured by the file:// source; it applies to: postgres, postgresql, sqlite"
+expect_exit 2 ingest --source-uri "$src" --dest-uri "$dst" --dest-table a.b --extract-parallelism 2
+expect_err_contains "'extract-parallelism' is not honoured by the file:// source"
+expect_exit 2 ingest --source-uri "sqlite:///$WORK/dst.db" --source-table a__b --dest-uri "$dst" --dest-table a.e \
+  --max-table-nesting 1
+expect_err_contains "'max-table-nesting' is not honoured by the sqlite:// source; it applies to: file, jsonl"
+printf 'source:\n  address: %s\n  options: {date-detection: false, max-table-nesting: 1}\nsink:\n  address: %s\n  options: {dest-table: a.b, incremental-strategy: append}\n' "csv://$WORK/ok.csv" "$dst" | manifest csvnest
+expect_exit 2 validate csvnest.yaml
+expect_err_contains "csvnest.yaml:3:55: source option 'max-table-nesting' is not honoured by the csv:// source"
+# options only later connectors implement warn once
+printf 'source:\n  address: %s\n  options: {column.exclude.list: "public.t.ssn"}\nsink:\n  address: %s\n  options: {dest-table: a.b, incremental-strategy: append, partition-by: [{column: id, type: bucket, bucket-count: 4}]}\n' "$src" "$dst" | manifest later
+expect_ok validate later.yaml
+expect_err_contains "source option 'column.exclude.list' is not implemented by any connector of this nilus yet"
+expect_err_contains "sink option 'partition-by' is not implemented by any connector of this nilus yet"
+# partition-by in its list-of-maps form is validated all the same
+printf 'source:\n  address: %s\nsink:\n  address: %s\n  options:\n    dest-table: a.b\n    incremental-strategy: append\n    partition-by:\n      - {column: at, type: dya}\n' "$src" "$dst" | manifest partition
+expect_exit 2 validate partition.yaml
+expect_err_contains "partition-by item 1: type 'dya' is not one of identity, year, month, day, hour, bucket (did you mean 'day'?)"
+printf 'source:\n  address: %s\nsink:\n  address: %s\n  options:\n    dest-table: a.b\n    incremental-strategy: append\n    partition-by: [{column: id, type: bucket}]\n' "$src" "$dst" | manifest bucket
+expect_exit 2 validate bucket.yaml
+expect_err_contains "bucket-count goes with type bucket"
+# yield-limit with incremental-key on files, which cannot read in key order
+expect_exit 2 ingest --source-uri "$src" --dest-uri "$dst" --dest-table a.b --yield-limit 1 --incremental-key id
+expect_err_contains "cannot read in key order"
+# an exclusion that names no column is refused: a typo must not let the column through
+expect_exit 2 ingest --source-uri "$src" --dest-uri "$dst" --dest-table a.f --sql-exclude-columns nmae
+expect_err_contains "option sql-exclude-columns names 'nmae', which the files does not have (did you mean 'name'?)"
+expect_ok ingest --source-uri "$src" --dest-uri "$dst" --dest-table a.f --sql-exclude-columns name
+expect_query dst.db "SELECT group_concat(name) FROM pragma_table_info('a__f')" "id,_nilus_load_id"
+
+# a key given twice in a map, and two dag nodes with one name, are errors
+printf 'source:\n  address: %s\n  options: {page-size: 5}\nsink:\n  address: %s\n  options:\n    dest-table: a.b\n    incremental-strategy: append\n    dest-table: a.c\n' "$src" "$dst" | manifest twice
+expect_exit 2 validate twice.yaml
+expect_err_contains "twice.yaml:9:5: 'dest-table' is given twice in the same map"
+printf 'name: w\ntype: workflow\nworkflow:\n  dag:\n    - name: n\n      spec: {stackSpec: {source: {address: %s}, sink: {address: %s, options: {dest-table: a.b, incremental-strategy: append}}}}\n    - name: n\n      spec: {stackSpec: {source: {address: %s}, sink: {address: %s, options: {dest-table: a.c, incremental-strategy: append}}}}\n' "$src" "$dst" "$src" "$dst" | manifest twonodes
+expect_exit 2 validate twonodes.yaml
+expect_err_contains "two dag nodes are named 'n'"
+
 # validate touches nothing
 rm -f dst.db
 expect_ok validate depot.yaml

@@ -1,5 +1,8 @@
 #include "nilus/connectors/registry.h"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <vector>
 
 #include "nilus/connectors/files/files_source.h"
@@ -41,11 +44,61 @@ SourceTraits ConnectorRegistry::Traits(const Uri& uri) const {
   return it == traits_.end() ? SourceTraits{} : it->second;
 }
 
-Status ConnectorRegistry::AddDestination(const std::string& scheme, DestinationFactory factory) {
+Status ConnectorRegistry::AddDestination(const std::string& scheme, DestinationFactory factory,
+                                         DestinationTraits traits) {
   if (!destinations_.emplace(scheme, std::move(factory)).second) {
     return Status::Internal("destination scheme '{}' registered twice", scheme);
   }
+  destination_traits_[scheme] = std::move(traits);
   return Status::OK();
+}
+
+namespace {
+
+/// The schemes whose traits list `option`.
+template <typename Traits>
+std::vector<std::string> Honouring(const std::map<std::string, Traits>& traits, const std::string& option) {
+  std::vector<std::string> out;
+  for (const auto& [scheme, t] : traits) {
+    if (std::find(t.options.begin(), t.options.end(), option) != t.options.end()) out.push_back(scheme);
+  }
+  return out;
+}
+
+}  // namespace
+
+Status ConnectorRegistry::CheckOptions(const Pipeline& p) const {
+  auto check = [&](const auto& given, const auto& traits, const std::string& scheme, const char* side,
+                   auto every) -> Status {
+    for (const auto& [name, where] : given) {
+      if (every(name)) continue;
+      auto own = traits.find(scheme);
+      if (own != traits.end() &&
+          std::find(own->second.options.begin(), own->second.options.end(), name) != own->second.options.end()) {
+        continue;
+      }
+      std::vector<std::string> honouring = Honouring(traits, name);
+      if (honouring.empty()) {
+        spdlog::warn("{}: {} option '{}' is not implemented by any connector of this nilus yet; it is ignored", where,
+                     side, name);
+        continue;
+      }
+      return Status::InvalidInput("{}: {} option '{}' is not honoured by the {}:// {}; it applies to: {}", where, side,
+                                  name, scheme, side == std::string("source") ? "source" : "destination",
+                                  Join(honouring, ", "));
+    }
+    return Status::OK();
+  };
+  NILUS_RETURN_NOT_OK(check(p.source_options.given, traits_, p.source.scheme(), "source", HonouredByEverySource));
+  const SourceOptions& o = p.source_options;
+  if (o.yield_limit > 0 && !o.incremental_key.empty() && !Traits(p.source).reads_in_key_order) {
+    return Status::InvalidInput(
+        "yield-limit with incremental-key: the {}:// source cannot read in key order, so a read it cuts short would "
+        "resume at a cursor that skips the rest of the file; use one or the other (yield-limit alone resumes at the "
+        "line where it stopped)",
+        p.source.scheme());
+  }
+  return check(p.sink_options.given, destination_traits_, p.destination.scheme(), "sink", HonouredByEverySink);
 }
 
 Status ConnectorRegistry::CheckSource(const Uri& uri) const {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include "nilus/connectors/connector.h"
 
@@ -18,6 +19,18 @@ using DestinationFactory = std::function<Result<std::unique_ptr<Destination>>(co
 struct SourceTraits {
   /// `Source::PrimaryKey` reads the key from the source's catalog, so `merge` needs none given.
   bool discovers_primary_key = false;
+  /// It can read rows in `incremental-key` order (SQL), so a read cut by `yield-limit` resumes
+  /// at the saved cursor; without it, such a read resumes at the source's own position and an
+  /// incremental key is refused beside yield-limit.
+  bool reads_in_key_order = false;
+  /// The source options it honours beyond those every source has (HonouredByEverySource).
+  std::vector<std::string> options = {};
+};
+
+/// What a destination honours, so manifests can be validated without connecting.
+struct DestinationTraits {
+  /// The sink options it honours beyond those every destination has (HonouredByEverySink).
+  std::vector<std::string> options = {};
 };
 
 /// Maps address schemes to connector factories. Filled by `RegisterBuiltinConnectors`, one
@@ -25,7 +38,7 @@ struct SourceTraits {
 class ConnectorRegistry {
  public:
   Status AddSource(const std::string& scheme, SourceFactory factory, SourceTraits traits = {});
-  Status AddDestination(const std::string& scheme, DestinationFactory factory);
+  Status AddDestination(const std::string& scheme, DestinationFactory factory, DestinationTraits traits = {});
 
   Result<std::unique_ptr<Source>> OpenSource(const Uri& uri, std::stop_token stop = {}) const;
   Result<std::unique_ptr<Destination>> OpenDestination(const Uri& uri, std::stop_token stop = {}) const;
@@ -34,6 +47,10 @@ class ConnectorRegistry {
   Status CheckDestination(const Uri& uri) const;
   /// The traits of the source for `uri` (defaults for an unknown scheme).
   SourceTraits Traits(const Uri& uri) const;
+  /// Refuses (InvalidInput, naming the connectors that honour it) every option the pipeline's
+  /// source or destination does not honour; an option no connector of this build honours yet
+  /// (the CDC and lakehouse ones) is a warning, once.
+  Status CheckOptions(const Pipeline& pipeline) const;
 
   /// The registry with every connector built into this binary.
   static const ConnectorRegistry& Builtin();
@@ -42,6 +59,7 @@ class ConnectorRegistry {
   std::map<std::string, SourceFactory> sources_;
   std::map<std::string, SourceTraits> traits_;
   std::map<std::string, DestinationFactory> destinations_;
+  std::map<std::string, DestinationTraits> destination_traits_;
 };
 
 }  // namespace nilus

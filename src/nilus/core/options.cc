@@ -14,63 +14,72 @@ namespace nilus {
 
 namespace {
 
-enum class Kind { kString, kInt, kBool, kEnum, kList, kMap, kRegexList, kInstant };
+enum class Kind { kString, kInt, kBool, kEnum, kList, kMap, kRegexList, kInstant, kPartitions };
+
+/// Who honours an option: the engine, for every source or sink, or the connectors that declare it
+/// (SourceTraits::options, DestinationTraits::options).
+enum class Scope { kEngine, kConnector };
 
 struct OptionSpec {
   const char* name;
   Kind kind;
   const char* allowed;  // kEnum: "a|b|c"; kInt: minimum as text
+  Scope scope;
 };
 
 // The contract of DESIGN §1.2: every option Nilus accepts, with its kind.
 constexpr OptionSpec kSourceOptions[] = {
-    {"source-table", Kind::kString, ""},
-    {"primary-key", Kind::kList, ""},
-    {"incremental-key", Kind::kString, ""},
-    {"interval-start", Kind::kInstant, ""},
-    {"interval-end", Kind::kInstant, ""},
-    {"type-hints", Kind::kMap, ""},
-    {"page-size", Kind::kInt, "1"},
-    {"extract-parallelism", Kind::kInt, "1"},
-    {"sql-reflection-level", Kind::kEnum, "none|fast|full"},
-    {"sql-limit", Kind::kInt, "1"},
-    {"sql-exclude-columns", Kind::kList, ""},
-    {"yield-limit", Kind::kInt, "1"},
-    {"mask", Kind::kMap, ""},
-    {"max-table-nesting", Kind::kInt, "0"},
-    {"date-detection", Kind::kBool, ""},
-    {"columns", Kind::kList, ""},
+    {"source-table", Kind::kString, "", Scope::kEngine},
+    {"primary-key", Kind::kList, "", Scope::kEngine},
+    {"incremental-key", Kind::kString, "", Scope::kEngine},
+    {"interval-start", Kind::kInstant, "", Scope::kEngine},
+    {"interval-end", Kind::kInstant, "", Scope::kEngine},
+    {"type-hints", Kind::kMap, "", Scope::kEngine},
+    {"page-size", Kind::kInt, "1", Scope::kEngine},
+    {"extract-parallelism", Kind::kInt, "1", Scope::kConnector},
+    {"sql-reflection-level", Kind::kEnum, "none|fast|full", Scope::kConnector},
+    {"sql-limit", Kind::kInt, "1", Scope::kConnector},
+    {"sql-exclude-columns", Kind::kList, "", Scope::kEngine},
+    {"yield-limit", Kind::kInt, "1", Scope::kEngine},
+    {"mask", Kind::kMap, "", Scope::kEngine},
+    {"max-table-nesting", Kind::kInt, "0", Scope::kConnector},
+    {"date-detection", Kind::kBool, "", Scope::kConnector},
+    {"columns", Kind::kList, "", Scope::kEngine},
     // CDC (Debezium names, so existing manifests run).
-    {"engine", Kind::kString, ""},
-    {"slot.name", Kind::kString, ""},
-    {"publication.name", Kind::kString, ""},
-    {"plugin.name", Kind::kEnum, "pgoutput"},
-    {"topic.prefix", Kind::kString, ""},
-    {"table.include.list", Kind::kRegexList, ""},
-    {"table.exclude.list", Kind::kRegexList, ""},
-    {"schema.include.list", Kind::kRegexList, ""},
-    {"schema.exclude.list", Kind::kRegexList, ""},
-    {"column.include.list", Kind::kRegexList, ""},
-    {"column.exclude.list", Kind::kRegexList, ""},
-    {"database.include.list", Kind::kRegexList, ""},
-    {"collection.include.list", Kind::kRegexList, ""},
-    {"snapshot.mode", Kind::kEnum, "initial|always|no_data|initial_only|when_needed"},
-    {"heartbeat.interval.ms", Kind::kInt, "0"},
-    {"topic.heartbeat.prefix", Kind::kString, ""},
-    {"max.batch.size", Kind::kInt, "1"},
-    {"poll.interval.ms", Kind::kInt, "0"},
-    {"include.schema.changes", Kind::kBool, ""},
-    {"time.precision.mode", Kind::kEnum, "adaptive|adaptive_time_microseconds|connect"},
-    {"decimal.handling.mode", Kind::kEnum, "precise|double|string"},
-    {"include.unknown.datatypes", Kind::kBool, ""},
+    {"engine", Kind::kString, "", Scope::kConnector},
+    {"slot.name", Kind::kString, "", Scope::kConnector},
+    {"publication.name", Kind::kString, "", Scope::kConnector},
+    {"plugin.name", Kind::kEnum, "pgoutput", Scope::kConnector},
+    {"topic.prefix", Kind::kString, "", Scope::kConnector},
+    {"table.include.list", Kind::kRegexList, "", Scope::kConnector},
+    {"table.exclude.list", Kind::kRegexList, "", Scope::kConnector},
+    {"schema.include.list", Kind::kRegexList, "", Scope::kConnector},
+    {"schema.exclude.list", Kind::kRegexList, "", Scope::kConnector},
+    {"column.include.list", Kind::kRegexList, "", Scope::kConnector},
+    {"column.exclude.list", Kind::kRegexList, "", Scope::kConnector},
+    {"database.include.list", Kind::kRegexList, "", Scope::kConnector},
+    {"collection.include.list", Kind::kRegexList, "", Scope::kConnector},
+    {"snapshot.mode", Kind::kEnum, "initial|always|no_data|initial_only|when_needed", Scope::kConnector},
+    {"heartbeat.interval.ms", Kind::kInt, "0", Scope::kConnector},
+    {"topic.heartbeat.prefix", Kind::kString, "", Scope::kConnector},
+    {"max.batch.size", Kind::kInt, "1", Scope::kConnector},
+    {"poll.interval.ms", Kind::kInt, "0", Scope::kConnector},
+    {"include.schema.changes", Kind::kBool, "", Scope::kConnector},
+    {"time.precision.mode", Kind::kEnum, "adaptive|adaptive_time_microseconds|connect", Scope::kConnector},
+    {"decimal.handling.mode", Kind::kEnum, "precise|double|string", Scope::kConnector},
+    {"include.unknown.datatypes", Kind::kBool, "", Scope::kConnector},
 };
 
 constexpr OptionSpec kSinkOptions[] = {
-    {"dest-table", Kind::kString, ""},     {"incremental-strategy", Kind::kEnum, "append|replace|merge"},
-    {"primary-key", Kind::kList, ""},      {"partition-by", Kind::kList, ""},
-    {"cluster-by", Kind::kList, ""},       {"full-refresh", Kind::kBool, ""},
-    {"loader-file-size", Kind::kInt, "1"}, {"staging_bucket", Kind::kString, ""},
-    {"aws_region", Kind::kString, ""},
+    {"dest-table", Kind::kString, "", Scope::kEngine},
+    {"incremental-strategy", Kind::kEnum, "append|replace|merge", Scope::kEngine},
+    {"primary-key", Kind::kList, "", Scope::kEngine},
+    {"partition-by", Kind::kPartitions, "", Scope::kConnector},
+    {"cluster-by", Kind::kList, "", Scope::kConnector},
+    {"full-refresh", Kind::kBool, "", Scope::kEngine},
+    {"loader-file-size", Kind::kInt, "1", Scope::kConnector},
+    {"staging_bucket", Kind::kString, "", Scope::kConnector},
+    {"aws_region", Kind::kString, "", Scope::kConnector},
 };
 
 template <size_t N>
@@ -88,9 +97,10 @@ const OptionSpec* Find(const OptionSpec (&specs)[N], std::string_view name) {
   return nullptr;
 }
 
-std::string Describe(const std::variant<std::string, std::vector<std::string>, RawOption::Map>& v) {
+std::string Describe(const RawOption::Value& v) {
   if (const auto* s = std::get_if<std::string>(&v)) return fmt::format("'{}'", Excerpt(*s, 60));
   if (std::holds_alternative<std::vector<std::string>>(v)) return "a list";
+  if (std::holds_alternative<RawOption::MapList>(v)) return "a list of maps";
   return "a map";
 }
 
@@ -99,98 +109,194 @@ struct Value {
   std::string text;
   std::vector<std::string> list;
   RawOption::Map map;
+  std::vector<PartitionField> partitions;
   int64_t number = 0;
   bool flag = false;
 };
 
-Result<Value> Check(const OptionSpec& spec, const RawOption& opt) {
+Status Bad(const RawOption& opt, std::string_view allowed) {
+  return Status::InvalidInput("{}: option '{}' has the value {}; allowed: {}", opt.where, opt.name, Describe(opt.value),
+                              allowed);
+}
+
+Result<Value> CheckScalar(const OptionSpec& spec, const RawOption& opt, const std::string& text) {
   Value out;
-  auto bad = [&](std::string_view allowed) {
-    return Status::InvalidInput("{}: option '{}' has the value {}; allowed: {}", opt.where, opt.name,
-                                Describe(opt.value), allowed);
-  };
-  const auto* text = std::get_if<std::string>(&opt.value);
   switch (spec.kind) {
-    case Kind::kString:
-      if (!text) return bad("a string");
-      out.text = *text;
-      return out;
     case Kind::kInstant: {
-      if (!text) return bad("an ISO-8601 date or date-time, or a number");
       int64_t i;
       bool zone;
       double d;
-      if (!ParseDate(*text, &i) && !ParseTimestamp(*text, &i, &zone) && !ParseDouble(*text, &d)) {
-        return bad("an ISO-8601 date (2024-01-31) or date-time (2024-01-31T12:00:00Z), or a number");
+      if (!ParseDate(text, &i) && !ParseTimestamp(text, &i, &zone) && !ParseDouble(text, &d)) {
+        return Bad(opt, "an ISO-8601 date (2024-01-31) or date-time (2024-01-31T12:00:00Z), or a number");
       }
-      out.text = *text;
-      return out;
+      break;
     }
     case Kind::kInt: {
       int64_t min = 0;
       std::from_chars(spec.allowed, spec.allowed + std::char_traits<char>::length(spec.allowed), min);
-      if (!text || !ParseBigint(Trim(*text), &out.number) || out.number < min) {
-        return bad(fmt::format("a whole number of at least {}", min));
+      if (!ParseBigint(Trim(text), &out.number) || out.number < min) {
+        return Bad(opt, fmt::format("a whole number of at least {}", min));
       }
-      return out;
+      break;
     }
     case Kind::kBool:
-      if (!text || !ParseBool(Trim(*text), &out.flag, false)) return bad("true or false");
-      return out;
+      if (!ParseBool(Trim(text), &out.flag, false)) return Bad(opt, "true or false");
+      break;
     case Kind::kEnum: {
       std::vector<std::string> allowed = SplitList(spec.allowed, '|');
-      if (text) {
-        for (const auto& a : allowed) {
-          if (ToLower(Trim(*text)) == a) {
-            out.text = a;
-            return out;
-          }
+      for (const auto& a : allowed) {
+        if (ToLower(Trim(text)) == a) {
+          out.text = a;
+          return out;
         }
       }
-      std::string hint;
-      if (text) {
-        std::string close = ClosestMatch(*text, allowed);
-        if (!close.empty()) hint = fmt::format(" (did you mean '{}'?)", close);
-      }
-      return bad(Join(allowed, ", ") + hint);
+      std::string close = ClosestMatch(text, allowed);
+      return Bad(opt, Join(allowed, ", ") + (close.empty() ? "" : fmt::format(" (did you mean '{}'?)", close)));
     }
+    default:
+      break;
+  }
+  out.text = text;
+  return out;
+}
+
+Result<Value> CheckList(const OptionSpec& spec, const RawOption& opt) {
+  Value out;
+  if (const auto* text = std::get_if<std::string>(&opt.value)) {
+    out.list = SplitList(*text);
+  } else if (const auto* list = std::get_if<std::vector<std::string>>(&opt.value)) {
+    for (const auto& item : *list) {
+      for (auto& part : SplitList(item)) out.list.push_back(std::move(part));
+    }
+  } else {
+    return Bad(opt, "a comma-separated list");
+  }
+  if (spec.kind == Kind::kRegexList) {
+    for (const auto& pattern : out.list) {
+      RE2 re(pattern, RE2::Quiet);
+      if (!re.ok()) {
+        return Status::InvalidInput("{}: option '{}': '{}' is not a valid regular expression ({})", opt.where, opt.name,
+                                    pattern, re.error());
+      }
+    }
+  }
+  return out;
+}
+
+Result<Value> CheckMap(const RawOption& opt) {
+  Value out;
+  if (const auto* map = std::get_if<RawOption::Map>(&opt.value)) {
+    out.map = *map;
+  } else if (const auto* text = std::get_if<std::string>(&opt.value)) {
+    // The flag form: "col:type,col2:type2".
+    for (const auto& pair : SplitList(*text)) {
+      size_t colon = pair.find(':');
+      if (colon == std::string::npos || colon == 0) return Bad(opt, "a map, or 'column:value,column:value'");
+      out.map.emplace_back(std::string(Trim(pair.substr(0, colon))), std::string(Trim(pair.substr(colon + 1))));
+    }
+  } else {
+    return Bad(opt, "a map of column to value");
+  }
+  return out;
+}
+
+/// One partition field in the list-of-maps form: {column, type, name, index, bucket-count}.
+Result<PartitionField> CheckPartitionField(const RawOption& opt, const RawOption::Map& map, size_t position) {
+  static const std::vector<std::string> kKeys = {"column", "type", "name", "index", "bucket-count"};
+  static const std::vector<std::string> kTypes = {"identity", "year", "month", "day", "hour", "bucket"};
+  PartitionField f;
+  f.index = static_cast<int>(position);
+  bool has_count = false;
+  for (const auto& [key, value] : map) {
+    if (key == "column") {
+      f.column = value;
+    } else if (key == "type") {
+      f.transform = ToLower(Trim(value));
+      if (std::find(kTypes.begin(), kTypes.end(), f.transform) == kTypes.end()) {
+        std::string close = ClosestMatch(value, kTypes);
+        return Status::InvalidInput("{}: partition-by item {}: type '{}' is not one of {}{}", opt.where, position + 1,
+                                    value, Join(kTypes, ", "),
+                                    close.empty() ? "" : fmt::format(" (did you mean '{}'?)", close));
+      }
+    } else if (key == "name") {
+      f.name = value;
+    } else if (key == "index" || key == "bucket-count") {
+      int64_t n = 0;
+      if (!ParseBigint(Trim(value), &n) || n < (key == "index" ? 0 : 1)) {
+        return Status::InvalidInput("{}: partition-by item {}: {} must be a whole number of at least {}, got '{}'",
+                                    opt.where, position + 1, key, key == "index" ? 0 : 1, value);
+      }
+      if (key == "index") f.index = static_cast<int>(n);
+      if (key == "bucket-count") {
+        f.bucket_count = n;
+        has_count = true;
+      }
+    } else {
+      std::string close = ClosestMatch(key, kKeys);
+      return Status::InvalidInput("{}: partition-by item {}: unknown key '{}'{}; keys: {}", opt.where, position + 1,
+                                  key, close.empty() ? "" : fmt::format(" (did you mean '{}'?)", close),
+                                  Join(kKeys, ", "));
+    }
+  }
+  if (f.column.empty()) {
+    return Status::InvalidInput("{}: partition-by item {} has no column; write {{column: <name>, type: day}}",
+                                opt.where, position + 1);
+  }
+  if ((f.transform == "bucket") != has_count) {
+    return Status::InvalidInput("{}: partition-by item {} ({}): bucket-count goes with type bucket, and only with it",
+                                opt.where, position + 1, f.column);
+  }
+  if (f.name.empty()) f.name = f.transform == "identity" ? f.column : f.column + "_" + f.transform;
+  return f;
+}
+
+/// `partition-by`: a list of columns (identity partitions) or of maps (DESIGN §1.2).
+Result<Value> CheckPartitions(const RawOption& opt) {
+  Value out;
+  if (const auto* maps = std::get_if<RawOption::MapList>(&opt.value)) {
+    for (size_t i = 0; i < maps->size(); ++i) {
+      NILUS_ASSIGN_OR_RAISE(PartitionField f, CheckPartitionField(opt, (*maps)[i], i));
+      out.partitions.push_back(std::move(f));
+    }
+  } else {
+    NILUS_ASSIGN_OR_RAISE(Value columns, CheckList({"partition-by", Kind::kList, "", Scope::kConnector}, opt));
+    for (size_t i = 0; i < columns.list.size(); ++i) {
+      out.partitions.push_back({columns.list[i], "identity", columns.list[i], static_cast<int>(i), 0});
+    }
+  }
+  std::stable_sort(out.partitions.begin(), out.partitions.end(),
+                   [](const auto& a, const auto& b) { return a.index < b.index; });
+  for (size_t i = 1; i < out.partitions.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (out.partitions[i].index == out.partitions[j].index || out.partitions[i].name == out.partitions[j].name) {
+        return Status::InvalidInput("{}: partition-by has two fields with the {} '{}'", opt.where,
+                                    out.partitions[i].name == out.partitions[j].name ? "name" : "index",
+                                    out.partitions[i].name == out.partitions[j].name
+                                        ? out.partitions[i].name
+                                        : std::to_string(out.partitions[i].index));
+      }
+    }
+  }
+  return out;
+}
+
+Result<Value> Check(const OptionSpec& spec, const RawOption& opt) {
+  switch (spec.kind) {
     case Kind::kList:
     case Kind::kRegexList:
-      if (text) {
-        out.list = SplitList(*text);
-      } else if (const auto* list = std::get_if<std::vector<std::string>>(&opt.value)) {
-        for (const auto& item : *list) {
-          for (auto& part : SplitList(item)) out.list.push_back(std::move(part));
-        }
-      } else {
-        return bad("a comma-separated list");
-      }
-      if (spec.kind == Kind::kRegexList) {
-        for (const auto& pattern : out.list) {
-          RE2 re(pattern, RE2::Quiet);
-          if (!re.ok()) {
-            return Status::InvalidInput("{}: option '{}': '{}' is not a valid regular expression ({})", opt.where,
-                                        opt.name, pattern, re.error());
-          }
-        }
-      }
-      return out;
+      return CheckList(spec, opt);
     case Kind::kMap:
-      if (const auto* map = std::get_if<RawOption::Map>(&opt.value)) {
-        out.map = *map;
-      } else if (text) {
-        // The flag form: "col:type,col2:type2".
-        for (const auto& pair : SplitList(*text)) {
-          size_t colon = pair.find(':');
-          if (colon == std::string::npos || colon == 0) return bad("a map, or 'column:value,column:value'");
-          out.map.emplace_back(std::string(Trim(pair.substr(0, colon))), std::string(Trim(pair.substr(colon + 1))));
-        }
-      } else {
-        return bad("a map of column to value");
-      }
-      return out;
+      return CheckMap(opt);
+    case Kind::kPartitions:
+      return CheckPartitions(opt);
+    default:
+      break;
   }
-  return Status::Internal("unhandled option kind");
+  const auto* text = std::get_if<std::string>(&opt.value);
+  if (!text) {
+    return Bad(opt, spec.kind == Kind::kInstant ? "an ISO-8601 date or date-time, or a number" : "a single value");
+  }
+  return CheckScalar(spec, opt, *text);
 }
 
 template <size_t N>
@@ -270,7 +376,7 @@ Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw) {
       continue;
     }
     NILUS_ASSIGN_OR_RAISE(Value v, Check(*spec, opt));
-    o.given.push_back(opt.name);
+    o.given.emplace_back(opt.name, opt.where);
     const std::string& n = opt.name;
     if (n == "source-table") {
       o.table = v.text;
@@ -335,7 +441,7 @@ Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const st
       continue;
     }
     NILUS_ASSIGN_OR_RAISE(Value v, Check(*spec, opt));
-    o.given.push_back(opt.name);
+    o.given.emplace_back(opt.name, opt.where);
     const std::string& n = opt.name;
     if (n == "dest-table") {
       NILUS_RETURN_NOT_OK(SplitDestTable(v.text, opt.where).status());
@@ -349,7 +455,7 @@ Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const st
     } else if (n == "primary-key") {
       o.primary_key = v.list;
     } else if (n == "partition-by") {
-      o.partition_by = v.list;
+      o.partition_by = v.partitions;
     } else if (n == "cluster-by") {
       o.cluster_by = v.list;
     } else if (n == "full-refresh") {
@@ -375,6 +481,16 @@ Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const st
         where);
   }
   return o;
+}
+
+bool HonouredByEverySource(std::string_view name) {
+  const OptionSpec* spec = Find(kSourceOptions, name);
+  return spec && spec->scope == Scope::kEngine;
+}
+
+bool HonouredByEverySink(std::string_view name) {
+  const OptionSpec* spec = Find(kSinkOptions, name);
+  return spec && spec->scope == Scope::kEngine;
 }
 
 Result<std::pair<std::string, std::string>> SplitDestTable(const std::string& dest_table, const std::string& where) {

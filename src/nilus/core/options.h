@@ -17,9 +17,20 @@ namespace nilus {
 /// ("pipeline.yaml:12:7" or "flag --page-size") so errors can point at it.
 struct RawOption {
   using Map = std::vector<std::pair<std::string, std::string>>;
+  using MapList = std::vector<Map>;
+  using Value = std::variant<std::string, std::vector<std::string>, Map, MapList>;
   std::string name;
-  std::variant<std::string, std::vector<std::string>, Map> value;
+  Value value;
   std::string where;
+};
+
+/// One field of `partition-by`: how a lakehouse table is partitioned by a column.
+struct PartitionField {
+  std::string column;
+  std::string transform = "identity";  ///< identity, year, month, day, hour, bucket
+  std::string name;                    ///< the partition field's name (default: column, or column_transform)
+  int index = 0;                       ///< its place among the fields
+  int64_t bucket_count = 0;            ///< for bucket
 };
 
 enum class WriteDisposition { kAppend, kReplace, kMerge };
@@ -47,8 +58,9 @@ struct SourceOptions {
   std::vector<std::string> columns;
   /// CDC options (Debezium names) as given, validated; read by change sources.
   std::map<std::string, std::string> cdc;
-  /// Names of the options that were given explicitly, for "ignored by this connector" warnings.
-  std::vector<std::string> given;
+  /// The options given explicitly, and where, so that one the connector does not honour is
+  /// refused.
+  std::vector<std::pair<std::string, std::string>> given;
 
   /// The `type-hints` entry for the column a source calls `column` (names compared in their
   /// normal form, so either spelling works), or nullptr.
@@ -72,13 +84,14 @@ struct SinkOptions {
   std::string dest_table;
   WriteDisposition strategy = WriteDisposition::kAppend;
   std::vector<std::string> primary_key;
-  std::vector<std::string> partition_by;
+  std::vector<PartitionField> partition_by;
   std::vector<std::string> cluster_by;
   bool full_refresh = false;
   int64_t loader_file_size = -1;
   std::string staging_bucket;
   std::string aws_region;
-  std::vector<std::string> given;
+  /// The options given explicitly, and where.
+  std::vector<std::pair<std::string, std::string>> given;
 };
 
 /// One pipeline, resolved and validated: a source table, a destination table and how to move it.
@@ -99,6 +112,11 @@ Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw);
 /// `key_discoverable`, a `merge` may have neither (the source's catalog gives the key).
 Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const std::string& where,
                                      const std::vector<std::string>& source_primary_key, bool key_discoverable);
+
+/// Whether nilus honours source (or sink) option `name` whatever the connector; the others
+/// only where a connector declares them (SourceTraits, DestinationTraits).
+bool HonouredByEverySource(std::string_view name);
+bool HonouredByEverySink(std::string_view name);
 
 /// Splits "schema.table"; an error names `where` when there is no schema part.
 Result<std::pair<std::string, std::string>> SplitDestTable(const std::string& dest_table, const std::string& where);

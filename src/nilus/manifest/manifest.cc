@@ -41,10 +41,30 @@ Result<std::string> Scalar(const YAML::Node& node, const std::string& path, std:
   return node.Scalar();
 }
 
+Result<RawOption::Map> ReadOptionMap(const std::string& name, const YAML::Node& value, const std::string& path) {
+  RawOption::Map map;
+  for (const auto& kv : value) {
+    NILUS_ASSIGN_OR_RAISE(std::string v, Scalar(kv.second, path, fmt::format("each value of option '{}'", name)));
+    map.emplace_back(kv.first.Scalar(), std::move(v));
+  }
+  return map;
+}
+
+/// An option's value: a scalar, a list of scalars, a map of scalars, or a list of such maps.
 Result<RawOption> ReadOption(const std::string& name, const YAML::Node& value, const std::string& path) {
   RawOption opt{name, std::string(), Where(path, value)};
   if (value.IsScalar()) {
     opt.value = value.Scalar();
+  } else if (value.IsSequence() && value.size() > 0 && value[0].IsMap()) {
+    RawOption::MapList maps;
+    for (const auto& item : value) {
+      if (!item.IsMap()) {
+        return Status::InvalidInput("{}: option '{}' mixes maps and values in one list", Where(path, item), name);
+      }
+      NILUS_ASSIGN_OR_RAISE(RawOption::Map map, ReadOptionMap(name, item, path));
+      maps.push_back(std::move(map));
+    }
+    opt.value = std::move(maps);
   } else if (value.IsSequence()) {
     std::vector<std::string> list;
     for (const auto& item : value) {
@@ -53,16 +73,29 @@ Result<RawOption> ReadOption(const std::string& name, const YAML::Node& value, c
     }
     opt.value = std::move(list);
   } else if (value.IsMap()) {
-    RawOption::Map map;
-    for (const auto& kv : value) {
-      NILUS_ASSIGN_OR_RAISE(std::string v, Scalar(kv.second, path, fmt::format("each value of option '{}'", name)));
-      map.emplace_back(kv.first.Scalar(), std::move(v));
-    }
-    opt.value = std::move(map);
+    NILUS_ASSIGN_OR_RAISE(opt.value, ReadOptionMap(name, value, path));
   } else {
     return Status::InvalidInput("{}: option '{}' has no value", opt.where, name);
   }
   return opt;
+}
+
+/// yaml-cpp keeps one of two equal keys of a map without a word: a manifest that says a thing
+/// twice is refused instead, wherever it happens.
+Status CheckDuplicateKeys(const YAML::Node& node, const std::string& path) {
+  if (node.IsMap()) {
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      if (kv.first.IsScalar() && !seen.insert(kv.first.Scalar()).second) {
+        return Status::InvalidInput("{}: '{}' is given twice in the same map; keep one", Where(path, kv.first),
+                                    kv.first.Scalar());
+      }
+      NILUS_RETURN_NOT_OK(CheckDuplicateKeys(kv.second, path));
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) NILUS_RETURN_NOT_OK(CheckDuplicateKeys(item, path));
+  }
+  return Status::OK();
 }
 
 /// Reads `source:` or `sink:` of a stackSpec.
@@ -237,6 +270,12 @@ Result<Pipeline> ResolvePipeline(const std::string& name, const EndpointSpec& so
         for (auto& kv : *map) {
           NILUS_ASSIGN_OR_RAISE(kv.second, Interpolate(kv.second, opt.where));
         }
+      } else if (auto* maps = std::get_if<RawOption::MapList>(&opt.value)) {
+        for (auto& m : *maps) {
+          for (auto& kv : m) {
+            NILUS_ASSIGN_OR_RAISE(kv.second, Interpolate(kv.second, opt.where));
+          }
+        }
       }
     }
     return out;
@@ -259,6 +298,7 @@ Result<Pipeline> ResolvePipeline(const std::string& name, const EndpointSpec& so
                                                          registry.Traits(p.source).discovers_primary_key));
   NormalizeNames(p.sink_options);
   if (p.name.empty()) p.name = p.sink_options.dest_table;
+  NILUS_RETURN_NOT_OK(registry.CheckOptions(p));
   return p;
 }
 
@@ -280,6 +320,7 @@ Result<Manifest> LoadManifest(const std::string& path, const ConnectorRegistry& 
   }
   Manifest m;
   m.path = path;
+  NILUS_RETURN_NOT_OK(CheckDuplicateKeys(root, path));
   try {
     std::string type = root["type"] && root["type"].IsScalar() ? ToLower(root["type"].Scalar()) : "";
     std::string name = root["name"] && root["name"].IsScalar() ? root["name"].Scalar() : "";
@@ -300,9 +341,15 @@ Result<Manifest> LoadManifest(const std::string& path, const ConnectorRegistry& 
           }
         }
       }
+      std::set<std::string> node_names;
       for (const auto& node : wf["dag"]) {
         std::string node_name = node["name"] && node["name"].IsScalar() ? node["name"].Scalar() : "";
         if (node_name.empty()) return Status::InvalidInput("{}: each dag node needs a name", Where(path, node));
+        if (!node_names.insert(node_name).second) {
+          return Status::InvalidInput(
+              "{}: two dag nodes are named '{}'; node names key the pipelines' state, so each must be unique",
+              Where(path, node["name"]), node_name);
+        }
         YAML::Node spec = node["spec"];
         if (!spec || !spec["stackSpec"]) {
           return Status::InvalidInput("{}: dag node '{}' has no spec.stackSpec", Where(path, node), node_name);

@@ -472,9 +472,9 @@ Status RegisterFiles(ConnectorRegistry& registry) {
     NILUS_ASSIGN_OR_RAISE(CsvDialect dialect, DialectFromUri(uri));
     return std::unique_ptr<Source>(new FilesSource(uri, std::move(dialect), std::move(stop)));
   };
-  for (const char* scheme : {"file", "csv", "jsonl"}) {
-    NILUS_RETURN_NOT_OK(registry.AddSource(scheme, factory));
-  }
+  NILUS_RETURN_NOT_OK(registry.AddSource("file", factory, {.options = {"max-table-nesting", "date-detection"}}));
+  NILUS_RETURN_NOT_OK(registry.AddSource("csv", factory, {.options = {"date-detection"}}));
+  NILUS_RETURN_NOT_OK(registry.AddSource("jsonl", factory, {.options = {"max-table-nesting", "date-detection"}}));
   return Status::OK();
 }
 

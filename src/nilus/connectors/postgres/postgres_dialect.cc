@@ -45,9 +45,9 @@ constexpr char kColumnTypes[] =
     "SELECT a.attname, a.atttypid FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 "
     "AND NOT a.attisdropped ORDER BY a.attnum";
 
-// The columns of each valid index of a table, in index order.
+// The columns of each valid index of a table, in index order, and whether it is unique.
 constexpr char kIndexColumns[] = R"sql(
-SELECT i.indexrelid::text, a.attname
+SELECT i.indexrelid::text, a.attname, i.indisunique AND i.indnkeyatts = cardinality(i.indkey)
 FROM pg_index i
 CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, pos)
 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
@@ -194,20 +194,32 @@ class PgDialect final : public SqlDialect {
     return out;
   }
 
-  Result<bool> HasIndexOn(const SqlTable& t, const std::vector<std::string>& columns) override {
+  Result<KeyIndex> IndexOn(const SqlTable& t, const std::vector<std::string>& columns) override {
     NILUS_ASSIGN_OR_RAISE(PgResult res, conn_->Exec(kIndexColumns, {Ref(t)}));
-    std::map<std::string, std::vector<std::string>> indexes;
-    for (int r = 0; r < res.rows(); ++r) indexes[res.Get(r, 0)].push_back(res.Get(r, 1));
-    for (const auto& [index, cols] : indexes) {
-      if (cols.size() < columns.size()) continue;
-      if (std::is_permutation(cols.begin(), cols.begin() + static_cast<long>(columns.size()), columns.begin())) {
-        return true;
-      }
+    std::map<std::string, std::pair<std::vector<std::string>, bool>> indexes;
+    for (int r = 0; r < res.rows(); ++r) {
+      auto& index = indexes[res.Get(r, 0)];
+      index.first.push_back(res.Get(r, 1));
+      index.second = res.Get(r, 2) == "t";
     }
-    return false;
+    KeyIndex best = KeyIndex::kNone;
+    for (const auto& [oid, index] : indexes) {
+      const auto& [cols, unique] = index;
+      if (cols.size() < columns.size()) continue;
+      if (!std::is_permutation(cols.begin(), cols.begin() + static_cast<long>(columns.size()), columns.begin()))
+        continue;
+      if (unique && cols.size() == columns.size()) return KeyIndex::kUnique;
+      best = KeyIndex::kIndexed;
+    }
+    return best;
   }
 
-  Status Analyze(const SqlTable& t) override { return conn_->Exec("ANALYZE " + Ref(t)).status(); }
+  /// The merge sorts the staged rows by key: statistics, and memory to sort in (this
+  /// transaction only).
+  Status PrepareMerge(const SqlTable& staging) override {
+    return conn_->Exec("ANALYZE " + Ref(staging) + "; SET LOCAL work_mem = '64MB'").status();
+  }
+  bool UpsertsInPlace() const override { return false; }
 
   Result<std::unique_ptr<BulkWriter>> OpenBulk(const SqlTable& t, const Schema& schema,
                                                const std::string& load_id) override {

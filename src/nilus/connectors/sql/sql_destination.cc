@@ -221,16 +221,19 @@ class SqlLoad final : public Load {
   }
 
   /// A merge target needs an index on its key for the merge to cost what the staged rows cost;
-  /// tables nilus creates have their primary key, others get an index.
-  Status IndexKey(const SqlTable& table, const std::vector<std::string>& key) {
-    NILUS_ASSIGN_OR_RAISE(bool indexed, db_.HasIndexOn(table, key));
-    if (indexed) return Status::OK();
+  /// tables nilus creates have their primary key, others get an index. Returns whether the
+  /// key is unique (a primary key or unique index on exactly its columns).
+  Result<bool> IndexKey(const SqlTable& table, const std::vector<std::string>& key) {
+    NILUS_ASSIGN_OR_RAISE(KeyIndex index, db_.IndexOn(table, key));
+    if (index != KeyIndex::kNone) return index == KeyIndex::kUnique;
     std::vector<std::string> quoted;
     for (const auto& k : key) quoted.push_back(QuoteIdent(k));
     std::string name = ShortenIdentifier(db_.LocalName(table) + "__nilus_key");
     spdlog::info("{}.{} has no index on its key ({}); creating index {} so that merges stay fast", table.schema,
                  table.name, Join(key, ", "), name);
-    return db_.Exec(fmt::format("CREATE INDEX {} ON {} ({})", QuoteIdent(name), db_.Ref(table), Join(quoted, ", ")));
+    NILUS_RETURN_NOT_OK(
+        db_.Exec(fmt::format("CREATE INDEX {} ON {} ({})", QuoteIdent(name), db_.Ref(table), Join(quoted, ", "))));
+    return false;
   }
 
   /// Child tables are found by their root row at every merge: index `_nilus_root_id`.
@@ -248,7 +251,8 @@ class SqlLoad final : public Load {
 
   /// Upserts the staged rows into the root table: rows whose key is staged go, with their child
   /// rows; the last staged row of each key comes in unless it deletes; the new child rows of
-  /// staged rows that lost to a later one, or that delete, go.
+  /// staged rows that lost to a later one, or that delete, go. The winning rows are inserted in
+  /// key order, which keeps index maintenance sequential.
   Status Merge(const Target& root, const LoadRecord& record) {
     const auto& key = record.table.primary_key;
     std::vector<std::string> keys, cols;
@@ -261,29 +265,59 @@ class SqlLoad final : public Load {
     const std::string dest = db_.Ref(root.dest), staging = db_.Ref(root.write), key_list = Join(keys, ", ");
     const std::string staged_key = keys.size() == 1 ? fmt::format("{0} IN (SELECT {0} FROM {1})", key_list, staging)
                                                     : fmt::format("({0}) IN (SELECT {0} FROM {1})", key_list, staging);
-    const std::string winners =
-        fmt::format("SELECT max({}) FROM {} GROUP BY {}", QuoteIdent(kSeqColumn), staging, key_list);
+    // Each staged row ranked within its key, the last one first.
+    auto ranked = [&](const std::string& select) {
+      return fmt::format(
+          "(SELECT {}, row_number() OVER (PARTITION BY {} ORDER BY {} DESC) AS _nilus_rank FROM {}) AS r", select,
+          key_list, QuoteIdent(kSeqColumn), staging);
+    };
+    const std::string op = QuoteIdent(kOperationColumn);
+    const std::string upsert_rows = ops ? fmt::format(" AND ({0} IS NULL OR {0} <> '{1}')", op, kDeleteOperation) : "";
 
-    if (!record.table.rebuild) NILUS_RETURN_NOT_OK(IndexKey(root.dest, key));
-    if (!record.table.rebuild) NILUS_RETURN_NOT_OK(IndexChildren(record));
-    NILUS_RETURN_NOT_OK(db_.Analyze(root.write));
+    bool unique = true;  // a rebuilt table is made with its primary key
+    if (!record.table.rebuild) {
+      NILUS_ASSIGN_OR_RAISE(unique, IndexKey(root.dest, key));
+      NILUS_RETURN_NOT_OK(IndexChildren(record));
+    }
+    NILUS_RETURN_NOT_OK(db_.PrepareMerge(root.write));
     NILUS_ASSIGN_OR_RAISE(std::vector<LinkedChild> children, LinkedChildren(root, record));
     for (const auto& child : children) {
       NILUS_RETURN_NOT_OK(
           db_.Exec(fmt::format("DELETE FROM {} WHERE {} IN (SELECT {} FROM {} WHERE {})", db_.Ref(child.table),
                                QuoteIdent(kRootIdColumn), QuoteIdent(kRowIdColumn), dest, staged_key)));
     }
-    NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("DELETE FROM {} WHERE {}", dest, staged_key)));
-    std::string not_deleted =
-        ops ? fmt::format(" AND ({0} IS NULL OR {0} <> '{1}')", QuoteIdent(kOperationColumn), kDeleteOperation) : "";
-    NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM {2} WHERE {3} IN ({4}){5}", dest,
-                                             Join(cols, ", "), staging, QuoteIdent(kSeqColumn), winners, not_deleted)));
-    std::string deleted = ops ? fmt::format(" OR {} = '{}'", QuoteIdent(kOperationColumn), kDeleteOperation) : "";
+    std::string winners = fmt::format("SELECT {0} FROM {1} WHERE _nilus_rank = 1{2} ORDER BY {3}", Join(cols, ", "),
+                                      ranked(Join(cols, ", ") + (ops ? ", " + op : "")), upsert_rows, key_list);
+    if (unique && db_.UpsertsInPlace()) {
+      // One pass over the table's pages: existing rows are updated where they are.
+      if (ops) {
+        NILUS_RETURN_NOT_OK(db_.Exec(fmt::format(
+            "DELETE FROM {0} WHERE {1}", dest,
+            fmt::format(
+                fmt::runtime(keys.size() == 1 ? "{0} IN (SELECT {0} FROM {1} WHERE _nilus_rank = 1 AND {2} = '{3}')"
+                                              : "({0}) IN (SELECT {0} FROM {1} WHERE _nilus_rank = 1 AND {2} = '{3}')"),
+                key_list, ranked(key_list + ", " + op), op, kDeleteOperation))));
+      }
+      std::vector<std::string> set;
+      for (const auto& c : cols) {
+        if (std::find(keys.begin(), keys.end(), c) == keys.end()) set.push_back(fmt::format("{0} = excluded.{0}", c));
+      }
+      // "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join.
+      NILUS_RETURN_NOT_OK(
+          db_.Exec(fmt::format("INSERT INTO {} ({}) SELECT * FROM ({}) WHERE true ON CONFLICT ({}) DO "
+                               "UPDATE SET {}",
+                               dest, Join(cols, ", "), winners, key_list, Join(set, ", "))));
+    } else {
+      NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("DELETE FROM {} WHERE {}", dest, staged_key)));
+      NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("INSERT INTO {} ({}) {}", dest, Join(cols, ", "), winners)));
+    }
     for (const auto& child : children) {
       if (!child.written) continue;
-      NILUS_RETURN_NOT_OK(db_.Exec(fmt::format(
-          "DELETE FROM {} WHERE {} IN (SELECT {} FROM {} WHERE {} NOT IN ({}){})", db_.Ref(child.table),
-          QuoteIdent(kRootIdColumn), QuoteIdent(kRowIdColumn), staging, QuoteIdent(kSeqColumn), winners, deleted)));
+      NILUS_RETURN_NOT_OK(
+          db_.Exec(fmt::format("DELETE FROM {} WHERE {} IN (SELECT {} FROM {} WHERE _nilus_rank > 1{})",
+                               db_.Ref(child.table), QuoteIdent(kRootIdColumn), QuoteIdent(kRowIdColumn),
+                               ranked(QuoteIdent(kRowIdColumn) + (ops ? ", " + op : "")),
+                               ops ? fmt::format(" OR {} = '{}'", op, kDeleteOperation) : "")));
     }
     return db_.Exec("DROP TABLE " + staging);
   }

@@ -20,6 +20,9 @@ struct SqlTable {
   bool temp = false;
 };
 
+/// What index a table has on a set of columns.
+enum class KeyIndex { kNone, kIndexed, kUnique };
+
 /// The rows of a small result (catalog lookups, bookkeeping) as text; nullopt is NULL.
 using SqlRows = std::vector<std::vector<std::optional<std::string>>>;
 
@@ -76,10 +79,15 @@ class SqlDialect {
   /// The columns of `table` with their logical (and, where known, native) types, leaving out
   /// `_nilus_load_id`; empty when it does not exist.
   virtual Result<std::vector<Field>> TableColumns(const SqlTable& table) = 0;
-  /// Whether an index of `table` starts with exactly `columns`, in any order.
-  virtual Result<bool> HasIndexOn(const SqlTable& table, const std::vector<std::string>& columns) = 0;
-  /// Gives the planner what it needs about a table just filled (PostgreSQL: ANALYZE).
-  virtual Status Analyze(const SqlTable& table) = 0;
+  /// The best index of `table` on `columns` (in any order): a primary key or unique index on
+  /// exactly them, an index that starts with them, or none.
+  virtual Result<KeyIndex> IndexOn(const SqlTable& table, const std::vector<std::string>& columns) = 0;
+  /// Prepares a merge from the staging table just filled: statistics for the planner, memory
+  /// to sort it in (PostgreSQL: ANALYZE and work_mem).
+  virtual Status PrepareMerge(const SqlTable& staging) = 0;
+  /// Whether `INSERT … ON CONFLICT DO UPDATE` costs less than DELETE + INSERT for rows that
+  /// exist: SQLite updates rows where they are; PostgreSQL writes new row versions either way.
+  virtual bool UpsertsInPlace() const = 0;
   /// Starts bulk-loading rows of `schema` (and `_nilus_load_id` = `load_id`) into `table`,
   /// which has those columns. One bulk writer is open at a time.
   virtual Result<std::unique_ptr<BulkWriter>> OpenBulk(const SqlTable& table, const Schema& schema,

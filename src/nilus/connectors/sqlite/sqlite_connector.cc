@@ -18,7 +18,8 @@ std::string SqliteTableName(const std::string& schema, const std::string& table)
 }
 
 Status RegisterSqlite(ConnectorRegistry& registry) {
-  NILUS_RETURN_NOT_OK(registry.AddSource("sqlite", OpenSqliteSource));
+  NILUS_RETURN_NOT_OK(
+      registry.AddSource("sqlite", OpenSqliteSource, {.reads_in_key_order = true, .options = {"sql-limit"}}));
   NILUS_RETURN_NOT_OK(registry.AddDestination("sqlite", OpenSqliteDestination));
   return Status::OK();
 }

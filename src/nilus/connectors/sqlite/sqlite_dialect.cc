@@ -190,27 +190,32 @@ class SqliteDialect final : public SqlDialect {
     return out;
   }
 
-  Result<bool> HasIndexOn(const SqlTable& t, const std::vector<std::string>& columns) override {
-    std::string name = LocalName(t);
+  Result<KeyIndex> IndexOn(const SqlTable& t, const std::vector<std::string>& columns) override {
     // An INTEGER PRIMARY KEY is the rowid itself: the table is its index.
     NILUS_ASSIGN_OR_RAISE(SqlRows info, TableInfo(t));
     if (columns.size() == 1) {
       for (const auto& row : info) {
-        if (*row[0] == columns[0] && row[3] == "1" && ToLower(row[1].value_or("")) == "integer") return true;
+        if (*row[0] == columns[0] && row[3] == "1" && ToLower(row[1].value_or("")) == "integer") {
+          return KeyIndex::kUnique;
+        }
       }
     }
-    NILUS_ASSIGN_OR_RAISE(SqlRows indexes, Query("SELECT name FROM pragma_index_list($1)", {name}));
+    KeyIndex best = KeyIndex::kNone;
+    NILUS_ASSIGN_OR_RAISE(SqlRows indexes, Query("SELECT name, \"unique\" FROM pragma_index_list($1)", {LocalName(t)}));
     for (const auto& index : indexes) {
       NILUS_ASSIGN_OR_RAISE(SqlRows cols, Query("SELECT name FROM pragma_index_info($1) ORDER BY seqno", {*index[0]}));
       if (cols.size() < columns.size()) continue;
       std::vector<std::string> lead;
       for (size_t i = 0; i < columns.size(); ++i) lead.push_back(cols[i][0].value_or(""));
-      if (std::is_permutation(lead.begin(), lead.end(), columns.begin())) return true;
+      if (!std::is_permutation(lead.begin(), lead.end(), columns.begin())) continue;
+      if (cols.size() == columns.size() && index[1] == "1") return KeyIndex::kUnique;
+      best = KeyIndex::kIndexed;
     }
-    return false;
+    return best;
   }
 
-  Status Analyze(const SqlTable&) override { return Status::OK(); }
+  Status PrepareMerge(const SqlTable&) override { return Status::OK(); }
+  bool UpsertsInPlace() const override { return true; }
 
   Result<std::unique_ptr<BulkWriter>> OpenBulk(const SqlTable& t, const Schema& schema,
                                                const std::string& load_id) override {

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Merge cost follows the rows merged, not the table size: 10k changed rows merged into tables of
+# 100k, 1M and 5M rows, on SQLite and PostgreSQL; and a full merge of 1M rows into a 1M-row table
+# beside a plain append of the same rows. Median of RUNS runs; peak RSS of nilus.
+#
+#   bench/merge.sh [SIZE ...]     (default: 100000 1000000 5000000)
+#
+# The tables are made by nilus as a merge makes them (primary key on id); the changed rows hit
+# keys spread over the whole table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh --with-servers
+if [ -z "${NILUS_BIN:-}" ]; then
+  bash scripts/build.sh release >/dev/null
+  NILUS_BIN=$PWD/build/nilus
+fi
+export NILUS_BIN
+source tests/integration/pg_lib.sh
+pg_start
+sql "CREATE DATABASE dst" >/dev/null
+RUNS=${RUNS:-3}
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(100000 1000000 5000000)
+CHANGED=10000
+
+# orders FILE FIRST COUNT STEP VERSION: COUNT orders with ids FIRST, FIRST+STEP, …
+orders() {
+  awk -v first="$2" -v n="$3" -v step="$4" -v version="$5" 'BEGIN {
+    print "id,customer,amount,qty,paid,created_at,note";
+    for (k = 0; k < n; k++) {
+      i = first + k * step;
+      printf "%d,customer %d,%d.%02d,%d,%s,2024-01-%02dT%02d:%02d:00Z,version %d of %d\n",
+        i, i % 100003, (i + version) % 100000, i % 100, i % 50, (i % 3 ? "true" : "false"), i % 28 + 1, i % 24,
+        i % 60, version, i;
+    }
+  }' >"$1"
+}
+
+# timed NAME CMD...: appends "seconds peakRSS_KB" of CMD to $WORK/NAME.times
+timed() {
+  local name=$1
+  shift
+  /usr/bin/time -f "%e %M" -o "$WORK/t" "$@" >/dev/null 2>"$WORK/err.$name" || { cat "$WORK/err.$name" >&2; exit 1; }
+  cat "$WORK/t" >>"$WORK/$name.times"
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+row() {  # row SIZE DEST WHAT NAME [REF_NAME]
+  local secs rss ratio=""
+  secs=$(cut -d' ' -f1 "$WORK/$4.times" | median)
+  rss=$(cut -d' ' -f2 "$WORK/$4.times" | median)
+  [ -n "${5:-}" ] && ratio=$(printf '%.2fx' "$(echo "$secs / $(cut -d' ' -f1 "$WORK/$5.times" | median)" | bc -l)")
+  printf '%-9s %-10s %-34s %8.2f %9.1fM %8s\n' "$1" "$2" "$3" "$secs" "$(echo "$rss / 1024" | bc -l)" "$ratio"
+}
+
+printf '%-9s %-10s %-34s %8s %10s %8s\n' table dest what seconds peakRSS ratio
+for size in "${sizes[@]}"; do
+  orders "$WORK/shape.csv" 0 1 1 0
+  orders "$WORK/base.csv" 1 "$size" 1 0
+  for dest in sqlite postgresql; do
+    if [ "$dest" = sqlite ]; then uri="sqlite:///$WORK/merge_$size.db"; else uri="$PG_URI/dst"; fi
+    table="m$size.orders"
+    # The table as a merge makes it (primary key on id), then filled by an append.
+    ingest=("$NILUS_BIN" ingest --dest-uri "$uri" --dest-table "$table" --log-level warn)
+    "${ingest[@]}" --source-uri "file://$WORK/shape.csv" --incremental-strategy merge --primary-key id >/dev/null
+    "${ingest[@]}" --source-uri "file://$WORK/base.csv" --incremental-strategy append >/dev/null
+    rm -f "$WORK"/*.times
+    for run in $(seq "$RUNS"); do
+      # 10k rows whose keys are spread over the whole table, a new version each run.
+      orders "$WORK/changes_$run.csv" 1 "$CHANGED" $((size / CHANGED)) "$run"
+      timed "merge10k" "${ingest[@]}" --source-uri "file://$WORK/changes_$run.csv" --incremental-strategy merge \
+        --primary-key id
+    done
+    row "$size" "$dest" "merge $CHANGED changed rows" merge10k
+    if [ "$size" = 1000000 ]; then
+      for run in $(seq "$RUNS"); do
+        orders "$WORK/full_$run.csv" 1 "$size" 1 "$((run + 10))"
+        timed "full" "${ingest[@]}" --source-uri "file://$WORK/full_$run.csv" --incremental-strategy merge \
+          --primary-key id
+        timed "append" "$NILUS_BIN" ingest --dest-uri "$uri" --dest-table "a$run.orders" --log-level warn \
+          --source-uri "file://$WORK/full_$run.csv" --incremental-strategy append
+      done
+      row "$size" "$dest" "append $size rows (new table)" append
+      row "$size" "$dest" "merge $size rows into $size" full append
+    fi
+    # the merged table holds every key once, each changed key in its last version
+    if [ "$dest" = sqlite ]; then
+      check=$(sqlite3 "$WORK/merge_$size.db" "SELECT count(*), count(DISTINCT id) FROM m${size}__orders")
+    else
+      check=$(sql dst "SELECT count(*), count(DISTINCT id) FROM m$size.orders")
+    fi
+    [ "$check" = "$((size + 1))|$((size + 1))" ] || { echo "merged table: $check" >&2; exit 1; }
+  done
+  rm -f "$WORK"/*.csv "$WORK"/merge_*.db*
+  sql dst "DROP SCHEMA m$size CASCADE" >/dev/null
+done
