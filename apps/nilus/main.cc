@@ -7,12 +7,15 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <set>
+#include <vector>
 
 #include "nilus/core/cancellation.h"
 #include "nilus/core/home.h"
 #include "nilus/core/log.h"
 #include "nilus/core/secrets.h"
 #include "nilus/core/strings.h"
+#include "nilus/core/uri.h"
 #include "nilus/manifest/manifest.h"
 #include "nilus/pipeline/runner.h"
 #include "nilus/state/state_store.h"
@@ -124,11 +127,15 @@ struct RunCommand {
   int64_t lock_timeout = 600;
 
   void Setup(CLI::App& cmd) {
-    cmd.add_option("MANIFEST", manifest, "Pipeline manifest (workflow, service or stackSpec YAML)")->required();
-    cmd.add_option("--node", node, "Run only the workflow DAG node with this name");
-    cmd.add_flag("--full-refresh", full_refresh, "Ignore saved state and replace the destination tables");
+    cmd.add_option("MANIFEST", manifest, "Pipeline manifest (workflow, service or stackSpec YAML)")
+        ->type_name("FILE")
+        ->required();
+    cmd.add_option("--node", node, "Run only the workflow DAG node with this name")->type_name("NAME");
+    cmd.add_flag("--full-refresh", full_refresh, "Ignore saved state and rebuild the destination tables");
     cmd.add_option("--lock-timeout", lock_timeout,
-                   "Seconds to wait for another run of the same pipeline to finish (default 600)");
+                   "Seconds to wait for another run of the same pipeline to finish (default 600)")
+        ->type_name("SECONDS")
+        ->check(CLI::NonNegativeNumber);
   }
 
   int Run(const GlobalFlags& g) {
@@ -162,28 +169,42 @@ struct IngestCommand {
   int64_t lock_timeout = 600;
 
   void Setup(CLI::App& cmd) {
-    cmd.add_option("--source-uri", source_uri, "Source address, e.g. file:///data/orders.csv")->required();
-    cmd.add_option("--source-table", source_table, "Source table, file glob or query:SELECT …");
-    cmd.add_option("--dest-uri", dest_uri, "Destination address, e.g. sqlite:///out.db")->required();
-    cmd.add_option("--dest-table", dest_table, "Destination table as schema.table")->required();
-    cmd.add_option("--incremental-key", incremental_key, "Column whose largest loaded value is remembered");
-    cmd.add_option("--incremental-strategy", incremental_strategy, "append, replace or merge (default append)");
-    cmd.add_option("--primary-key", primary_key, "Key columns, comma separated (merge needs it)");
-    cmd.add_option("--interval-start", interval_start, "Load keys from this value (inclusive)");
-    cmd.add_option("--interval-end", interval_end, "Load keys up to this value (exclusive)");
-    cmd.add_option("--type-hints", type_hints, "column:type,… e.g. id:bigint,price:decimal(12,2)");
-    cmd.add_option("--mask", mask, "column:algorithm,…");
-    cmd.add_option("--page-size", page_size, "Rows per batch (default 50000)");
-    cmd.add_option("--extract-parallelism", extract_parallelism, "Parallel readers of one table");
-    cmd.add_option("--sql-limit", sql_limit, "Read at most this many rows (SQL sources)");
-    cmd.add_option("--yield-limit", yield_limit, "Load at most this many batches; the next run continues");
-    cmd.add_option("--sql-exclude-columns", sql_exclude_columns, "Columns to leave out, comma separated");
+    // Values are taken as text and checked by the option contract, so flags and manifests give
+    // the same errors; type_name says what is expected.
+    cmd.add_option("--source-uri", source_uri, "Source address, e.g. file:///data/orders.csv")
+        ->type_name("URI")
+        ->required();
+    cmd.add_option("--source-table", source_table, "Source table, file glob or query:SELECT …")->type_name("TABLE");
+    cmd.add_option("--dest-uri", dest_uri, "Destination address, e.g. sqlite:///out.db")->type_name("URI")->required();
+    cmd.add_option("--dest-table", dest_table, "Destination table as schema.table")
+        ->type_name("SCHEMA.TABLE")
+        ->required();
+    cmd.add_option("--incremental-key", incremental_key, "Column whose largest loaded value is remembered")
+        ->type_name("COLUMN");
+    cmd.add_option("--incremental-strategy", incremental_strategy, "append (default), replace or merge")
+        ->type_name("STRATEGY");
+    cmd.add_option("--primary-key", primary_key, "Key columns (merge needs them)")->type_name("COLUMN,…");
+    cmd.add_option("--interval-start", interval_start, "Load keys from this value (inclusive)")->type_name("VALUE");
+    cmd.add_option("--interval-end", interval_end, "Load keys up to this value (exclusive)")->type_name("VALUE");
+    cmd.add_option("--type-hints", type_hints, "e.g. id:bigint,price:decimal(12,2)")->type_name("COLUMN:TYPE,…");
+    cmd.add_option("--mask", mask, "e.g. email:hash,card:partial:4")->type_name("COLUMN:ALGORITHM,…");
+    cmd.add_option("--page-size", page_size, "Rows per batch (default 50000)")->type_name("INT");
+    cmd.add_option("--extract-parallelism", extract_parallelism, "Parallel readers of one table (PostgreSQL)")
+        ->type_name("INT");
+    cmd.add_option("--sql-limit", sql_limit, "Read at most this many rows per run (SQL sources)")->type_name("INT");
+    cmd.add_option("--yield-limit", yield_limit, "Load at most this many batches per run; the next continues")
+        ->type_name("INT");
+    cmd.add_option("--sql-exclude-columns", sql_exclude_columns, "Columns to leave out")->type_name("COLUMN,…");
     cmd.add_option("--max-table-nesting", max_table_nesting,
-                   "Depth down to which nested JSON becomes columns and child tables (default 0: json columns)");
-    cmd.add_option("--date-detection", date_detection, "true or false: ISO-8601 strings become dates and timestamps");
-    cmd.add_flag("--full-refresh", full_refresh, "Ignore saved state and replace the destination table");
+                   "Depth down to which nested JSON becomes columns and child tables (default 0: json columns)")
+        ->type_name("INT");
+    cmd.add_option("--date-detection", date_detection, "ISO-8601 strings become dates and timestamps (default true)")
+        ->type_name("BOOL");
+    cmd.add_flag("--full-refresh", full_refresh, "Ignore saved state and rebuild the destination table");
     cmd.add_option("--lock-timeout", lock_timeout,
-                   "Seconds to wait for another run of the same pipeline to finish (default 600)");
+                   "Seconds to wait for another run of the same pipeline to finish (default 600)")
+        ->type_name("SECONDS")
+        ->check(CLI::NonNegativeNumber);
   }
 
   int Run(const GlobalFlags& g) {
@@ -221,7 +242,9 @@ struct IngestCommand {
 struct ValidateCommand {
   std::string manifest;
 
-  void Setup(CLI::App& cmd) { cmd.add_option("MANIFEST", manifest, "Pipeline manifest to check")->required(); }
+  void Setup(CLI::App& cmd) {
+    cmd.add_option("MANIFEST", manifest, "Pipeline manifest to check")->type_name("FILE")->required();
+  }
 
   int Run(const GlobalFlags& g) {
     if (Status st = SetUpLogging(g, ""); !st.ok()) return Fail(st);
@@ -244,13 +267,12 @@ struct ValidateCommand {
   }
 };
 
-struct StateCommand {
-  std::string action;
+/// `nilus state show [PIPELINE]`: the local copy of the state.
+struct StateShowCommand {
   std::string pipeline;
 
   void Setup(CLI::App& cmd) {
-    cmd.add_option("ACTION", action, "show or reset")->required()->check(CLI::IsMember({"show", "reset"}));
-    cmd.add_option("PIPELINE", pipeline, "Pipeline name (show without it lists every pipeline)");
+    cmd.add_option("PIPELINE", pipeline, "Pipeline name (without it: every pipeline)")->type_name("NAME");
   }
 
   int Run(const GlobalFlags& g) {
@@ -259,27 +281,41 @@ struct StateCommand {
     if (!store.ok()) return Fail(store.status());
     auto entries = (*store)->List(pipeline);
     if (!entries.ok()) return Fail(entries.status());
-    if (action == "show") {
-      if (entries->empty()) {
-        if (pipeline.empty()) {
-          std::printf("no pipeline has state yet\n");
-          return kExitOk;
-        }
-        return Fail(Status::InvalidInput("no state for pipeline '{}'; nilus state show lists the pipelines", pipeline));
+    if (entries->empty()) {
+      if (pipeline.empty()) {
+        std::printf("no pipeline has state yet\n");
+        return kExitOk;
       }
-      nlohmann::json out = nlohmann::json::array();
-      for (const auto& e : *entries) {
-        out.push_back({{"pipeline", e.pipeline},
-                       {"table", e.table},
-                       {"destination", MaskSecrets(e.destination)},
-                       {"load_id", e.load_id},
-                       {"updated_at", e.updated_at},
-                       {"state", e.state}});
-      }
-      std::printf("%s\n", out.dump(2).c_str());
-      return kExitOk;
+      return Fail(Status::InvalidInput("no state for pipeline '{}'; nilus state show lists the pipelines", pipeline));
     }
-    if (pipeline.empty()) return Fail(Status::InvalidInput("state reset needs a PIPELINE name"));
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : *entries) {
+      out.push_back({{"pipeline", e.pipeline},
+                     {"table", e.table},
+                     {"destination", MaskSecrets(AddressWithoutPassword(e.destination))},
+                     {"load_id", e.load_id},
+                     {"updated_at", e.updated_at},
+                     {"state", e.state}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return kExitOk;
+  }
+};
+
+/// `nilus state reset PIPELINE`: clears the state in the destination, then locally.
+struct StateResetCommand {
+  std::string pipeline;
+
+  void Setup(CLI::App& cmd) {
+    cmd.add_option("PIPELINE", pipeline, "Pipeline name (nilus state show lists them)")->type_name("NAME")->required();
+  }
+
+  int Run(const GlobalFlags& g) {
+    if (Status st = SetUpLogging(g, ""); !st.ok()) return Fail(st);
+    auto store = StateStore::Open(NilusHome());
+    if (!store.ok()) return Fail(store.status());
+    auto entries = (*store)->List(pipeline);
+    if (!entries.ok()) return Fail(entries.status());
     if (entries->empty()) {
       return Fail(Status::InvalidInput("no state for pipeline '{}'; nilus state show lists the pipelines", pipeline));
     }
@@ -289,9 +325,13 @@ struct StateCommand {
       if (!done.insert(e.destination).second) continue;
       auto uri = ResolveAddress(e.destination, "the recorded destination of " + pipeline);
       if (!uri.ok()) return Fail(uri.status());
-      auto dest = ConnectorRegistry::Builtin().OpenDestination(*uri);
-      if (!dest.ok()) return Fail(dest.status());
-      if (Status st = (*dest)->ResetState(pipeline); !st.ok()) return Fail(st);
+      auto dest = ConnectorRegistry::Builtin().OpenDestination(*uri, g.stop);
+      Status st = dest.ok() ? (*dest)->ResetState(pipeline) : dest.status();
+      if (!st.ok()) {
+        return Fail(st.WithContext(
+            "resetting the state in the destination (nilus keeps addresses without their password: give it through "
+            "a {ENV} placeholder in the manifest, or the database's own means such as PGPASSWORD)"));
+      }
     }
     if (Status st = (*store)->Remove(pipeline); !st.ok()) return Fail(st);
     std::printf("state of pipeline %s reset; its next run starts from the beginning\n", pipeline.c_str());
@@ -299,13 +339,12 @@ struct StateCommand {
   }
 };
 
-struct SchemaCommand {
-  std::string action;
+/// `nilus schema show PIPELINE`: the current schema of the pipeline's tables and its history.
+struct SchemaShowCommand {
   std::string pipeline;
 
   void Setup(CLI::App& cmd) {
-    cmd.add_option("ACTION", action, "show")->required()->check(CLI::IsMember({"show"}));
-    cmd.add_option("PIPELINE", pipeline, "Pipeline name (nilus state show lists them)")->required();
+    cmd.add_option("PIPELINE", pipeline, "Pipeline name (nilus state show lists them)")->type_name("NAME")->required();
   }
 
   static std::string Line(const nlohmann::json& change) {
@@ -358,53 +397,96 @@ struct SchemaCommand {
   }
 };
 
-int Main(int argc, char** argv) {
-  CLI::App app{"nilus: moves data from databases, files and streams into databases and lakehouses"};
-  app.require_subcommand(1);
-  app.fallthrough();
-  GlobalFlags g;
-  app.add_option("--log-level", g.log_level, "trace, debug, info, warn or error (default info)")
+/// Flags every command takes, so that `nilus COMMAND --help` shows them too.
+void AddGlobalFlags(CLI::App& app, GlobalFlags& g) {
+  app.add_option("--log-level", g.log_level, "trace, debug, info (default), warn or error")
+      ->type_name("LEVEL")
       ->each([&](const std::string&) { g.log_level_given = true; });
-  app.add_option("--log-format", g.log_format, "text or json (default text)");
+  app.add_option("--log-format", g.log_format, "text (default) or json")->type_name("FORMAT");
+}
 
+/// One command of the table: its name, what it does, its flags, and what it runs.
+struct Command {
+  const char* name;
+  const char* help;
+  std::function<void(CLI::App&)> setup;
+  std::function<int()> run;
+  std::vector<Command> subcommands = {};
+};
+
+int Main(int argc, char** argv) {
+  GlobalFlags g;
   RunCommand run;
   IngestCommand ingest;
   ValidateCommand validate;
-  StateCommand state;
-  SchemaCommand schema;
-  struct Entry {
-    const char* name;
-    const char* help;
-    std::function<void(CLI::App&)> setup;
-    std::function<int()> run;
+  StateShowCommand state_show;
+  StateResetCommand state_reset;
+  SchemaShowCommand schema_show;
+  auto print_version = [] {
+    std::printf("nilus %s\n", NILUS_VERSION);
+    return kExitOk;
   };
-  const Entry commands[] = {
+  const std::vector<Command> commands = {
       {"run", "Run the pipelines of a manifest once", [&](CLI::App& c) { run.Setup(c); }, [&] { return run.Run(g); }},
       {"ingest", "Run one pipeline given by flags", [&](CLI::App& c) { ingest.Setup(c); },
        [&] { return ingest.Run(g); }},
       {"validate", "Check a manifest without touching anything", [&](CLI::App& c) { validate.Setup(c); },
        [&] { return validate.Run(g); }},
-      {"state", "Show or reset the saved state of a pipeline", [&](CLI::App& c) { state.Setup(c); },
-       [&] { return state.Run(g); }},
-      {"schema", "Show the schema of a pipeline's tables and its history", [&](CLI::App& c) { schema.Setup(c); },
-       [&] { return schema.Run(g); }},
-      {"version", "Print the version", [](CLI::App&) {},
-       [] {
-         std::printf("nilus %s\n", NILUS_VERSION);
-         return kExitOk;
-       }},
+      {"state",
+       "Show or reset the saved state of a pipeline",
+       [](CLI::App&) {},
+       nullptr,
+       {{"show", "Show the saved state of a pipeline (or of every pipeline)", [&](CLI::App& c) { state_show.Setup(c); },
+         [&] { return state_show.Run(g); }},
+        {"reset", "Forget a pipeline's state, in the destination and here: its next run starts over",
+         [&](CLI::App& c) { state_reset.Setup(c); }, [&] { return state_reset.Run(g); }}}},
+      {"schema",
+       "Show the schema of a pipeline's tables and its history",
+       [](CLI::App&) {},
+       nullptr,
+       {{"show", "Show the current schema of a pipeline's tables and every earlier version",
+         [&](CLI::App& c) { schema_show.Setup(c); }, [&] { return schema_show.Run(g); }}}},
+      {"version", "Print the version", [](CLI::App&) {}, print_version},
+      {"help", "Show the help of nilus or of a command", [](CLI::App&) {}, nullptr},
   };
-  std::vector<CLI::App*> subs;
+
+  CLI::App app{"nilus moves data from databases, files and streams into databases and lakehouses", "nilus"};
+  app.require_subcommand(1);
+  app.set_version_flag("-V,--version", std::string("nilus ") + NILUS_VERSION);
+  app.footer("Run nilus COMMAND --help (or nilus help COMMAND) for a command's flags.");
+  AddGlobalFlags(app, g);
+  std::vector<std::pair<const Command*, CLI::App*>> parsed;
+  std::vector<std::string> names;
+  std::string help_topic;
   for (const auto& c : commands) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
+    names.emplace_back(c.name);
+    AddGlobalFlags(*sub, g);
     c.setup(*sub);
-    subs.push_back(sub);
+    if (std::string(c.name) == "help") sub->add_option("COMMAND", help_topic, "A command")->type_name("COMMAND");
+    if (!c.subcommands.empty()) sub->require_subcommand(1);
+    parsed.emplace_back(&c, sub);
+    for (const auto& inner : c.subcommands) {
+      CLI::App* leaf = sub->add_subcommand(inner.name, inner.help);
+      AddGlobalFlags(*leaf, g);
+      inner.setup(*leaf);
+      parsed.emplace_back(&inner, leaf);
+    }
+  }
+  // An unknown command is named as such, with the list of commands.
+  if (argc > 1 && argv[1][0] != '-' && std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+    std::string close = ClosestMatch(argv[1], names);
+    std::fprintf(stderr, "nilus: invalid input: unknown command '%s'%s; the commands are: %s\n", argv[1],
+                 close.empty() ? "" : (" (did you mean '" + close + "'?)").c_str(), Join(names, ", ").c_str());
+    return kExitInvalid;
   }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "nilus: invalid input: %s\nRun nilus --help (or nilus COMMAND --help) for usage.\n", e.what());
@@ -413,8 +495,29 @@ int Main(int argc, char** argv) {
   std::stop_source stop;
   g.stop = stop.get_token();
   InstallStopSignalHandlers(stop);
-  for (size_t i = 0; i < subs.size(); ++i) {
-    if (subs[i]->parsed()) return commands[i].run();
+  // The innermost command that was given runs.
+  for (auto it = parsed.rbegin(); it != parsed.rend(); ++it) {
+    if (!it->second->parsed()) continue;
+    if (std::string(it->first->name) == "help") {
+      if (help_topic.empty()) {
+        app.clear();  // else CLI11 shows the help of the command given, `help`
+        std::printf("%s", app.help().c_str());
+        return kExitOk;
+      }
+      if (std::find(names.begin(), names.end(), help_topic) == names.end()) {
+        return Fail(
+            Status::InvalidInput("help: unknown command '{}'; the commands are: {}", help_topic, Join(names, ", ")));
+      }
+      // As `nilus COMMAND --help` shows it, with the command's full name.
+      try {
+        app.clear();
+        app.parse(std::vector<std::string>{"--help", help_topic});  // CLI11 takes the arguments in reverse
+      } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+      }
+      return kExitOk;
+    }
+    if (it->first->run) return it->first->run();
   }
   return kExitInvalid;
 }

@@ -66,7 +66,19 @@ expect_query dst.db "SELECT id, user, n, extra FROM raw__js ORDER BY id" '1|{"na
 3||12345678901234567890|'
 expect_query dst.db "SELECT group_concat(type, ',') FROM pragma_table_info('raw__js')" "BIGINT,JSON_TEXT,DECIMAL_TEXT,TEXT,TEXT"
 
-# a hint on one column leaves the others to inference
-expect_ok ingest --source-uri "file://$WORK/in.jsonl" --dest-uri "$dst" --dest-table raw.js2 --type-hints "id:bigint"
-expect_query dst.db "SELECT count(*) FROM raw__js2" "3"
+# a hint on one column leaves the others to inference: they keep the types they have without it
+expect_ok ingest --source-uri "file://$WORK/in.jsonl" --dest-uri "$dst" --dest-table raw.js2 --type-hints "id:text"
+expect_query dst.db "SELECT count(*), group_concat(typeof(id)) FROM raw__js2" "3|text,text,text"
+expect_query dst.db "SELECT group_concat(name || ' ' || type, ', ') FROM pragma_table_info('raw__js2')" \
+  "id TEXT, user JSON_TEXT, n DECIMAL_TEXT, extra TEXT, _nilus_load_id TEXT"
+
+# "" is the empty string, never NULL (NULL only through null=), even alone and at the end of the file
+printf 'id,a,b\n1,"",""' >empty.csv
+expect_ok ingest --source-uri "file://$WORK/empty.csv" --dest-uri "$dst" --dest-table raw.empty
+expect_query dst.db "SELECT id, quote(a), quote(b) FROM raw__empty" "1|''|''"
+printf 'id,a\n1,NA\n2,\n3,""\n' >nulls.csv
+expect_ok ingest --source-uri "csv://$WORK/nulls.csv?null=NA" --dest-uri "$dst" --dest-table raw.nulls
+expect_query dst.db "SELECT id, quote(a) FROM raw__nulls ORDER BY id" "1|NULL
+2|''
+3|''"
 done_ok

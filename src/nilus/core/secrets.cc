@@ -1,6 +1,8 @@
 #include "nilus/core/secrets.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <mutex>
 #include <vector>
 
@@ -28,6 +30,20 @@ void RegisterSecret(const std::string& secret) {
   if (std::find(s.values.begin(), s.values.end(), secret) != s.values.end()) return;
   s.values.push_back(secret);
   std::sort(s.values.begin(), s.values.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+}
+
+bool IsSecretName(std::string_view name) {
+  std::string n(name);
+  for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* part : {"password", "passwd", "token", "secret"}) {
+    if (n.find(part) != std::string::npos) return true;
+  }
+  for (const char* key : {"apikey", "api_key", "api-key", "access_key", "access-key", "private_key", "private-key"}) {
+    if (n.size() >= std::strlen(key) && n.compare(n.size() - std::strlen(key), std::string::npos, key) == 0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string MaskSecrets(std::string_view text) {

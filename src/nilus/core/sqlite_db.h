@@ -29,7 +29,7 @@ class SqliteStatement {
     sqlite3_clear_bindings(stmt_);
   }
   void BindText(int i, std::string_view v) {
-    sqlite3_bind_text64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    sqlite3_bind_text64(stmt_, i, v.empty() ? "" : v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   }
 
  private:

@@ -1,5 +1,7 @@
 #include "nilus/core/strings.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -171,15 +173,27 @@ void AppendJsonString(std::string& out, std::string_view value) {
 
 std::string Excerpt(std::string_view value, size_t max) {
   std::string out;
-  for (char c : value.substr(0, max)) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7F) {
-      out += '?';
+  size_t i = 0;
+  while (i < value.size() && i < max) {
+    unsigned char u = static_cast<unsigned char>(value[i]);
+    if (u < 0x80) {
+      out += u < 0x20 || u == 0x7F ? '?' : static_cast<char>(u);
+      ++i;
+      continue;
+    }
+    // A whole, valid UTF-8 character is kept; a byte that starts none is shown as \xNN, so a
+    // message never carries broken text.
+    size_t len = u >= 0xF0 && u <= 0xF4 ? 4 : u >= 0xE0 ? 3 : u >= 0xC2 && u <= 0xDF ? 2 : 0;
+    if (len > 0 && i + len <= value.size() && FindInvalidUtf8(value.substr(i, len)) == std::string_view::npos) {
+      if (i + len > max) break;
+      out.append(value.substr(i, len));
+      i += len;
     } else {
-      out += c;
+      out += fmt::format("\\x{:02x}", u);
+      ++i;
     }
   }
-  if (value.size() > max) out += "…";
+  if (i < value.size()) out += "…";
   return out;
 }
 

@@ -29,6 +29,10 @@ TEST(Strings, Utf8Validation) {
 TEST(Strings, ExcerptIsShortAndPrintable) {
   EXPECT_EQ(Excerpt("a\nb"), "a?b");
   EXPECT_EQ(Excerpt(std::string(100, 'x'), 5), "xxxxx…");
+  // Broken UTF-8 is shown escaped; a character is never cut in two.
+  EXPECT_EQ(Excerpt("a\xff\xfe"), "a\\xff\\xfe");
+  EXPECT_EQ(Excerpt("\xc3\xa9t\xc3\xa9"), "\xc3\xa9t\xc3\xa9");
+  EXPECT_EQ(Excerpt("ab\xc3\xa9", 3), "ab…");
 }
 
 }  // namespace nilus

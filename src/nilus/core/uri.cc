@@ -1,5 +1,7 @@
 #include "nilus/core/uri.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "nilus/core/secrets.h"
@@ -87,6 +89,10 @@ Result<Uri> Uri::Parse(std::string_view text) {
     size_t eq = pair.find('=');
     std::string key = PercentDecode(pair.substr(0, eq));
     std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
+    if (IsSecretName(key)) {
+      RegisterSecret(value);
+      RegisterSecret(std::string(pair.substr(eq == std::string_view::npos ? pair.size() : eq + 1)));
+    }
     if (!key.empty()) uri.query_.emplace_back(std::move(key), std::move(value));
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
@@ -95,5 +101,44 @@ Result<Uri> Uri::Parse(std::string_view text) {
 }
 
 std::string Uri::Masked() const { return MaskSecrets(text_); }
+
+namespace {
+
+bool IsPlaceholder(std::string_view s) {
+  if (s.size() < 3 || s.front() != '{' || s.back() != '}') return false;
+  return std::all_of(s.begin() + 1, s.end() - 1,
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+}  // namespace
+
+std::string AddressWithoutPassword(std::string_view address) {
+  std::string out(address);
+  size_t start = out.find("://");
+  if (start == std::string::npos) return out;
+  start += 3;
+  size_t end = out.find_first_of("/?#", start);
+  size_t at = out.rfind('@', end == std::string::npos ? std::string::npos : end);
+  if (at != std::string::npos && at >= start) {
+    size_t colon = out.find(':', start);
+    if (colon < at && !IsPlaceholder(std::string_view(out).substr(colon + 1, at - colon - 1)))
+      out.erase(colon, at - colon);
+  }
+  // Query parameters whose name says they hold a secret.
+  size_t query = out.find('?');
+  while (query != std::string::npos && query < out.size()) {
+    size_t begin = query + 1;
+    size_t amp = out.find('&', begin);
+    size_t stop = amp == std::string::npos ? out.size() : amp;
+    size_t eq = out.find('=', begin);
+    if (eq < stop && IsSecretName(std::string_view(out).substr(begin, eq - begin)) &&
+        !IsPlaceholder(std::string_view(out).substr(eq + 1, stop - eq - 1))) {
+      out.erase(eq + 1, stop - eq - 1);
+      stop = eq + 1;
+    }
+    query = stop < out.size() ? stop : std::string::npos;
+  }
+  return out;
+}
 
 }  // namespace nilus

@@ -10,7 +10,8 @@
 namespace nilus {
 
 /// A parsed connection address: `scheme://user:password@host:port/path?k=v&…`.
-/// The password is registered as a secret on parse, so it is masked in every message.
+/// The password, and the value of every query parameter whose name says it is a secret
+/// (IsSecretName), are registered as secrets on parse, so they are masked in every message.
 class Uri {
  public:
   static Result<Uri> Parse(std::string_view text);
@@ -36,5 +37,10 @@ class Uri {
 };
 
 std::string PercentDecode(std::string_view s);
+
+/// `address` (as written, placeholders and all) as it may be kept on disk: a password written in
+/// its user part or in a `password=` parameter is left out; a `{NAME}` placeholder stays, as it
+/// holds no secret itself.
+std::string AddressWithoutPassword(std::string_view address);
 
 }  // namespace nilus

@@ -91,4 +91,19 @@ TEST(CsvReader, RecordsLongerThanTheReadBuffer) {
   EXPECT_EQ(rows[1][1], big);
 }
 
+TEST(CsvReader, AQuotedEmptyLastFieldIsNotNull) {
+  for (const char* content : {"a,b\n1,\"\"", "a,b\n1,\"\"\n", "a,b\r\n1,\"\"\r\n"}) {
+    TempFile f(content);
+    auto in = OpenInputStream(f.path);
+    ASSERT_TRUE(in.ok());
+    CsvReader reader(in.MoveValue(), "t.csv", {});
+    CsvRecord rec;
+    ASSERT_TRUE(*reader.Next(&rec));
+    ASSERT_TRUE(*reader.Next(&rec));
+    ASSERT_EQ(rec.fields.size(), 2u) << content;
+    EXPECT_EQ(rec.fields[1], "");
+    EXPECT_FALSE(rec.IsNull(1, {})) << content;
+  }
+}
+
 }  // namespace nilus

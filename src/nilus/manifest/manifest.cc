@@ -236,7 +236,6 @@ Result<std::string> Interpolate(const std::string& text, const std::string& wher
               "before running",
               where, var, var);
         }
-        RegisterSecret(value);
         out += value;
         i = end;
         continue;
@@ -262,6 +261,7 @@ Result<Pipeline> ResolvePipeline(const std::string& name, const EndpointSpec& so
     for (auto& opt : out) {
       if (auto* s = std::get_if<std::string>(&opt.value)) {
         NILUS_ASSIGN_OR_RAISE(*s, Interpolate(*s, opt.where));
+        if (IsSecretName(opt.name)) RegisterSecret(*s);
       } else if (auto* list = std::get_if<std::vector<std::string>>(&opt.value)) {
         for (auto& item : *list) {
           NILUS_ASSIGN_OR_RAISE(item, Interpolate(item, opt.where));

@@ -38,8 +38,10 @@ Result<Pipeline> ResolvePipeline(const std::string& name, const EndpointSpec& so
 /// placeholders; `where` says where it was written, for errors.
 Result<Uri> ResolveAddress(const std::string& address, const std::string& where);
 
-/// Replaces `{NAME}` with the environment variable NAME (`{{` is a literal brace) and registers
-/// each value as a secret. A missing variable is an error naming it and `where`.
+/// Replaces `{NAME}` with the environment variable NAME (`{{` is a literal brace). A missing
+/// variable is an error naming it and `where`. Values are not secrets by themselves: those that
+/// fill a secret's place (an address's password, a `password=` or `token=` parameter, an option
+/// named so) are registered where they are parsed.
 Result<std::string> Interpolate(const std::string& text, const std::string& where);
 
 }  // namespace nilus

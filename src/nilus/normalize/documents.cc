@@ -89,6 +89,11 @@ struct DocumentFlattener::Impl {
   }
 
   Status Error(simdjson::error_code error) const {
+    if (size_t bad = FindInvalidUtf8(document); bad != std::string::npos) {
+      return Status::InvalidInput(
+          "{}: invalid UTF-8 (byte 0x{:02x} at byte {} of the line); the file must be UTF-8 (convert it with iconv)",
+          origin, static_cast<unsigned char>(document[bad]), bad + 1);
+    }
     return Status::InvalidInput("{}: not valid JSON ({}): {}", origin, simdjson::error_message(error),
                                 Excerpt(document, 60));
   }

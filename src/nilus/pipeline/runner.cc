@@ -274,7 +274,8 @@ Result<LoadSummary> RunPipeline(const Pipeline& p, const RunOptions& options, co
   spdlog::info("normalize took {:.3f} s of the load's {:.3f} s ({:.1f}%)", summary.normalize_seconds, summary.seconds,
                summary.seconds > 0 ? 100 * summary.normalize_seconds / summary.seconds : 0.0);
 
-  Status saved = store.Save({p.name, dest_table, p.destination_as_written, committed.state, load.load_id, ""});
+  Status saved = store.Save(
+      {p.name, dest_table, AddressWithoutPassword(p.destination_as_written), committed.state, load.load_id, ""});
   // The schema version this load read (in case the run that committed it could not record it)
   // and the one it committed.
   if (saved.ok()) saved = store.SaveSchema(p.name, dest_table, committed.prior_schema);

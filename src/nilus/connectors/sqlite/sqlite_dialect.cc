@@ -65,16 +65,18 @@ void BindValue(sqlite3_stmt* stmt, int p, const Column& column, int64_t r) {
       }
       return;
     }
+    // An empty value of a column without bytes has no data pointer, and SQLite binds a null
+    // pointer as NULL: bind "" instead.
     case TypeId::kBinary: {
       auto v = column.View(r);
-      sqlite3_bind_blob64(stmt, p, v.data(), v.size(), SQLITE_STATIC);
+      sqlite3_bind_blob64(stmt, p, v.empty() ? "" : v.data(), v.size(), SQLITE_STATIC);
       return;
     }
     case TypeId::kDecimal:
     case TypeId::kText:
     case TypeId::kJson: {
       auto v = column.View(r);
-      sqlite3_bind_text64(stmt, p, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+      sqlite3_bind_text64(stmt, p, v.empty() ? "" : v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
       return;
     }
     default: {
