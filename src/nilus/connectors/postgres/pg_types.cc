@@ -12,6 +12,8 @@ namespace {
 
 constexpr int64_t kPgEpochMicros = 946684800LL * 1000000;  // 2000-01-01 in Unix microseconds
 constexpr int64_t kPgEpochDays = 10957;
+// NUMERIC_MAX_PRECISION + NUMERIC_MAX_RESULT_SCALE: the base-10000 digits numeric_recv accepts.
+constexpr int kPgNumericMaxDigits = 3000;
 
 uint16_t Be16(const char* p) {
   uint16_t v;
@@ -45,16 +47,18 @@ Status BadLength(const PgColumnType& t, int32_t len) {
   return Status::Internal("PostgreSQL sent {} bytes for a {} value", len, t.sql_type);
 }
 
-int64_t PgTimestampToUnix(int64_t pg) {
-  if (pg == INT64_MAX) return kPlusInfinity;
-  if (pg == INT64_MIN) return kMinusInfinity;
-  return pg + kPgEpochMicros;
-}
-
-int64_t UnixToPgTimestamp(int64_t v) {
-  if (v == kPlusInfinity) return INT64_MAX;
-  if (v == kMinusInfinity) return INT64_MIN;
-  return v - kPgEpochMicros;
+/// Unix microseconds of a PostgreSQL timestamp; false when they do not fit (not a value
+/// PostgreSQL sends, but the stream is checked all the same).
+bool PgTimestampToUnix(int64_t pg, int64_t* out) {
+  if (pg == INT64_MAX) {
+    *out = kPlusInfinity;
+    return true;
+  }
+  if (pg == INT64_MIN) {
+    *out = kMinusInfinity;
+    return true;
+  }
+  return !__builtin_add_overflow(pg, kPgEpochMicros, out) && *out != kPlusInfinity && *out != kMinusInfinity;
 }
 
 /// Appends one base-10000 digit of a numeric as four decimal digits.
@@ -244,6 +248,14 @@ Status TextToPgNumeric(std::string_view text, std::string& buf) {
   while (last > first && group(last - 1) == 0) --last;
   int ndigits = last - first;
   int weight = ndigits == 0 ? 0 : int_groups - 1 - first;
+  // What PostgreSQL's binary numeric takes: a weight that fits int16, at most 16383 digits after
+  // the point (the bits of dscale that are not flags), at most 3000 base-10000 digits in all.
+  if (weight > INT16_MAX || weight < INT16_MIN || frac_part.size() > 0x3FFF || ndigits > kPgNumericMaxDigits) {
+    return Status::InvalidInput(
+        "a number with {} digits before the point and {} after does not fit PostgreSQL's numeric (at most {} "
+        "significant digits, 16383 after the point)",
+        int_part.size(), frac_part.size(), 4 * kPgNumericMaxDigits);
+  }
   header(ndigits, weight, negative && ndigits > 0 ? 0x4000 : 0, static_cast<int>(frac_part.size()));
   for (int g = first; g < last; ++g) Put16(buf, group(g));
   return Status::OK();
@@ -309,10 +321,15 @@ Status DecodePgBinary(const PgColumnType& t, const char* p, int32_t len, Column&
       out.AppendInt64(static_cast<int64_t>(Be64(p)));
       return Status::OK();
     case pgoid::kTimestamp:
-    case pgoid::kTimestampTz:
+    case pgoid::kTimestampTz: {
       if (len != 8) return BadLength(t, len);
-      out.AppendInt64(PgTimestampToUnix(static_cast<int64_t>(Be64(p))));
+      int64_t micros;
+      if (!PgTimestampToUnix(static_cast<int64_t>(Be64(p)), &micros)) {
+        return Status::IOError("a {} value out of range in the binary COPY stream", t.sql_type);
+      }
+      out.AppendInt64(micros);
       return Status::OK();
+    }
     case pgoid::kUuid:
       if (len != 16) return BadLength(t, len);
       out.AppendBytes(std::string_view(p, 16));
@@ -364,6 +381,99 @@ bool CanEncodePgBinary(uint32_t dest_oid, const LogicalType& from) {
   }
 }
 
+namespace {
+
+Status EncodeInteger(uint32_t oid, int64_t v, std::string& buf) {
+  switch (oid) {
+    case pgoid::kInt2:
+      if (v < INT16_MIN || v > INT16_MAX) return Status::InvalidInput("{} does not fit a smallint column", v);
+      Put32(buf, 2);
+      Put16(buf, static_cast<uint16_t>(v));
+      return Status::OK();
+    case pgoid::kInt4:
+      if (v < INT32_MIN || v > INT32_MAX) return Status::InvalidInput("{} does not fit an integer column", v);
+      Put32(buf, 4);
+      Put32(buf, static_cast<uint32_t>(v));
+      return Status::OK();
+    default:
+      Put32(buf, 8);
+      Put64(buf, static_cast<uint64_t>(v));
+      return Status::OK();
+  }
+}
+
+/// A bigint goes into a float column only when the float holds it exactly.
+Status EncodeFloat(uint32_t oid, const Column& c, int64_t r, std::string& buf) {
+  double d;
+  if (c.type().id == TypeId::kBigint) {
+    int64_t v = c.Int64(r);
+    d = static_cast<double>(v);
+    // 2^63 itself is no int64: compare below it only.
+    if (d >= 9223372036854775808.0 || static_cast<int64_t>(d) != v) {
+      return Status::InvalidInput("{} does not fit a {} column without rounding", v,
+                                  oid == pgoid::kFloat4 ? "real" : "double precision");
+    }
+  } else {
+    d = c.Double(r);
+  }
+  if (oid == pgoid::kFloat4) {
+    float f = static_cast<float>(d);
+    if (static_cast<double>(f) != d && !std::isnan(d)) {
+      return Status::InvalidInput("{} does not fit a real column without rounding", FormatDouble(d));
+    }
+    uint32_t bits;
+    std::memcpy(&bits, &f, 4);
+    Put32(buf, 4);
+    Put32(buf, bits);
+    return Status::OK();
+  }
+  uint64_t bits;
+  std::memcpy(&bits, &d, 8);
+  Put32(buf, 8);
+  Put64(buf, bits);
+  return Status::OK();
+}
+
+Status EncodeDate(int64_t days, std::string& buf) {
+  int64_t pg = days == kPlusInfinity ? INT32_MAX : days == kMinusInfinity ? INT32_MIN : days - kPgEpochDays;
+  // INT32_MIN and INT32_MAX are PostgreSQL's infinities: a finite date may not land on them.
+  if ((days != kPlusInfinity && days != kMinusInfinity) && (pg <= INT32_MIN || pg >= INT32_MAX)) {
+    return Status::InvalidInput("date {} is outside PostgreSQL's range", FormatDate(days));
+  }
+  Put32(buf, 4);
+  Put32(buf, static_cast<uint32_t>(static_cast<int32_t>(pg)));
+  return Status::OK();
+}
+
+Status EncodeTimestamp(int64_t micros, bool zone, std::string& buf) {
+  int64_t pg;
+  if (micros == kPlusInfinity) {
+    pg = INT64_MAX;
+  } else if (micros == kMinusInfinity) {
+    pg = INT64_MIN;
+  } else if (__builtin_sub_overflow(micros, kPgEpochMicros, &pg) || pg == INT64_MIN || pg == INT64_MAX) {
+    return Status::InvalidInput("timestamp {} is outside PostgreSQL's range", FormatTimestamp(micros, zone));
+  }
+  Put32(buf, 8);
+  Put64(buf, static_cast<uint64_t>(pg));
+  return Status::OK();
+}
+
+/// Bytes as they are (text, json, bytea, uuid), or jsonb's version byte and the text.
+Status EncodeBytes(uint32_t oid, std::string_view v, std::string& buf) {
+  const bool jsonb = oid == pgoid::kJsonb;
+  // PostgreSQL takes at most 1 GB in a field; a length past 2^31 would not even fit the format.
+  if (v.size() + (jsonb ? 1 : 0) > (1u << 30)) {
+    return Status::InvalidInput("a value of {} bytes is larger than PostgreSQL's limit of 1 GB", v.size());
+  }
+  Put32(buf, static_cast<uint32_t>(v.size() + (jsonb ? 1 : 0)));
+  if (jsonb) buf += '\1';
+  buf.append(v);
+  return Status::OK();
+}
+
+}  // namespace
+
 Status EncodePgBinary(uint32_t oid, const Column& c, int64_t r, std::string& buf) {
   if (c.IsNull(r)) {
     Put32(buf, 0xFFFFFFFF);
@@ -375,79 +485,26 @@ Status EncodePgBinary(uint32_t oid, const Column& c, int64_t r, std::string& buf
       buf += c.Bool(r) ? '\1' : '\0';
       return Status::OK();
     case pgoid::kInt2:
-    case pgoid::kInt4: {
-      int64_t v = c.Int64(r);
-      int64_t lo = oid == pgoid::kInt2 ? INT16_MIN : INT32_MIN, hi = oid == pgoid::kInt2 ? INT16_MAX : INT32_MAX;
-      if (v < lo || v > hi) {
-        return Status::InvalidInput("{} does not fit a {} column", v, oid == pgoid::kInt2 ? "smallint" : "integer");
-      }
-      if (oid == pgoid::kInt2) {
-        Put32(buf, 2);
-        Put16(buf, static_cast<uint16_t>(v));
-      } else {
-        Put32(buf, 4);
-        Put32(buf, static_cast<uint32_t>(v));
-      }
-      return Status::OK();
-    }
+    case pgoid::kInt4:
     case pgoid::kInt8:
-      Put32(buf, 8);
-      Put64(buf, static_cast<uint64_t>(c.Int64(r)));
-      return Status::OK();
+      return EncodeInteger(oid, c.Int64(r), buf);
     case pgoid::kFloat4:
-    case pgoid::kFloat8: {
-      double d = c.type().id == TypeId::kBigint ? static_cast<double>(c.Int64(r)) : c.Double(r);
-      if (oid == pgoid::kFloat4) {
-        float f = static_cast<float>(d);
-        if (static_cast<double>(f) != d && !std::isnan(d)) {
-          return Status::InvalidInput("{} does not fit a real column without rounding", FormatDouble(d));
-        }
-        uint32_t bits;
-        std::memcpy(&bits, &f, 4);
-        Put32(buf, 4);
-        Put32(buf, bits);
-      } else {
-        uint64_t bits;
-        std::memcpy(&bits, &d, 8);
-        Put32(buf, 8);
-        Put64(buf, bits);
-      }
-      return Status::OK();
-    }
+    case pgoid::kFloat8:
+      return EncodeFloat(oid, c, r, buf);
     case pgoid::kNumeric:
       if (c.type().id == TypeId::kBigint) return TextToPgNumeric(std::to_string(c.Int64(r)), buf);
       return TextToPgNumeric(c.View(r), buf);
-    case pgoid::kDate: {
-      int64_t d = c.Int64(r);
-      int32_t pg = d == kPlusInfinity    ? INT32_MAX
-                   : d == kMinusInfinity ? INT32_MIN
-                                         : static_cast<int32_t>(d - kPgEpochDays);
-      Put32(buf, 4);
-      Put32(buf, static_cast<uint32_t>(pg));
-      return Status::OK();
-    }
+    case pgoid::kDate:
+      return EncodeDate(c.Int64(r), buf);
     case pgoid::kTime:
       Put32(buf, 8);
       Put64(buf, static_cast<uint64_t>(c.Int64(r)));
       return Status::OK();
     case pgoid::kTimestamp:
     case pgoid::kTimestampTz:
-      Put32(buf, 8);
-      Put64(buf, static_cast<uint64_t>(UnixToPgTimestamp(c.Int64(r))));
-      return Status::OK();
-    case pgoid::kJsonb: {
-      auto v = c.View(r);
-      Put32(buf, static_cast<uint32_t>(v.size() + 1));
-      buf += '\1';
-      buf.append(v);
-      return Status::OK();
-    }
-    default: {  // text-like, json, bytea, uuid: the bytes themselves
-      auto v = c.View(r);
-      Put32(buf, static_cast<uint32_t>(v.size()));
-      buf.append(v);
-      return Status::OK();
-    }
+      return EncodeTimestamp(c.Int64(r), oid == pgoid::kTimestampTz, buf);
+    default:
+      return EncodeBytes(oid, c.View(r), buf);
   }
 }
 

@@ -68,4 +68,40 @@ TEST(PgTypes, TimestampsKeepInfinityAndTheEpoch) {
   EXPECT_EQ(buf.substr(4), std::string(inf, 8));
 }
 
+TEST(PgTypes, EncodingNeverWrapsOrRounds) {
+  std::string buf;
+  Column big(LogicalType::Bigint());
+  big.AppendInt64(int64_t{1} << 53);
+  big.AppendInt64((int64_t{1} << 53) + 1);
+  big.AppendInt64(INT64_MAX);
+  big.AppendInt64(70000);
+  EXPECT_TRUE(EncodePgBinary(pgoid::kFloat8, big, 0, buf).ok());
+  EXPECT_EQ(EncodePgBinary(pgoid::kFloat8, big, 1, buf).code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(EncodePgBinary(pgoid::kFloat8, big, 2, buf).code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(EncodePgBinary(pgoid::kInt2, big, 3, buf).code(), StatusCode::kInvalidInput);
+  EXPECT_TRUE(EncodePgBinary(pgoid::kInt4, big, 3, buf).ok());
+
+  Column dates(LogicalType::Date());
+  dates.AppendInt64(int64_t{1} << 40);
+  dates.AppendInt64(kPlusInfinity);
+  EXPECT_EQ(EncodePgBinary(pgoid::kDate, dates, 0, buf).code(), StatusCode::kInvalidInput);
+  EXPECT_TRUE(EncodePgBinary(pgoid::kDate, dates, 1, buf).ok());
+
+  Column stamps(LogicalType::Timestamp());
+  stamps.AppendInt64(INT64_MIN + 5);
+  EXPECT_EQ(EncodePgBinary(pgoid::kTimestamp, stamps, 0, buf).code(), StatusCode::kInvalidInput);
+
+  Column numbers(LogicalType::Decimal());
+  numbers.AppendBytes(std::string(140000, '9'));
+  numbers.AppendBytes("0." + std::string(17000, '1'));
+  numbers.AppendBytes(std::string(1000, '9') + "." + std::string(999, '1'));
+  EXPECT_EQ(EncodePgBinary(pgoid::kNumeric, numbers, 0, buf).code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(EncodePgBinary(pgoid::kNumeric, numbers, 1, buf).code(), StatusCode::kInvalidInput);
+  buf.clear();
+  ASSERT_TRUE(EncodePgBinary(pgoid::kNumeric, numbers, 2, buf).ok());
+  auto text = PgNumericToText(buf.data() + 4, static_cast<int32_t>(buf.size() - 4));
+  ASSERT_TRUE(text.ok());
+  EXPECT_TRUE(*text == numbers.View(2)) << "the round trip changed the number";
+}
+
 }  // namespace nilus

@@ -86,7 +86,10 @@ class PgBulkWriter final : public BulkWriter {
         buf_.append(reinterpret_cast<const char*>(&n), 2);
         for (size_t c = 0; c < batch.num_columns(); ++c) {
           Status st = EncodePgBinary(oids_[c], batch.column(c), r, buf_);
-          if (!st.ok()) return st.WithContext(fmt::format("column '{}'", batch.schema().field(c).name));
+          if (!st.ok()) {
+            return st.WithContext(
+                fmt::format("{}, row {}, column '{}'", what_, rows_ + r + 1, batch.schema().field(c).name));
+          }
         }
         uint32_t len = __builtin_bswap32(static_cast<uint32_t>(load_id_.size()));
         buf_.append(reinterpret_cast<const char*>(&len), 4);
@@ -101,6 +104,7 @@ class PgBulkWriter final : public BulkWriter {
       }
       if (buf_.size() >= kCopyFlushBytes) NILUS_RETURN_NOT_OK(Flush());
     }
+    rows_ += batch.num_rows();
     return Status::OK();
   }
 
@@ -132,6 +136,7 @@ class PgBulkWriter final : public BulkWriter {
   bool binary_;
   std::string load_id_;
   std::string buf_;
+  int64_t rows_ = 0;  // written before this batch, for messages
   bool finished_ = false;
 };
 
