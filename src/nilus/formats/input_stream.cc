@@ -157,10 +157,11 @@ Result<bool> LineReader::Next(std::string_view* line) {
     buf_.erase(0, pos_);
     base_ += static_cast<int64_t>(pos_);
     pos_ = 0;
-    size_t old = buf_.size();
-    buf_.resize(old + kChunk);
-    NILUS_ASSIGN_OR_RAISE(size_t got, in_->Read(buf_.data() + old, kChunk));
-    buf_.resize(old + got);
+    // Read into a buffer of its own: growing buf_ to read in place would zero a whole chunk for
+    // every read, however few bytes the stream gives.
+    if (!chunk_) chunk_.reset(new char[kChunk]);  // not zeroed: read() fills what is used
+    NILUS_ASSIGN_OR_RAISE(size_t got, in_->Read(chunk_.get(), kChunk));
+    buf_.append(chunk_.get(), got);
     if (got == 0) eof_ = true;
   }
 }

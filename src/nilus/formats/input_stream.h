@@ -51,6 +51,7 @@ class LineReader {
  private:
   std::unique_ptr<InputStream> in_;
   std::string buf_;
+  std::unique_ptr<char[]> chunk_;  // what one read fills
   size_t pos_ = 0;
   int64_t base_ = 0;  // the stream offset of buf_[0]
   bool eof_ = false;
