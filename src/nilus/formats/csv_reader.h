@@ -44,7 +44,24 @@ class CsvReader {
   const CsvDialect& dialect() const { return dialect_; }
 
  private:
+  /// What the scan of one record knows so far.
+  struct Scan {
+    bool in_quotes = false;     // inside a quoted field
+    bool field_quoted = false;  // the current field was quoted
+    bool after_quote = false;   // just closed a quoted field: only a delimiter or line end may follow
+    bool any = false;           // the record has a field (an empty line has none)
+    int64_t quote_line = 0;     // where the open quote is, for messages
+  };
+
   Result<bool> Fill();
+  /// Scans the bytes of one record into field_bytes_ and ends_; false at the end of the file.
+  Result<bool> ScanRecord(CsvRecord* record, Scan& scan);
+  /// Inside a quoted field: up to the next quote, and what it means.
+  Status ScanQuoted(Scan& scan);
+  /// A run of bytes of an unquoted field.
+  void ScanUnquoted();
+  /// Past a line end ('\n', '\r' or "\r\n").
+  Status EndLine(char c);
 
   std::unique_ptr<InputStream> in_;
   std::string path_;

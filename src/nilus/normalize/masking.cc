@@ -274,10 +274,9 @@ Result<std::string> Masker::MaskText(const MaskRule& r, std::string_view v) {
     return FormatUuid(std::string_view(reinterpret_cast<const char*>(out), 16));
   }
   if (a == "random") {
-    static thread_local std::mt19937_64 rng(std::random_device{}());
     static constexpr char kLetters[] = "abcdefghijklmnopqrstuvwxyz";
     std::string out;
-    for (size_t i = 0; i < CodePoints(v).size(); ++i) out += kLetters[rng() % 26];
+    for (size_t i = 0; i < CodePoints(v).size(); ++i) out += kLetters[rng_() % 26];
     return out;
   }
   if (a == "year_only" || a == "month_year") {
@@ -295,85 +294,92 @@ Result<std::string> Masker::MaskText(const MaskRule& r, std::string_view v) {
   return Status::InvalidInput("mask '{}': {} does not apply to text values", r.column, a);
 }
 
-Result<std::shared_ptr<const Column>> Masker::MaskColumn(const MaskRule& rule, const Column& in) {
-  const LogicalType type = in.type();
+Status Masker::CheckApplies(const MaskRule& rule, const LogicalType& type) const {
   const Algorithm* a = FindAlgorithm(rule.algorithm);
-  bool to_text = a->yields == Yields::kText;
-  if (to_text && !IsTextual(type)) {
-    if (std::find(text_hinted_.begin(), text_hinted_.end(), rule.column) == text_hinted_.end()) {
-      return Status::InvalidInput(
-          "mask '{}': {} yields text but the column is {}; add a type-hints entry '{}: text' to change its type",
-          rule.column, rule.algorithm, type.ToString(), rule.column);
-    }
-  }
   const std::string& alg = rule.algorithm;
+  if (a->yields == Yields::kText && !IsTextual(type) &&
+      std::find(text_hinted_.begin(), text_hinted_.end(), rule.column) == text_hinted_.end()) {
+    return Status::InvalidInput(
+        "mask '{}': {} yields text but the column is {}; add a type-hints entry '{}: text' to change its type",
+        rule.column, alg, type.ToString(), rule.column);
+  }
   if (alg == "sequential" && type.id != TypeId::kText && type.id != TypeId::kBigint) {
     return Status::InvalidInput("mask '{}': sequential needs a text or bigint column, not {}", rule.column,
                                 type.ToString());
   }
+  if (a->yields != Yields::kText && type.layout() == PhysicalLayout::kVarLen && type.id != TypeId::kText) {
+    return Status::InvalidInput("mask '{}': {} does not apply to a {} column", rule.column, alg, type.ToString());
+  }
+  if (alg == "date_shift" && type.id != TypeId::kDate && type.id != TypeId::kTimestamp &&
+      type.id != TypeId::kTimestampTz) {
+    return Status::InvalidInput("mask '{}': date_shift needs a date or timestamp column, not {}", rule.column,
+                                type.ToString());
+  }
+  const bool integral = type.layout() == PhysicalLayout::kInt64;
+  if ((alg == "round" || alg == "noise") && integral && type.id != TypeId::kBigint) {
+    return Status::InvalidInput("mask '{}': {} needs a number column, not {}", rule.column, alg, type.ToString());
+  }
+  return Status::OK();
+}
+
+void Masker::MaskFixedWidth(const MaskRule& rule, const Column& in, int64_t i, Column& out) {
+  const std::string& alg = rule.algorithm;
+  const LogicalType& type = in.type();
+  if (alg == "sequential") {
+    out.AppendInt64(SequenceNumber(rule.column, ValueToString(in, i)));
+    return;
+  }
+  if (alg == "date_shift") {
+    int64_t v = in.Int64(i);
+    if (v == kPlusInfinity || v == kMinusInfinity) {  // infinity shifted is infinity
+      out.AppendInt64(v);
+      return;
+    }
+    int64_t n = std::stoll(rule.parameter);
+    int64_t days = static_cast<int64_t>(Hash64(ValueToString(in, i)) % static_cast<uint64_t>(2 * n + 1)) - n;
+    out.AppendInt64(type.id == TypeId::kDate ? v + days : v + days * 86400LL * 1000000);
+    return;
+  }
+  // round, noise, random
+  if (type.id == TypeId::kBool) {
+    out.AppendBool(alg == "random" ? (rng_() & 1) != 0 : in.Bool(i));
+    return;
+  }
+  const bool integral = type.layout() == PhysicalLayout::kInt64;
+  double v = integral ? static_cast<double>(in.Int64(i)) : in.Double(i);
+  double r = v;
+  if (alg == "round") {
+    double step = static_cast<double>(std::stoll(rule.parameter));
+    r = std::round(v / step) * step;
+  } else if (alg == "noise") {
+    double p = std::stod(rule.parameter);
+    r = v * (1 + std::uniform_real_distribution<double>(-p, p)(rng_));
+  } else {
+    r = integral ? static_cast<double>(rng_() % 1000000) : std::uniform_real_distribution<double>(0, 1e6)(rng_);
+  }
+  if (!integral) {
+    out.AppendDouble(r);
+  } else {
+    out.AppendInt64(alg == "random" && type.id != TypeId::kBigint ? in.Int64(i) : std::llround(r));
+  }
+}
+
+Result<std::shared_ptr<const Column>> Masker::MaskColumn(const MaskRule& rule, const Column& in) {
+  const LogicalType type = in.type();
+  NILUS_RETURN_NOT_OK(CheckApplies(rule, type));
+  const bool to_text = FindAlgorithm(rule.algorithm)->yields == Yields::kText;
   auto out = std::make_shared<Column>(to_text ? LogicalType::Text() : type);
   out->Reserve(in.length());
-  static thread_local std::mt19937_64 rng(std::random_device{}());
   for (int64_t i = 0; i < in.length(); ++i) {
     if (in.IsNull(i)) {
       out->AppendNull();
-      continue;
-    }
-    if (to_text || type.layout() == PhysicalLayout::kVarLen) {
-      std::string formatted;
-      std::string_view text;
-      if (type.layout() == PhysicalLayout::kVarLen) {
-        text = in.View(i);
-      } else {
-        text = formatted = ValueToString(in, i);
-      }
+    } else if (to_text || type.layout() == PhysicalLayout::kVarLen) {
+      std::string formatted = type.layout() == PhysicalLayout::kVarLen ? "" : ValueToString(in, i);
+      std::string_view text = type.layout() == PhysicalLayout::kVarLen ? in.View(i) : formatted;
       NILUS_ASSIGN_OR_RAISE(std::string masked, MaskText(rule, text));
-      if (to_text || type.id == TypeId::kText) {
-        out->AppendBytes(masked);
-        continue;
-      }
-      return Status::InvalidInput("mask '{}': {} does not apply to a {} column", rule.column, rule.algorithm,
-                                  type.ToString());
-    }
-    // Same-type algorithms on fixed-width values.
-    if (alg == "sequential") {
-      out->AppendInt64(SequenceNumber(rule.column, ValueToString(in, i)));
-    } else if (alg == "date_shift") {
-      if (type.id != TypeId::kDate && type.id != TypeId::kTimestamp && type.id != TypeId::kTimestampTz) {
-        return Status::InvalidInput("mask '{}': date_shift needs a date or timestamp column, not {}", rule.column,
-                                    type.ToString());
-      }
-      int64_t n = std::stoll(rule.parameter);
-      int64_t v = in.Int64(i);
-      int64_t days = static_cast<int64_t>(Hash64(ValueToString(in, i)) % static_cast<uint64_t>(2 * n + 1)) - n;
-      out->AppendInt64(type.id == TypeId::kDate ? v + days : v + days * 86400LL * 1000000);
-    } else if (alg == "round" || alg == "noise" || alg == "random") {
-      if (type.id == TypeId::kBool) {
-        out->AppendBool(alg == "random" ? (rng() & 1) != 0 : in.Bool(i));
-        continue;
-      }
-      bool integral = type.layout() == PhysicalLayout::kInt64;
-      if (integral && type.id != TypeId::kBigint && alg != "random") {
-        return Status::InvalidInput("mask '{}': {} needs a number column, not {}", rule.column, alg, type.ToString());
-      }
-      double v = integral ? static_cast<double>(in.Int64(i)) : in.Double(i);
-      double r = v;
-      if (alg == "round") {
-        double step = static_cast<double>(std::stoll(rule.parameter));
-        r = std::round(v / step) * step;
-      } else if (alg == "noise") {
-        double p = std::stod(rule.parameter);
-        r = v * (1 + std::uniform_real_distribution<double>(-p, p)(rng));
-      } else {
-        r = integral ? static_cast<double>(rng() % 1000000) : std::uniform_real_distribution<double>(0, 1e6)(rng);
-      }
-      if (integral) {
-        out->AppendInt64(alg == "random" && type.id != TypeId::kBigint ? in.Int64(i) : std::llround(r));
-      } else {
-        out->AppendDouble(r);
-      }
+      out->AppendBytes(masked);
     } else {
-      return Status::Internal("unhandled mask algorithm {}", alg);
+      MaskFixedWidth(rule, in, i, *out);
     }
   }
   return std::shared_ptr<const Column>(std::move(out));

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -55,11 +56,17 @@ class Masker {
  private:
   /// Number of `value` in column `column`'s sequence, assigning the next one when it is new.
   int64_t SequenceNumber(const std::string& column, std::string_view value);
+  /// Fails when `rule` cannot mask a column of `type` (text from a non-text column without a
+  /// type hint, a date shift of a number …).
+  Status CheckApplies(const MaskRule& rule, const LogicalType& type) const;
+  /// Appends value `i` of `in` (a bool, number, date or timestamp) masked by a same-type rule.
+  void MaskFixedWidth(const MaskRule& rule, const Column& in, int64_t i, Column& out);
 
   std::vector<MaskRule> rules_;
   std::vector<std::string> text_hinted_;  // columns a type hint turns into text
   // sequential: per column, a 16-byte SHA-256 prefix of each value -> its number
   std::unordered_map<std::string, std::unordered_map<std::string, int64_t>> sequences_;
+  std::mt19937_64 rng_{std::random_device{}()};  // noise and random
 };
 
 /// Checks `mask` for `nilus validate`: every rule and its type hints, and that the

@@ -304,94 +304,109 @@ Result<std::vector<TableBatch>> NormalizeStage::ApplyDocuments(const RecordBatch
   }
   std::vector<FlatTable> flat = flattener_.Finish();
   if (!options_.columns.empty() || !options_.sql_exclude_columns.empty()) SelectColumns(flat);
-  const bool nested = max_nesting_ > 0;
 
-  std::vector<std::string> table_names(flat.size());
+  std::vector<std::string> names(flat.size());
   std::vector<RecordBatch::ColumnPtr> ids(flat.size());
-  std::vector<std::shared_ptr<const RecordBatch>> assembled(flat.size());
+  std::vector<TableBatch> tables;
   for (size_t t = 0; t < flat.size(); ++t) {
-    const FlatTable& ft = flat[t];
-    if (t == 0) {
-      table_names[t] = root_;
-    } else {
-      std::string relative;  // the array's path inside its parent table
-      for (const auto& key : ft.path) relative += (relative.empty() ? "" : "\x1f") + key;
-      NameMap::Request request = NameRequest(relative, table_names[ft.parent]);
-      request.source = ft.key;
-      table_names[t] = table_names_.Resolve(request);
-    }
-    TableSchema& table = schema_.Table(table_names[t], t == 0 ? "" : table_names[ft.parent]);
-    if (t > 0) table.source = ft.key;
-    NameMap& names = ColumnNames(table);
-    std::vector<NameMap::Request> requests;
-    for (const auto& c : ft.columns) requests.push_back(NameRequest(c.key));
-    std::vector<std::string> dest = names.ResolveAll(requests);
-    KeepRenames(table, requests, dest);
-
-    TableBatchAssembler assembler(schema_, table, ft.rows);
-    for (size_t c = 0; c < ft.columns.size(); ++c) {
-      SourceColumn column{dest[c], {}, "", date_detection_, nullptr};
-      for (const auto& values : ft.columns[c].by_kind) {
-        if (values) column.values.push_back(values);
-      }
-      if (t == 0) {
-        if (const LogicalType* hint = Hint(dest[c])) {
-          NILUS_ASSIGN_OR_RAISE(auto converted, ApplyHint(dest[c], *hint, column.values, origins));
-          column.values = {converted};
-          column.hint = hint;
-        }
-        if (const MaskRule* rule = masker_.Find(dest[c])) {
-          for (auto& values : column.values) {
-            NILUS_ASSIGN_OR_RAISE(values, masker_.MaskColumn(*rule, *values));
-          }
-        }
-      }
-      NILUS_RETURN_NOT_OK(assembler.Place(column));
-    }
-    if (nested) {
-      ids[t] = NewIds(ft.rows);
-      NILUS_RETURN_NOT_OK(assembler.Place({kRowIdColumn, {ids[t]}}));
-    }
-    if (t > 0) {
-      auto parent_ids = std::make_shared<Column>(LogicalType::Uuid());
-      auto list_index = std::make_shared<Column>(LogicalType::Bigint());
-      auto root_ids = std::make_shared<Column>(LogicalType::Uuid());
-      for (int64_t r = 0; r < ft.rows; ++r) {
-        parent_ids->AppendFrom(*ids[ft.parent], ft.parent_row[static_cast<size_t>(r)]);
-        list_index->AppendInt64(ft.list_index[static_cast<size_t>(r)]);
-        root_ids->AppendFrom(*ids[0], ft.root_row[static_cast<size_t>(r)]);
-      }
-      NILUS_RETURN_NOT_OK(assembler.Place({kParentIdColumn, {parent_ids}}));
-      NILUS_RETURN_NOT_OK(assembler.Place({kListIndexColumn, {list_index}}));
-      NILUS_RETURN_NOT_OK(assembler.Place({kRootIdColumn, {root_ids}}));
-    }
-    assembled[t] = assembler.Finish();
+    names[t] = t == 0 ? root_ : ChildTableName(flat[t], names[flat[t].parent]);
+    NILUS_ASSIGN_OR_RAISE(auto assembled, AssembleFlatTable(flat, t, names, ids, origins));
+    tables.push_back({names[t], std::move(assembled)});
   }
+  NILUS_ASSIGN_OR_RAISE(auto keep, KeepRows(*tables[0].batch, batch));
+  return KeptDocuments(flat, std::move(tables), keep);
+}
 
+std::string NormalizeStage::ChildTableName(const FlatTable& table, const std::string& parent) {
+  std::string relative;  // the array's path inside its parent table
+  for (const auto& key : table.path) relative += (relative.empty() ? "" : "\x1f") + key;
+  NameMap::Request request = NameRequest(relative, parent);
+  request.source = table.key;
+  return table_names_.Resolve(request);
+}
+
+Result<std::shared_ptr<const RecordBatch>> NormalizeStage::AssembleFlatTable(const std::vector<FlatTable>& flat,
+                                                                             size_t t,
+                                                                             const std::vector<std::string>& names,
+                                                                             std::vector<RecordBatch::ColumnPtr>& ids,
+                                                                             const Column* origins) {
+  const FlatTable& ft = flat[t];
+  TableSchema& table = schema_.Table(names[t], t == 0 ? "" : names[ft.parent]);
+  if (t > 0) table.source = ft.key;
+  NameMap& column_names = ColumnNames(table);
+  std::vector<NameMap::Request> requests;
+  for (const auto& c : ft.columns) requests.push_back(NameRequest(c.key));
+  std::vector<std::string> dest = column_names.ResolveAll(requests);
+  KeepRenames(table, requests, dest);
+
+  TableBatchAssembler assembler(schema_, table, ft.rows);
+  for (size_t c = 0; c < ft.columns.size(); ++c) {
+    SourceColumn column{dest[c], {}, "", date_detection_, nullptr};
+    for (const auto& values : ft.columns[c].by_kind) {
+      if (values) column.values.push_back(values);
+    }
+    // Hints and masks name the root table's columns.
+    if (t == 0) NILUS_RETURN_NOT_OK(HintAndMask(column, origins));
+    NILUS_RETURN_NOT_OK(assembler.Place(column));
+  }
+  if (max_nesting_ > 0) {
+    ids[t] = NewIds(ft.rows);
+    NILUS_RETURN_NOT_OK(assembler.Place({kRowIdColumn, {ids[t]}}));
+  }
+  if (t > 0) {
+    auto parent_ids = std::make_shared<Column>(LogicalType::Uuid());
+    auto list_index = std::make_shared<Column>(LogicalType::Bigint());
+    auto root_ids = std::make_shared<Column>(LogicalType::Uuid());
+    for (int64_t r = 0; r < ft.rows; ++r) {
+      parent_ids->AppendFrom(*ids[ft.parent], ft.parent_row[static_cast<size_t>(r)]);
+      list_index->AppendInt64(ft.list_index[static_cast<size_t>(r)]);
+      root_ids->AppendFrom(*ids[0], ft.root_row[static_cast<size_t>(r)]);
+    }
+    NILUS_RETURN_NOT_OK(assembler.Place({kParentIdColumn, {parent_ids}}));
+    NILUS_RETURN_NOT_OK(assembler.Place({kListIndexColumn, {list_index}}));
+    NILUS_RETURN_NOT_OK(assembler.Place({kRootIdColumn, {root_ids}}));
+  }
+  return assembler.Finish();
+}
+
+Status NormalizeStage::HintAndMask(SourceColumn& column, const Column* origins) {
+  if (const LogicalType* hint = Hint(column.name)) {
+    NILUS_ASSIGN_OR_RAISE(auto converted, ApplyHint(column.name, *hint, column.values, origins));
+    column.values = {converted};
+    column.hint = hint;
+  }
+  if (const MaskRule* rule = masker_.Find(column.name)) {
+    for (auto& values : column.values) {
+      NILUS_ASSIGN_OR_RAISE(values, masker_.MaskColumn(*rule, *values));
+    }
+  }
+  return Status::OK();
+}
+
+std::vector<TableBatch> NormalizeStage::KeptDocuments(const std::vector<FlatTable>& flat,
+                                                      std::vector<TableBatch> tables,
+                                                      const std::optional<std::vector<int64_t>>& keep) {
   std::vector<TableBatch> out;
-  NILUS_ASSIGN_OR_RAISE(auto keep, KeepRows(*assembled[0], batch));
-  if (!keep) {
-    for (size_t t = 0; t < flat.size(); ++t) {
-      if (assembled[t]->num_rows() > 0) out.push_back({table_names[t], assembled[t]});
-    }
-    return out;
-  }
   // The rows kept are documents: a child row goes with its root row.
-  std::vector<bool> kept(static_cast<size_t>(assembled[0]->num_rows()), false);
-  for (int64_t r : *keep) kept[static_cast<size_t>(r)] = true;
+  std::vector<bool> kept;
+  if (keep) {
+    kept.assign(static_cast<size_t>(tables[0].batch->num_rows()), false);
+    for (int64_t r : *keep) kept[static_cast<size_t>(r)] = true;
+  }
   for (size_t t = 0; t < flat.size(); ++t) {
-    std::vector<int64_t> rows;
-    if (t == 0) {
-      rows = *keep;
-    } else {
-      for (int64_t r = 0; r < flat[t].rows; ++r) {
-        if (kept[static_cast<size_t>(flat[t].root_row[static_cast<size_t>(r)])]) rows.push_back(r);
+    auto& batch = tables[t].batch;
+    if (keep) {
+      std::vector<int64_t> rows;
+      if (t == 0) {
+        rows = *keep;
+      } else {
+        for (int64_t r = 0; r < flat[t].rows; ++r) {
+          if (kept[static_cast<size_t>(flat[t].root_row[static_cast<size_t>(r)])]) rows.push_back(r);
+        }
       }
+      if (static_cast<int64_t>(rows.size()) != batch->num_rows()) batch = TakeRows(*batch, rows);
     }
-    if (rows.empty()) continue;
-    auto selected =
-        static_cast<int64_t>(rows.size()) == assembled[t]->num_rows() ? assembled[t] : TakeRows(*assembled[t], rows);
-    out.push_back({table_names[t], std::move(selected)});
+    if (batch->num_rows() > 0) out.push_back(std::move(tables[t]));
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include "nilus/connectors/connector.h"
 #include "nilus/core/options.h"
 #include "nilus/normalize/documents.h"
+#include "nilus/normalize/evolution.h"
 #include "nilus/normalize/masking.h"
 #include "nilus/normalize/name_map.h"
 #include "nilus/normalize/schema.h"
@@ -76,6 +77,20 @@ class NormalizeStage {
 
   Result<std::vector<TableBatch>> ApplyTyped(const RecordBatch& batch);
   Result<std::vector<TableBatch>> ApplyDocuments(const RecordBatch& batch);
+  /// The destination name of a child table (the `__`-joined path of its array, resolved once).
+  std::string ChildTableName(const FlatTable& table, const std::string& parent);
+  /// Table `t` of a batch of flattened documents as a batch of its destination table: names,
+  /// hints and masks (root table), evolution, and the row ids that link the tables.
+  Result<std::shared_ptr<const RecordBatch>> AssembleFlatTable(const std::vector<FlatTable>& flat, size_t t,
+                                                               const std::vector<std::string>& names,
+                                                               std::vector<RecordBatch::ColumnPtr>& ids,
+                                                               const Column* origins);
+  /// Applies the column's type hint and mask, if it has them.
+  Status HintAndMask(SourceColumn& column, const Column* origins);
+  /// The non-empty tables of the documents `keep` names (all when nullopt), each child row with
+  /// its root row.
+  static std::vector<TableBatch> KeptDocuments(const std::vector<FlatTable>& flat, std::vector<TableBatch> tables,
+                                               const std::optional<std::vector<int64_t>>& keep);
   /// Keeps the root fields that `columns` names and `sql-exclude-columns` does not, and the
   /// child tables of those fields.
   void SelectColumns(std::vector<FlatTable>& flat);
