@@ -17,7 +17,9 @@ class BoundedQueue {
   /// Blocks while full; returns false (dropping `item`) when the queue was closed.
   bool Push(T item) {
     std::unique_lock lock(mu_);
+    ++blocked_;
     not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+    --blocked_;
     if (closed_) return false;
     items_.push_back(std::move(item));
     not_empty_.notify_one();
@@ -35,6 +37,12 @@ class BoundedQueue {
     return item;
   }
 
+  /// How many producers wait in Push for room (for tests and progress reports).
+  size_t blocked_producers() {
+    std::lock_guard lock(mu_);
+    return blocked_;
+  }
+
   /// Wakes both sides; later pushes fail, pops drain what is left.
   void Close() {
     std::lock_guard lock(mu_);
@@ -49,6 +57,7 @@ class BoundedQueue {
   std::condition_variable not_full_, not_empty_;
   std::deque<T> items_;
   bool closed_ = false;
+  size_t blocked_ = 0;
 };
 
 }  // namespace nilus

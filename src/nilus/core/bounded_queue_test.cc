@@ -30,6 +30,8 @@ TEST(BoundedQueue, CloseWakesABlockedProducer) {
   BoundedQueue<int> q(1);
   ASSERT_TRUE(q.Push(1));
   std::thread producer([&] { EXPECT_FALSE(q.Push(2)); });
+  // Close only once the producer waits for room, so that it is the close that wakes it.
+  while (q.blocked_producers() == 0) std::this_thread::yield();
   q.Close();
   producer.join();
   EXPECT_EQ(q.Pop(), 1);
