@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CSV -> SQLite: nilus ingest beside sqlite3's own `.import` of the same file, in the same run.
-# Reports rows/s, MB/s and peak RSS (/usr/bin/time -v) for each, and the ratio nilus / sqlite3.
+# Reports rows/s, MB/s and peak RSS for each (medians of RUNS runs), and the speed ratio to sqlite3.
 #
 #   bench/csv_to_sqlite.sh [ROWS ...]     (default: 1000000; try 1000000 10000000)
 #
@@ -10,19 +10,19 @@ source "$(dirname "$0")/lib.sh"
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000000)
 
+clean() { rm -rf "$work"/*.db* "$work/home"; }
+
 report_header
 for n in "${sizes[@]}"; do
   csv=$work/orders_$n.csv
   gen_orders_csv "$csv" "$n"
   mb=$(megabytes "$csv")
 
-  rm -f "$work/sqlite3.db"
-  measure sqlite3 sqlite3 "$work/sqlite3.db" -cmd ".mode csv" ".import $csv orders"
+  BEFORE_EACH=clean measure sqlite3 sqlite3 "$work/sqlite3.db" -cmd ".mode csv" ".import $csv orders"
   ref=$SECS
   report "$n" "sqlite3 .import" "$mb" "$ref"
 
-  rm -f "$work/nilus.db"*
-  NILUS_HOME=$work/home measure nilus "$NILUS" ingest --source-uri "file://$csv" --dest-uri "sqlite:///$work/nilus.db" \
+  BEFORE_EACH=clean NILUS_HOME=$work/home measure nilus "$NILUS" ingest --source-uri "file://$csv" --dest-uri "sqlite:///$work/nilus.db" \
     --dest-table raw.orders --log-level warn
   got=$(sqlite3 "$work/nilus.db" "SELECT count(*) FROM raw__orders")
   [ "$got" = "$n" ] || { echo "nilus loaded $got rows, expected $n" >&2; exit 1; }

@@ -41,12 +41,14 @@ CREATE TABLE orders__tags AS SELECT raw.rowid AS parent, j.key AS idx, j.value A
 SQL
 }
 
+clean_nilus() { rm -rf "$work"/nilus.db* "$work/home"; }
+clean_ref() { rm -f "$work/ref.db"; }
+
 # nilus_run NAME ARGS...: measures nilus ARGS; NORM is the share Normalize took.
 nilus_run() {
   local name=$1
   shift
-  rm -rf "$work/nilus.db"* "$work/home"
-  NILUS_HOME=$work/home measure "$name" "$NILUS" "$@"
+  BEFORE_EACH=clean_nilus NILUS_HOME=$work/home measure "$name" "$NILUS" "$@"
   NORM=$(grep -o 'normalize took .*' "$work/err.$name" | sed 's/.*(\(.*\))/\1/')
 }
 
@@ -59,8 +61,7 @@ for n in "${sizes[@]}"; do
   csv_mb=$(megabytes "$csv")
   json_mb=$(megabytes "$jsonl")
 
-  rm -f "$work/ref.db"
-  measure sqlite3 sqlite3 "$work/ref.db" -cmd ".mode csv" ".import $csv orders"
+  BEFORE_EACH=clean_ref measure sqlite3 sqlite3 "$work/ref.db" -cmd ".mode csv" ".import $csv orders"
   ref=$SECS
   report "$n" "csv: sqlite3 .import" "$csv_mb" "$ref"
   csv_args=(ingest --source-uri "file://$csv" --dest-uri "sqlite:///$work/nilus.db" --dest-table raw.orders)
@@ -71,9 +72,8 @@ for n in "${sizes[@]}"; do
   [ "$(sqlite3 "$work/nilus.db" "SELECT count(*) FROM raw__orders WHERE email LIKE '%@%'")" = 0 ] ||
     { echo "unmasked emails in the destination" >&2; exit 1; }
 
-  rm -f "$work/ref.db"
   flatten_sql "$jsonl" >"$work/flatten.sql"
-  measure sqlite3_json sqlite3 "$work/ref.db" ".read $work/flatten.sql"
+  BEFORE_EACH=clean_ref measure sqlite3_json sqlite3 "$work/ref.db" ".read $work/flatten.sql"
   report "$n" "jsonl: sqlite3 json_each tables" "$json_mb" "$ref"
   for nesting in 0 2; do
     cat >"$work/jsonl.yaml" <<YAML

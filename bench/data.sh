@@ -1,0 +1,15 @@
+# The generated data the benchmarks share.
+
+# gen_orders_csv FILE ROWS: the benchmark's orders, 9 columns of mixed types, with a header.
+gen_orders_csv() {
+  awk -v n="$2" 'BEGIN {
+    print "id,customer,email,amount,qty,paid,created_at,ship_date,note";
+    for (i = 1; i <= n; i++)
+      printf "%d,customer %d,user%d@example.com,%d.%02d,%d,%s,2024-%02d-%02dT%02d:%02d:%02dZ,2024-%02d-%02d,\"note %d, with comma\"\n",
+        i, i % 100003, i, i % 100000, i % 100, i % 50, (i % 3 ? "true" : "false"),
+        i % 12 + 1, i % 28 + 1, i % 24, i % 60, (i * 7) % 60, (i + 3) % 12 + 1, i % 28 + 1, i;
+  }' >"$1"
+}
+
+# megabytes FILE: its size in MB.
+megabytes() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", b / 1e6 }'; }
