@@ -72,6 +72,30 @@ expect_query dst.db "SELECT count(*), group_concat(typeof(id)) FROM raw__js2" "3
 expect_query dst.db "SELECT group_concat(name || ' ' || type, ', ') FROM pragma_table_info('raw__js2')" \
   "id TEXT, user JSON_TEXT, n DECIMAL_TEXT, extra TEXT, _nilus_load_id TEXT"
 
+# A large file is typed on two threads, each half by its own reader: a value in the second half
+# still decides the type; a quoted line break across the middle still parses; an error in the
+# second half still names its line.
+awk 'BEGIN { print "id,v,note"; for (i = 1; i <= 900000; i++) printf "%d,%d,\"n%d\"\n", i, i, i }' >big.csv
+cp big.csv big_text.csv
+echo '900001,not a number,"x"' >>big_text.csv
+expect_ok ingest --source-uri "file://$WORK/big_text.csv" --dest-uri "$dst" --dest-table raw.big_text --log-level debug
+expect_err_contains "typing the two halves on two threads"
+expect_err_lacks "typing the rest on one thread"
+expect_query dst.db "SELECT type FROM pragma_table_info('raw__big_text') WHERE name = 'v'" "TEXT"
+expect_ok ingest --source-uri "file://$WORK/big.csv" --dest-uri "$dst" --dest-table raw.big_int
+expect_query dst.db "SELECT type FROM pragma_table_info('raw__big_int') WHERE name = 'v'" "BIGINT"
+size=$(stat -c %s big.csv)
+awk -v half=$((size / 2)) 'BEGIN { print "id,v,note" } NR > 1 { bytes += length($0) + 1; if (!done && bytes > half - 300) { printf "%d,%d,\"", $1, $2; for (k = 0; k < 40; k++) printf "line,with,commas %02d\n", k; print "\""; done = 1 } else print }' big.csv >big_quoted.csv
+expect_ok ingest --source-uri "file://$WORK/big_quoted.csv" --dest-uri "$dst" --dest-table raw.big_quoted \
+  --log-level debug
+expect_err_contains "no record starts at the middle; typing the rest on one thread"
+expect_query dst.db "SELECT count(*), sum(note LIKE '%line,with,commas%') FROM raw__big_quoted" "900000|1"
+expect_query dst.db "SELECT type FROM pragma_table_info('raw__big_quoted') WHERE name = 'v'" "BIGINT"
+awk 'NR == 800001 { print "800000,1" ; next } { print }' big.csv >big_bad.csv
+expect_exit 2 ingest --source-uri "file://$WORK/big_bad.csv" --dest-uri "$dst" --dest-table raw.big_bad --log-level debug
+expect_err_contains "the second half has an error; typing the rest on one thread"
+expect_err_contains "big_bad.csv:800001: 2 fields, but the header has 3"
+
 # "" is the empty string, never NULL (NULL only through null=), even alone and at the end of the file
 printf 'id,a,b\n1,"",""' >empty.csv
 expect_ok ingest --source-uri "file://$WORK/empty.csv" --dest-uri "$dst" --dest-table raw.empty

@@ -10,7 +10,7 @@ ROOT=${NILUS_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=$ROOT/build/fuzz
 RUNS=${NILUS_FUZZ_RUNS:-30000}
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DNILUS_SANITIZE=ON -DNILUS_FUZZ=ON -DNILUS_WERROR=OFF >/dev/null
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DNILUS_SANITIZE=ON -DNILUS_FUZZ=ON -DNILUS_WERROR=OFF >/dev/null
 targets=()
 while IFS= read -r source; do
   targets+=("$(basename "$source" .cc)")

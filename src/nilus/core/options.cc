@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <thread>
 
 #include "nilus/core/identifiers.h"
 #include "nilus/core/strings.h"
@@ -481,6 +482,11 @@ Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const st
         where);
   }
   return o;
+}
+
+int DefaultExtractParallelism() {
+  unsigned cores = std::thread::hardware_concurrency();
+  return static_cast<int>(std::clamp(cores / 2, 1u, 5u));
 }
 
 bool HonouredByEverySource(std::string_view name) {

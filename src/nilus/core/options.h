@@ -45,7 +45,8 @@ struct SourceOptions {
   std::string interval_end;
   std::vector<std::pair<std::string, LogicalType>> type_hints;
   int64_t page_size = 50000;
-  int extract_parallelism = 5;
+  /// Parallel readers of one table; 0 (not given): DefaultExtractParallelism().
+  int extract_parallelism = 0;
   std::string sql_reflection_level = "full";
   int64_t sql_limit = -1;
   std::vector<std::string> sql_exclude_columns;
@@ -112,6 +113,11 @@ Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw);
 /// `key_discoverable`, a `merge` may have neither (the source's catalog gives the key).
 Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const std::string& where,
                                      const std::vector<std::string>& source_primary_key, bool key_discoverable);
+
+/// The `extract-parallelism` of a source that gives none: half the machine's cores, at least 1 and
+/// at most 5. Each part keeps a reader thread and a server backend busy beside the load; more
+/// parts than that on a small machine are slower than one.
+int DefaultExtractParallelism();
 
 /// Whether nilus honours source (or sink) option `name` whatever the connector; the others
 /// only where a connector declares them (SourceTraits, DestinationTraits).

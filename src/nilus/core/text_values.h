@@ -19,6 +19,11 @@ class TextTypeInference {
     if (!date_detection) candidates_ &= ~(kDate | kTimestamp | kTimestampTz);
   }
   void Observe(std::string_view value);
+  /// Takes in what another inference of the same column observed (another part of the file).
+  void Merge(const TextTypeInference& other) {
+    candidates_ &= other.candidates_;
+    seen_ = seen_ || other.seen_;
+  }
   /// The inferred type; text when no value was observed.
   LogicalType Result() const;
 

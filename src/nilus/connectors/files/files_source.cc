@@ -7,7 +7,10 @@
 #include <algorithm>
 #include <charconv>
 #include <optional>
+#include <cstdio>
+#include <cstring>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "nilus/core/identifiers.h"
@@ -182,6 +185,17 @@ class SchemaInference {
   }
   bool NeedsValues(int column) const { return needed_[column]; }
   void ObserveText(int column, std::string_view v) { text_[column].Observe(v); }
+
+  /// An inference over the same columns that has seen no value yet, to observe part of a file.
+  SchemaInference Fork() const {
+    SchemaInference fork(options_);
+    for (const auto& name : names_) fork.Column(name);
+    return fork;
+  }
+  /// Takes in what `part` (a fork) observed.
+  void Merge(const SchemaInference& part) {
+    for (size_t i = 0; i < text_.size(); ++i) text_[i].Merge(part.text_[i]);
+  }
 
   Result<Schema> Finish() const {
     NILUS_RETURN_NOT_OK(options_.CheckSelection(names_, "the files"));
@@ -436,18 +450,68 @@ class FilesSource final : public Source {
         any_needed = any_needed || inference.NeedsValues(columns.back());
       }
       if (!any_needed) continue;  // every column is hinted or left out; the load pass checks the values
-      NILUS_RETURN_NOT_OK(ObserveFile(*csv.reader, record, csv.pending_first, columns, inference));
+      NILUS_RETURN_NOT_OK(ObserveFile(file.path, csv, record, columns, inference));
     }
     if (!any_csv) return Schema();
     return inference.Finish();
   }
 
-  Status ObserveFile(CsvReader& reader, CsvRecord& record, bool pending_first, const std::vector<int>& columns,
+  /// Observes the rest of a CSV file. A large plain file is observed on two threads: the second
+  /// half from the first line break after its middle, on the guess that a record starts there,
+  /// which the first half's reader checks when it gets there (a quoted field may hold a line
+  /// break). A wrong guess only costs the second thread's work: the first reader goes on alone,
+  /// and reports any error with its line.
+  Status ObserveFile(const std::string& path, CsvFile& csv, CsvRecord& record, const std::vector<int>& columns,
                      SchemaInference& inference) {
-    for (int64_t n = 0;; ++n) {
+    const int64_t from = csv.reader->position().offset;
+    const int64_t middle = StripCompressionExtension(path) == path ? LineStartAfter(path, from) : -1;
+    if (middle < 0) return Observe(*csv.reader, record, csv.pending_first, columns, inference, INT64_MAX).status();
+    spdlog::debug("{}: typing the two halves on two threads, the second from byte {}", path, middle);
+    SchemaInference second = inference.Fork();
+    Status second_status;
+    std::thread worker([&] {
+      second_status = [&]() -> Status {
+        NILUS_ASSIGN_OR_RAISE(auto in, OpenInputStream(path));
+        CsvReader reader(std::move(in), path, dialect_);
+        NILUS_RETURN_NOT_OK(reader.SeekTo({middle, 0}));
+        CsvRecord own;
+        return Observe(reader, own, false, columns, second, INT64_MAX).status();
+      }();
+    });
+    auto reached = Observe(*csv.reader, record, csv.pending_first, columns, inference, middle);
+    worker.join();
+    NILUS_RETURN_NOT_OK(reached.status());
+    if (*reached == middle && second_status.ok()) {
+      inference.Merge(second);
+      return Status::OK();
+    }
+    spdlog::debug("{}: {}; typing the rest on one thread", path,
+                  *reached == middle ? "the second half has an error" : "no record starts at the middle");
+    return Observe(*csv.reader, record, false, columns, inference, INT64_MAX).status();
+  }
+
+  /// The offset of the first line start past the middle of the file's bytes after `from`, or -1
+  /// when the file is too small to be worth a second thread or has no line break there.
+  static int64_t LineStartAfter(const std::string& path, int64_t from) {
+    constexpr int64_t kMinBytes = 16 << 20;
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0 || st.st_size - from < kMinBytes) return -1;
+    std::unique_ptr<std::FILE, decltype(&std::fclose)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+    int64_t middle = from + (st.st_size - from) / 2;
+    if (!f || fseeko(f.get(), middle, SEEK_SET) != 0) return -1;
+    char buf[1 << 16];
+    size_t got = std::fread(buf, 1, sizeof(buf), f.get());
+    const void* nl = std::memchr(buf, '\n', got);
+    return nl ? middle + (static_cast<const char*>(nl) - buf) + 1 : -1;
+  }
+
+  /// Observes records until the reader is at or past `stop_at` or at the end; returns where it is.
+  Result<int64_t> Observe(CsvReader& reader, CsvRecord& record, bool pending_first, const std::vector<int>& columns,
+                          SchemaInference& inference, int64_t stop_at) {
+    for (int64_t n = 0; reader.position().offset < stop_at; ++n) {
       if (!pending_first) {
         NILUS_ASSIGN_OR_RAISE(bool more, reader.Next(&record));
-        if (!more) return Status::OK();
+        if (!more) break;
       }
       pending_first = false;
       if ((n & 1023) == 0 && stop_.stop_requested()) return Status::Cancelled("interrupted");
@@ -458,6 +522,7 @@ class FilesSource final : public Source {
         }
       }
     }
+    return reader.position().offset;
   }
 
   Uri uri_;

@@ -255,8 +255,10 @@ class PostgresSource final : public Source {
       return fmt::format("COPY ({}{}{}) TO STDOUT (FORMAT binary)", sql, order, limit);
     };
 
-    if (!is_query && options.extract_parallelism > 1 && options.sql_limit <= 0 && order.empty()) {
-      NILUS_ASSIGN_OR_RAISE(TableSplit split, SplitTable(*conn, from, options.extract_parallelism));
+    const int parallelism =
+        options.extract_parallelism > 0 ? options.extract_parallelism : DefaultExtractParallelism();
+    if (!is_query && parallelism > 1 && options.sql_limit <= 0 && order.empty()) {
+      NILUS_ASSIGN_OR_RAISE(TableSplit split, SplitTable(*conn, from, parallelism));
       if (split.ranges.size() > 1) {
         spdlog::info("reading {} in {} parts from one snapshot", what, split.ranges.size());
         std::vector<std::unique_ptr<BatchReader>> parts;
