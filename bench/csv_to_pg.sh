@@ -8,56 +8,34 @@
 # psql sends the file as it is and the server parses it; nilus reads it twice (type inference
 # over the whole file, then the load), converts every value and sends binary COPY, and commits
 # state and a load record with the data.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh --with-servers
-if [ -z "${NILUS_BIN:-}" ]; then
-  bash scripts/build.sh release >/dev/null
-  NILUS_BIN=$PWD/build/nilus
-fi
-export NILUS_BIN
-source bench/data.sh
-source tests/integration/pg_lib.sh
-pg_start
+BENCH_POSTGRES=1 source "$(dirname "$0")/lib.sh"
 sql "CREATE DATABASE dst" >/dev/null
-RUNS=${RUNS:-3}
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000000)
 
-# timed NAME CMD...: appends "seconds peakRSS_KB" of CMD to $WORK/NAME.times
-timed() {
-  local name=$1
-  shift
-  sync
-  /usr/bin/time -f "%e %M" -o "$WORK/t" "$@" >/dev/null 2>"$WORK/err.$name" || { cat "$WORK/err.$name" >&2; exit 1; }
-  cat "$WORK/t" >>"$WORK/$name.times"
-}
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-
 printf '%-9s %-22s %8s %11s %7s %9s %9s\n' rows tool seconds rows/s MB/s peakRSS speed/psql
 for n in "${sizes[@]}"; do
-  csv=$WORK/orders_$n.csv
+  csv=$work/orders_$n.csv
   gen_orders_csv "$csv" "$n"
   mb=$(megabytes "$csv")
   # The reference table gets the column types nilus infers.
   sql dst "DROP SCHEMA IF EXISTS ref CASCADE; CREATE SCHEMA ref" >/dev/null
   "$NILUS_BIN" ingest --source-uri "file://$csv" --dest-uri "$PG_URI/dst" --dest-table shape.full --log-level warn >/dev/null
   sql dst "CREATE TABLE ref.orders (LIKE shape.full); ALTER TABLE ref.orders DROP COLUMN _nilus_load_id" >/dev/null
-  rm -f "$WORK"/*.times
+  rm -f "$work"/*.times
   for run in $(seq "$RUNS"); do
     sql dst "TRUNCATE ref.orders" >/dev/null
     timed psql psql -qX -d dst -c "\\copy ref.orders FROM '$csv' (FORMAT csv, HEADER)"
     sql dst "DROP SCHEMA IF EXISTS bench CASCADE" >/dev/null 2>&1
-    timed nilus env NILUS_HOME="$WORK/home$run" "$NILUS_BIN" ingest --source-uri "file://$csv" \
+    timed nilus env NILUS_HOME="$work/home$run" "$NILUS_BIN" ingest --source-uri "file://$csv" \
       --dest-uri "$PG_URI/dst" --dest-table bench.orders --log-level warn
   done
   [ "$(sql dst "SELECT count(*) FROM bench.orders")" = "$n" ] || { echo "nilus loaded the wrong count" >&2; exit 1; }
-  ref=$(cut -d' ' -f1 "$WORK/psql.times" | median)
+  ref=$(seconds psql)
   for tool in psql nilus; do
-    secs=$(cut -d' ' -f1 "$WORK/$tool.times" | median)
-    rss=$(cut -d' ' -f2 "$WORK/$tool.times" | median)
+    secs=$(seconds "$tool")
     printf '%-9s %-22s %8.2f %11.0f %7.1f %8.1fM %8.2fx\n' "$n" "$tool" "$secs" "$(echo "$n / $secs" | bc -l)" \
-      "$(echo "$mb / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)" "$(echo "$ref / $secs" | bc -l)"
+      "$(echo "$mb / $secs" | bc -l)" "$(rss_mb "$tool")" "$(echo "$ref / $secs" | bc -l)"
   done
   rm -f "$csv"
 done

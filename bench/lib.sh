@@ -1,39 +1,62 @@
-# Shared by the benchmarks that run nilus and reference tools on generated files: a release
-# build, a scratch folder, timing with peak RSS, the generated data and the report lines.
+# Shared by the benchmarks: a release build, a scratch folder (with BENCH_POSTGRES=1, a throwaway
+# PostgreSQL cluster whose folder it is), timing with peak RSS, medians, the generated data and
+# the report lines.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$BENCH_DIR/.."
 bash scripts/install-deps.sh --with-servers
 # NILUS_BIN=path measures that binary instead of building build/nilus in release mode.
 if [ -z "${NILUS_BIN:-}" ]; then
   bash scripts/build.sh release >/dev/null
   NILUS_BIN=$PWD/build/nilus
 fi
+export NILUS_BIN
 NILUS=$NILUS_BIN
-work=$(mktemp -d "${TMPDIR:-/tmp}/nilus-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-
 RUNS=${RUNS:-3}
+if [ "${BENCH_POSTGRES:-}" = 1 ]; then
+  source tests/integration/pg_lib.sh
+  pg_start
+  work=$WORK
+else
+  work=$(mktemp -d "${TMPDIR:-/tmp}/nilus-bench.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
+fi
 
-# measure NAME CMD...: runs CMD RUNS times (each after $BEFORE_EACH, when set, and a sync) under
-# /usr/bin/time; sets SECS and RSS_MB to the medians; CMD's stderr is kept in $work/err.NAME.
+# median: the median of the numbers on stdin, one a line.
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# timed NAME CMD...: runs CMD once (after a sync) and appends "seconds peakRSS_KB" to
+# $work/NAME.times; CMD's stderr is kept in $work/err.NAME.
+timed() {
+  local name=$1
+  shift
+  sync  # the previous run's writes are not flushed during this one
+  /usr/bin/time -f "%e %M" -o "$work/time.$name" "$@" >/dev/null 2>"$work/err.$name" || {
+    cat "$work/err.$name" >&2
+    exit 1
+  }
+  cat "$work/time.$name" >>"$work/$name.times"
+}
+
+# seconds NAME, rss_mb NAME: the medians of what `timed` recorded for NAME.
+seconds() { cut -d' ' -f1 "$work/$1.times" | median; }
+rss_mb() { cut -d' ' -f2 "$work/$1.times" | median | awk '{ printf "%.1f", $1 / 1024 }'; }
+
+# measure NAME CMD...: runs CMD RUNS times (each after $BEFORE_EACH, when set); sets SECS and
+# RSS_MB to the medians.
 measure() {
   local name=$1 run
   shift
-  : >"$work/times.$name"
+  rm -f "$work/$name.times"
   for run in $(seq "$RUNS"); do
     ${BEFORE_EACH:-true}
-    sync  # the previous run's writes are not flushed during this one
-    /usr/bin/time -f "%e %M" -o "$work/time.$name" "$@" >/dev/null 2>"$work/err.$name" || {
-      cat "$work/err.$name" >&2
-      exit 1
-    }
-    cat "$work/time.$name" >>"$work/times.$name"
+    timed "$name" "$@"
   done
-  SECS=$(cut -d' ' -f1 "$work/times.$name" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-  RSS_MB=$(cut -d' ' -f2 "$work/times.$name" | sort -n | awk '{ v[NR] = $1 } END { printf "%.1f", v[int((NR + 1) / 2)] / 1024 }')
+  SECS=$(seconds "$name")
+  RSS_MB=$(rss_mb "$name")
 }
 
-source "$(dirname "${BASH_SOURCE[0]}")/data.sh"
+source "$BENCH_DIR/data.sh"
 
 # report ROWS TOOL MB REFERENCE_SECS [NOTE]: one line of results for the last measure; speed/ref
 # is the reference's time divided by this one's (above 1: faster than the reference).

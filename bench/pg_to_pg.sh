@@ -10,29 +10,9 @@
 # (c) pgcopydb copy table-data (one table job)
 # (d) nilus ingest, extract-parallelism 1, (e) 4 (one exported snapshot, key ranges), and
 #     (f) the default (half the machine's cores, at most 5)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh --with-servers
-# NILUS_BIN=path measures that binary instead of building build/nilus in release mode.
-if [ -z "${NILUS_BIN:-}" ]; then
-  bash scripts/build.sh release >/dev/null
-  NILUS_BIN=$PWD/build/nilus
-fi
-export NILUS_BIN
-source tests/integration/pg_lib.sh
-pg_start
-RUNS=${RUNS:-3}
+BENCH_POSTGRES=1 source "$(dirname "$0")/lib.sh"
 scales=("$@")
 [ ${#scales[@]} -gt 0 ] || scales=(10)
-
-# time_run NAME CMD...: wall seconds and peak RSS (MB) of CMD; appends to $WORK/NAME.times
-time_run() {
-  local name=$1
-  shift
-  /usr/bin/time -f "%e %M" -o "$WORK/t" "$@" >/dev/null 2>"$WORK/err.$name" || { cat "$WORK/err.$name" >&2; exit 1; }
-  cat "$WORK/t" >>"$WORK/$name.times"
-}
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 reset_target() {  # empties the destination tables of the pipes and pgcopydb
   sql dst "TRUNCATE $1, with_id.$1" >/dev/null
@@ -59,36 +39,35 @@ for scale in "${scales[@]}"; do
   for table in pgbench_accounts wide; do
     rows=$(sql src "SELECT count(*) FROM $table")
     mb=$(sql src "SELECT round(pg_table_size('$table') / 1e6, 1)")
-    rm -f "$WORK"/*.times
-    printf '[include-only-table]\npublic.%s\n' "$table" >"$WORK/filter.ini"
+    rm -f "$work"/*.times
+    printf '[include-only-table]\npublic.%s\n' "$table" >"$work/filter.ini"
     for _ in $(seq "$RUNS"); do
       reset_target "$table"
-      time_run pipe bash -c "psql -qX -d src -c 'COPY $table TO STDOUT (FORMAT binary)' | psql -qX -d dst -c 'COPY $table FROM STDIN (FORMAT binary)'"
+      timed pipe bash -c "psql -qX -d src -c 'COPY $table TO STDOUT (FORMAT binary)' | psql -qX -d dst -c 'COPY $table FROM STDIN (FORMAT binary)'"
       reset_target "$table"
-      time_run pipe_id bash -c "psql -qX -d src -c \"COPY (SELECT *, '20261124T110102.123456Z.3fa2'::text FROM $table) TO STDOUT (FORMAT binary)\" | psql -qX -d dst -c 'COPY with_id.$table FROM STDIN (FORMAT binary)'"
+      timed pipe_id bash -c "psql -qX -d src -c \"COPY (SELECT *, '20261124T110102.123456Z.3fa2'::text FROM $table) TO STDOUT (FORMAT binary)\" | psql -qX -d dst -c 'COPY with_id.$table FROM STDIN (FORMAT binary)'"
       reset_target "$table"
-      time_run pgcopydb env PGCOPYDB_SOURCE_PGURI="$PG_URI/src" PGCOPYDB_TARGET_PGURI="$PG_URI/dst" \
-        pgcopydb copy table-data --table-jobs 1 --filters "$WORK/filter.ini" --dir "$WORK/pgcopydb" \
+      timed pgcopydb env PGCOPYDB_SOURCE_PGURI="$PG_URI/src" PGCOPYDB_TARGET_PGURI="$PG_URI/dst" \
+        pgcopydb copy table-data --table-jobs 1 --filters "$work/filter.ini" --dir "$work/pgcopydb" \
         --not-consistent --restart
       # nilus: a fresh destination table each run
       sql dst "DROP SCHEMA IF EXISTS bench CASCADE" >/dev/null 2>&1
-      time_run nilus "$NILUS_BIN" ingest --source-uri "$PG_URI/src" --source-table "public.$table" \
+      timed nilus "$NILUS_BIN" ingest --source-uri "$PG_URI/src" --source-table "public.$table" \
         --dest-uri "$PG_URI/dst" --dest-table "bench.$table" --extract-parallelism 1 --log-level warn
       sql dst "DROP SCHEMA IF EXISTS bench4 CASCADE" >/dev/null 2>&1
-      time_run nilus_p4 "$NILUS_BIN" ingest --source-uri "$PG_URI/src" --source-table "public.$table" \
+      timed nilus_p4 "$NILUS_BIN" ingest --source-uri "$PG_URI/src" --source-table "public.$table" \
         --dest-uri "$PG_URI/dst" --dest-table "bench4.$table" --extract-parallelism 4 --log-level warn
       sql dst "DROP SCHEMA IF EXISTS bench_default CASCADE" >/dev/null 2>&1
-      time_run nilus_default "$NILUS_BIN" ingest --source-uri "$PG_URI/src" --source-table "public.$table" \
+      timed nilus_default "$NILUS_BIN" ingest --source-uri "$PG_URI/src" --source-table "public.$table" \
         --dest-uri "$PG_URI/dst" --dest-table "bench_default.$table" --log-level warn
     done
     got=$(sql dst "SELECT count(*) FROM bench.$table")
     [ "$got" = "$rows" ] || { echo "nilus loaded $got of $rows rows" >&2; exit 1; }
-    pipe_secs=$(cut -d' ' -f1 "$WORK/pipe.times" | median)
+    pipe_secs=$(seconds pipe)
     for tool in pipe pipe_id pgcopydb nilus nilus_p4 nilus_default; do
-      secs=$(cut -d' ' -f1 "$WORK/$tool.times" | median)
-      rss=$(cut -d' ' -f2 "$WORK/$tool.times" | median)
+      secs=$(seconds "$tool")
       printf '%-8s %-22s %-14s %9.2f %12.0f %8.1f %8.1fM %8.2f\n' "$scale" "$table" "$tool" "$secs" \
-        "$(echo "$rows / $secs" | bc -l)" "$(echo "$mb / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)" \
+        "$(echo "$rows / $secs" | bc -l)" "$(echo "$mb / $secs" | bc -l)" "$(rss_mb "$tool")" \
         "$(echo "$pipe_secs / $secs" | bc -l)"
     done
   done

@@ -267,6 +267,23 @@ struct ValidateCommand {
   }
 };
 
+/// The local store and its entries for `pipeline` ("": every pipeline); an unknown pipeline is
+/// an error that says where to find the names, unless `pipeline` is "".
+struct StoredState {
+  std::unique_ptr<StateStore> store;
+  std::vector<StateEntry> entries;
+};
+
+Result<StoredState> ReadStoredState(const std::string& pipeline) {
+  StoredState out;
+  NILUS_ASSIGN_OR_RAISE(out.store, StateStore::Open(NilusHome()));
+  NILUS_ASSIGN_OR_RAISE(out.entries, out.store->List(pipeline));
+  if (out.entries.empty() && !pipeline.empty()) {
+    return Status::InvalidInput("no state for pipeline '{}'; nilus state show lists the pipelines", pipeline);
+  }
+  return out;
+}
+
 /// `nilus state show [PIPELINE]`: the local copy of the state.
 struct StateShowCommand {
   std::string pipeline;
@@ -277,19 +294,14 @@ struct StateShowCommand {
 
   int Run(const GlobalFlags& g) {
     if (Status st = SetUpLogging(g, ""); !st.ok()) return Fail(st);
-    auto store = StateStore::Open(NilusHome());
-    if (!store.ok()) return Fail(store.status());
-    auto entries = (*store)->List(pipeline);
-    if (!entries.ok()) return Fail(entries.status());
-    if (entries->empty()) {
-      if (pipeline.empty()) {
-        std::printf("no pipeline has state yet\n");
-        return kExitOk;
-      }
-      return Fail(Status::InvalidInput("no state for pipeline '{}'; nilus state show lists the pipelines", pipeline));
+    auto stored = ReadStoredState(pipeline);
+    if (!stored.ok()) return Fail(stored.status());
+    if (stored->entries.empty()) {
+      std::printf("no pipeline has state yet\n");
+      return kExitOk;
     }
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& e : *entries) {
+    for (const auto& e : stored->entries) {
       out.push_back({{"pipeline", e.pipeline},
                      {"table", e.table},
                      {"destination", MaskSecrets(AddressWithoutPassword(e.destination))},
@@ -312,16 +324,11 @@ struct StateResetCommand {
 
   int Run(const GlobalFlags& g) {
     if (Status st = SetUpLogging(g, ""); !st.ok()) return Fail(st);
-    auto store = StateStore::Open(NilusHome());
-    if (!store.ok()) return Fail(store.status());
-    auto entries = (*store)->List(pipeline);
-    if (!entries.ok()) return Fail(entries.status());
-    if (entries->empty()) {
-      return Fail(Status::InvalidInput("no state for pipeline '{}'; nilus state show lists the pipelines", pipeline));
-    }
+    auto stored = ReadStoredState(pipeline);
+    if (!stored.ok()) return Fail(stored.status());
     // The destination holds the state the next run reads: reset it there, then here.
     std::set<std::string> done;
-    for (const auto& e : *entries) {
+    for (const auto& e : stored->entries) {
       if (!done.insert(e.destination).second) continue;
       auto uri = ResolveAddress(e.destination, "the recorded destination of " + pipeline);
       if (!uri.ok()) return Fail(uri.status());
@@ -333,7 +340,7 @@ struct StateResetCommand {
             "a {ENV} placeholder in the manifest, or the database's own means such as PGPASSWORD)"));
       }
     }
-    if (Status st = (*store)->Remove(pipeline); !st.ok()) return Fail(st);
+    if (Status st = stored->store->Remove(pipeline); !st.ok()) return Fail(st);
     std::printf("state of pipeline %s reset; its next run starts from the beginning\n", pipeline.c_str());
     return kExitOk;
   }

@@ -139,6 +139,41 @@ stop_load() {
   [ "$rc" -eq "$2" ] || { cat "$WORK/err" >&2; fail "expected exit $2 after SIG$1, got $rc"; }
 }
 
+# rows_loaded: the row count the last run's summary reports.
+rows_loaded() { sed -n 's/^Loaded [0-9]* tables\?, \([0-9]*\) rows.*/\1/p' "$WORK/out"; }
+
+# drain ARGS...: runs nilus ARGS until a run loads nothing (at most 60 runs); prints the runs.
+drain() {
+  local runs=0
+  while true; do
+    expect_ok "$@"
+    runs=$((runs + 1))
+    [ "$(rows_loaded)" = 0 ] && break
+    [ "$runs" -lt 60 ] || fail "60 runs did not drain the source"
+  done
+  echo "$runs"
+}
+
+# stop_in_merge FULL_SECONDS ARGS...: starts nilus ARGS (a merge, with --log-level debug), sends
+# SIGTERM once its merge statements run, and requires exit 130 within a quarter of FULL_SECONDS
+# (what the same merge takes in full).
+stop_in_merge() {
+  local full=$1 signalled took
+  shift
+  : >"$WORK/err"  # the previous run's log must not be taken for this one's
+  "$NILUS_BIN" "$@" >"$WORK/out" 2>"$WORK/err" &
+  PID=$!
+  until grep -q "merging the staged rows" "$WORK/err"; do
+    kill -0 "$PID" 2>/dev/null || { cat "$WORK/err" >&2; fail "the load ended before its merge could be stopped"; }
+    sleep 0.02
+  done
+  signalled=$(date +%s.%N)
+  stop_load TERM 130
+  took=$(echo "$(date +%s.%N) - $signalled" | bc)
+  echo "a full merge took $full s; the stopped one ended $took s after SIGTERM"
+  [ "$(echo "$took < $full / 4" | bc)" = 1 ] || fail "SIGTERM took $took s to stop a merge that takes $full s in full"
+}
+
 done_ok() {
   echo "$(basename "$0"): $CHECKS checks passed"
 }

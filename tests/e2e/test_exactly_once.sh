@@ -3,9 +3,6 @@
 # the cursor's last value, a merge after an append, and a stop in the middle of a long merge.
 source "$(dirname "$0")/lib.sh"
 
-# rows_loaded: the row count the last run's summary reports.
-rows_loaded() { sed -n 's/^Loaded [0-9]* tables\?, \([0-9]*\) rows.*/\1/p' "$WORK/out"; }
-
 # --- Two runs of one pipeline at once, 20 times: every row once. -------------------------------
 sqlite3 src.db "CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT, v TEXT)"
 src="sqlite:///$WORK/src.db"
@@ -43,17 +40,6 @@ expect_query dst.db "SELECT group_concat(n) FROM (SELECT n FROM raw__ticks ORDER
 sqlite3 src.db "CREATE TABLE orders (id INTEGER PRIMARY KEY, at TEXT, amount REAL);
   WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
   INSERT INTO orders SELECT i, printf('2024-02-%02d %02d:00:00', 1 + (i / 7) % 28, (i / 7) % 24), i * 0.5 FROM n"
-# drain CMD...: runs the pipeline until a run loads nothing (at most 60 runs).
-drain() {
-  local runs=0
-  while true; do
-    expect_ok "$@"
-    runs=$((runs + 1))
-    [ "$(rows_loaded)" = 0 ] && break
-    [ "$runs" -lt 60 ] || fail "60 runs did not drain the source"
-  done
-  echo "$runs"
-}
 for limit in "--sql-limit 37" "--yield-limit 2 --page-size 23"; do
   table="limited_$(echo "$limit" | tr -dc 'a-z' | cut -c1-5)"
   # shellcheck disable=SC2086
@@ -114,19 +100,8 @@ expect_ok $(merge big2.csv)
 full=$(echo "$(date +%s.%N) - $started" | bc)
 [ "$(snapshot)" != "$before" ] || fail "the second merge changed nothing"
 before=$(snapshot)
-: >"$WORK/err"  # the previous run's log must not be taken for this one's
 # shellcheck disable=SC2046
-"$NILUS_BIN" $(merge big3.csv) >"$WORK/out" 2>"$WORK/err" &
-PID=$!
-until grep -q "merging the staged rows" "$WORK/err"; do
-  kill -0 "$PID" 2>/dev/null || { cat "$WORK/err" >&2; fail "the load ended before its merge could be stopped"; }
-  sleep 0.02
-done
-signalled=$(date +%s.%N)
-stop_load TERM 130
-took=$(echo "$(date +%s.%N) - $signalled" | bc)
-echo "a full merge took $full s; the stopped one ended $took s after SIGTERM"
-[ "$(echo "$took < $full / 4" | bc)" = 1 ] || fail "SIGTERM took $took s to stop a merge that takes $full s in full"
+stop_in_merge "$full" $(merge big3.csv)
 [ "$(snapshot)" = "$before" ] || fail "the stopped merge changed the destination"
 CHECKS=$((CHECKS + 2))
 done_ok

@@ -7,7 +7,6 @@ sql "CREATE DATABASE src" >/dev/null
 sql "CREATE DATABASE dst" >/dev/null
 src="$PG_URI/src"
 dst="$PG_URI/dst"
-rows_loaded() { sed -n 's/^Loaded [0-9]* tables\?, \([0-9]*\) rows.*/\1/p' "$WORK/out"; }
 
 # --- Two runs of one pipeline at once, 20 times: every row once. -------------------------------
 sql src "CREATE TABLE events (id bigserial PRIMARY KEY, at timestamptz NOT NULL, v text)" >/dev/null
@@ -57,16 +56,6 @@ expect_sql dst "SELECT string_agg(n::text, ',' ORDER BY n) FROM raw.ticks" "1,2,
 sql src "CREATE TABLE orders (id int PRIMARY KEY, at timestamp NOT NULL, amount numeric(10,2));
   INSERT INTO orders SELECT i, '2024-02-01'::timestamp + (i / 7) * interval '1 hour', i * 0.5
   FROM generate_series(1, 1000) i" >/dev/null
-drain() {
-  local runs=0
-  while true; do
-    expect_ok "$@"
-    runs=$((runs + 1))
-    [ "$(rows_loaded)" = 0 ] && break
-    [ "$runs" -lt 60 ] || fail "60 runs did not drain the source"
-  done
-  echo "$runs"
-}
 for limit in "--sql-limit 37" "--yield-limit 2 --page-size 23"; do
   table="limited_$(echo "$limit" | tr -dc 'a-z' | cut -c1-5)"
   # shellcheck disable=SC2086
@@ -90,18 +79,7 @@ expect_ok "${merge[@]}"
 full=$(echo "$(date +%s.%N) - $started" | bc)
 [ "$(snapshot)" != "$before" ] || fail "the second merge changed nothing"
 before=$(snapshot)
-: >"$WORK/err"  # the previous run's log must not be taken for this one's
-"$NILUS_BIN" "${merge[@]}" >"$WORK/out" 2>"$WORK/err" &
-PID=$!
-until grep -q "merging the staged rows" "$WORK/err"; do
-  kill -0 "$PID" 2>/dev/null || { cat "$WORK/err" >&2; fail "the load ended before its merge could be stopped"; }
-  sleep 0.02
-done
-signalled=$(date +%s.%N)
-stop_load TERM 130
-took=$(echo "$(date +%s.%N) - $signalled" | bc)
-echo "a full merge took $full s; the stopped one ended $took s after SIGTERM"
-[ "$(echo "$took < $full / 4" | bc)" = 1 ] || fail "SIGTERM took $took s to stop a merge that takes $full s in full"
+stop_in_merge "$full" "${merge[@]}"
 [ "$(snapshot)" = "$before" ] || fail "the stopped merge changed the destination"
 expect_sql dst "SELECT count(*) FROM pg_stat_activity WHERE datname = 'dst' AND state = 'active' AND pid <> pg_backend_pid()" "0"
 CHECKS=$((CHECKS + 3))

@@ -10,25 +10,13 @@ constexpr char kSignature[] = "PGCOPY\n\377\r\n";
 constexpr int64_t kSignatureLength = 11;
 constexpr int64_t kHeaderLength = kSignatureLength + 4 + 4;  // signature, flags, extension length
 
-uint32_t ReadBe32(const char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return __builtin_bswap32(v);
-}
-
-uint16_t ReadBe16(const char* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return __builtin_bswap16(v);
-}
-
 }  // namespace
 
 Status PgBinaryCopyDecoder::DecodeHeader(const char*& p, const char* end) {
   if (end - p < kHeaderLength || std::memcmp(p, kSignature, kSignatureLength) != 0) {
     return Status::IOError("the binary COPY stream does not start with the PGCOPY signature");
   }
-  uint32_t extension = ReadBe32(p + kSignatureLength + 4);
+  uint32_t extension = Be32(p + kSignatureLength + 4);
   if (extension > static_cast<uint64_t>(end - p - kHeaderLength)) {
     return Status::IOError("the binary COPY header announces a {}-byte extension that the stream does not hold",
                            extension);
@@ -47,7 +35,7 @@ Status PgBinaryCopyDecoder::Decode(const char* data, int64_t len, BatchBuilder& 
     if (p == end) return Status::OK();
   }
   if (end - p < 2) return Status::IOError("truncated binary COPY row: no field count");
-  int16_t fields = static_cast<int16_t>(ReadBe16(p));
+  int16_t fields = static_cast<int16_t>(Be16(p));
   p += 2;
   if (fields == -1) {
     finished_ = true;
@@ -58,7 +46,7 @@ Status PgBinaryCopyDecoder::Decode(const char* data, int64_t len, BatchBuilder& 
   }
   for (size_t c = 0; c < columns_.size(); ++c) {
     if (end - p < 4) return Status::IOError("truncated binary COPY row: field {} has no length", c + 1);
-    int32_t flen = static_cast<int32_t>(ReadBe32(p));
+    int32_t flen = static_cast<int32_t>(Be32(p));
     p += 4;
     if (flen == -1) {
       out.column(c).AppendNull();

@@ -15,21 +15,6 @@ constexpr int64_t kPgEpochDays = 10957;
 // NUMERIC_MAX_PRECISION + NUMERIC_MAX_RESULT_SCALE: the base-10000 digits numeric_recv accepts.
 constexpr int kPgNumericMaxDigits = 3000;
 
-uint16_t Be16(const char* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return __builtin_bswap16(v);
-}
-uint32_t Be32(const char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return __builtin_bswap32(v);
-}
-uint64_t Be64(const char* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return __builtin_bswap64(v);
-}
 void Put16(std::string& b, uint16_t v) {
   v = __builtin_bswap16(v);
   b.append(reinterpret_cast<const char*>(&v), 2);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -49,6 +50,23 @@ Status EncodePgBinary(uint32_t dest_oid, const Column& column, int64_t r, std::s
 
 /// Appends row `r` of `column` to `buf` in COPY's text format (escaped; NULL as \N).
 void EncodePgText(const Column& column, int64_t r, std::string& buf);
+
+/// Big-endian integers of PostgreSQL's binary formats, read from unaligned bytes.
+inline uint16_t Be16(const char* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return __builtin_bswap16(v);
+}
+inline uint32_t Be32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return __builtin_bswap32(v);
+}
+inline uint64_t Be64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return __builtin_bswap64(v);
+}
 
 /// Numeric conversions between PostgreSQL's binary numeric and canonical decimal text.
 Result<std::string> PgNumericToText(const char* data, int32_t len);

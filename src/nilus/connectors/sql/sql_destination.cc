@@ -199,7 +199,10 @@ class SqlLoad final : public Load {
     if (have.empty()) {
       std::vector<std::string> cols;
       if (table.temp) cols.push_back(fmt::format("{} {}", QuoteIdent(kSeqColumn), db_.SequenceType()));
-      for (const auto& f : schema.fields()) cols.push_back(QuoteIdent(f.name) + " " + db_.ColumnType(f));
+      for (const auto& f : schema.fields()) {
+        const bool whole_key = key.size() == 1 && key[0] == f.name;
+        cols.push_back(QuoteIdent(f.name) + " " + (whole_key ? db_.KeyColumnType(f) : db_.ColumnType(f)));
+      }
       cols.push_back(QuoteIdent(kLoadIdColumn) + " " + db_.ColumnType({kLoadIdColumn, LogicalType::Text()}) +
                      " NOT NULL");
       if (!key.empty()) {

@@ -60,6 +60,9 @@ class SqlDialect {
   // --- types and DDL ------------------------------------------------------------------------
   /// The declared type of a column holding `field`.
   virtual std::string ColumnType(const Field& field) const = 0;
+  /// The declared type of `field` when it is a table's whole primary key (SQLite: INTEGER for a
+  /// bigint, which makes the key the table's rowid: one b-tree instead of two).
+  virtual std::string KeyColumnType(const Field& field) const { return ColumnType(field); }
   /// The declared type of an auto-numbered column (the merge staging table's row order).
   virtual std::string SequenceType() const = 0;
   /// Creates, when missing, the schema `schema` and its `_nilus_loads` and `_nilus_state`.

@@ -143,6 +143,10 @@ class SqliteDialect final : public SqlDialect {
   SqlTable Bookkeeping(const std::string&, const std::string& name) const override { return {"", name}; }
 
   std::string ColumnType(const Field& field) const override { return SqliteDeclaredType(field.type); }
+  // INTEGER, exactly, makes a one-column key the rowid: lookups and upserts walk one b-tree.
+  std::string KeyColumnType(const Field& field) const override {
+    return field.type.id == TypeId::kBigint ? "INTEGER" : ColumnType(field);
+  }
   std::string SequenceType() const override { return "INTEGER PRIMARY KEY"; }
   Status EnsureBookkeeping(const std::string&) override { return db_->Exec(kCreateBookkeeping); }
   Status EnsureSchema(const std::string&) override { return Status::OK(); }
