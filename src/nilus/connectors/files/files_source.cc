@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <optional>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unordered_map>

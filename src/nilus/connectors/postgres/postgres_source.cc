@@ -255,8 +255,7 @@ class PostgresSource final : public Source {
       return fmt::format("COPY ({}{}{}) TO STDOUT (FORMAT binary)", sql, order, limit);
     };
 
-    const int parallelism =
-        options.extract_parallelism > 0 ? options.extract_parallelism : DefaultExtractParallelism();
+    const int parallelism = options.extract_parallelism > 0 ? options.extract_parallelism : DefaultExtractParallelism();
     if (!is_query && parallelism > 1 && options.sql_limit <= 0 && order.empty()) {
       NILUS_ASSIGN_OR_RAISE(TableSplit split, SplitTable(*conn, from, parallelism));
       if (split.ranges.size() > 1) {

@@ -106,9 +106,12 @@ class SqlLoad final : public Load {
                     root && root->staged   ? "merging the staged rows"
                     : record.table.rebuild ? "swapping in"
                                            : "appended");
+      // Child tables are indexed on their final names: before a merge uses the index, after a
+      // rebuild renamed them.
+      if (!record.table.rebuild) NILUS_RETURN_NOT_OK(IndexChildren(record));
       if (root && root->staged) NILUS_RETURN_NOT_OK(Merge(*root, record));
       if (record.table.rebuild) NILUS_RETURN_NOT_OK(SwapIn(record));
-      NILUS_RETURN_NOT_OK(IndexChildren(record));
+      if (record.table.rebuild) NILUS_RETURN_NOT_OK(IndexChildren(record));
     }
     NILUS_RETURN_NOT_OK(WriteBookkeeping(tables, state));
     if (stop_.stop_requested()) return Status::Cancelled("interrupted");
@@ -121,7 +124,6 @@ class SqlLoad final : public Load {
   /// One table of the load: where its batches go.
   struct Target {
     TableSpec spec;
-    SqlTable table;  // the destination table
     SqlTable dest;   // where the load's rows end up: the table, or its replacement in a rebuild
     SqlTable write;  // where batches go: `dest`, or the staging table of a merged root table
     bool staged = false;
@@ -138,8 +140,7 @@ class SqlLoad final : public Load {
     Target& t = it->second;
     if (!added) return &t;
     t.spec = spec;
-    t.table = {spec.schema, spec.name};
-    t.dest = spec.rebuild ? SqlTable{spec.schema, spec.name + "__nilus_new"} : t.table;
+    t.dest = {spec.schema, spec.rebuild ? spec.name + "__nilus_new" : spec.name};
     t.staged = spec.keyed() && spec.root.empty();
     t.write = t.staged ? SqlTable{"", fmt::format("_nilus_staging_{}", targets_.size()), true} : t.dest;
     NILUS_RETURN_NOT_OK(FinishBulk());
@@ -280,7 +281,6 @@ class SqlLoad final : public Load {
     bool unique = true;  // a rebuilt table is made with its primary key
     if (!record.table.rebuild) {
       NILUS_ASSIGN_OR_RAISE(unique, IndexKey(root.dest, key));
-      NILUS_RETURN_NOT_OK(IndexChildren(record));
     }
     NILUS_RETURN_NOT_OK(db_.PrepareMerge(root.write));
     NILUS_ASSIGN_OR_RAISE(std::vector<LinkedChild> children, LinkedChildren(root, record));
