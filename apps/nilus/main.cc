@@ -17,6 +17,7 @@
 #include "nilus/core/strings.h"
 #include "nilus/core/uri.h"
 #include "nilus/manifest/manifest.h"
+#include "nilus/pipeline/change_capture.h"
 #include "nilus/pipeline/runner.h"
 #include "nilus/state/state_store.h"
 
@@ -108,6 +109,11 @@ Result<std::vector<LoadSummary>> RunAll(const std::vector<Pipeline>& pipelines, 
   for (const auto& p : pipelines) {
     if (options.stop.stop_requested()) {
       return Status::Cancelled("interrupted before pipeline {}; the pipelines before it are committed", p.name);
+    }
+    if (p.source_options.IsChangeCapture()) {
+      // Runs until stopped (or, for snapshot.mode: initial_only, until the snapshot is loaded).
+      NILUS_RETURN_NOT_OK(RunChangeCapture(p, options, ConnectorRegistry::Builtin(), *store));
+      continue;
     }
     spdlog::info("pipeline {}: {} -> {} ({})", p.name, p.source.Masked(), p.sink_options.dest_table,
                  WriteDispositionName(p.sink_options.strategy));

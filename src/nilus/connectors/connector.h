@@ -68,6 +68,78 @@ class Source {
   }
 };
 
+/// The changes of one source table in a stretch of a change stream (DESIGN §2.3), in commit
+/// order: a batch whose columns are the table's own (the row after the change; before it, for a
+/// delete) followed by the change-record columns (kChangeColumns). A truncate is one row with op
+/// "t" and only the change-record columns set.
+struct TableChanges {
+  std::string schema;  ///< the source schema
+  std::string table;   ///< the source table
+  /// The columns that identify a row (the primary key, or the replica identity index); empty
+  /// when the table has none.
+  std::vector<std::string> key;
+  std::shared_ptr<const RecordBatch> batch;
+  /// Whether the batch is one truncate of the table.
+  bool truncate = false;
+};
+
+/// The change-record columns every row of a change stream carries (Debezium's envelope,
+/// flattened): the operation (c insert, u update, d delete, r snapshot read, t truncate), the
+/// change's own log position, the source transaction's commit position and id, the row's place
+/// in it, the commit time, when
+/// nilus read it, whether it came from the snapshot, where it lives, the row before an update or
+/// delete (JSON, when the source logs whole old rows) and the columns whose value the source
+/// left out because it did not change (JSON list).
+inline constexpr char kCdcOp[] = "_cdc_op";
+inline constexpr char kCdcLsn[] = "_cdc_lsn";
+inline constexpr char kCdcCommitLsn[] = "_cdc_commit_lsn";
+inline constexpr char kCdcSeq[] = "_cdc_seq";
+inline constexpr char kCdcTxId[] = "_cdc_tx_id";
+inline constexpr char kCdcSourceTs[] = "_cdc_source_ts_ms";
+inline constexpr char kCdcTs[] = "_cdc_ts_ms";
+inline constexpr char kCdcSnapshot[] = "_cdc_snapshot";
+inline constexpr char kCdcDb[] = "_cdc_db";
+inline constexpr char kCdcSchema[] = "_cdc_schema";
+inline constexpr char kCdcTable[] = "_cdc_table";
+inline constexpr char kCdcBefore[] = "_cdc_before";
+inline constexpr char kCdcUnchanged[] = "_cdc_unchanged";
+
+/// A stretch of a change stream: changes of one or more tables, and where the stream stands
+/// after them.
+struct ChangeChunk {
+  std::vector<TableChanges> changes;
+  /// The source's position after these changes (its state to commit with them).
+  nlohmann::json position;
+  /// Whether the chunk ends at the end of a source transaction (or of the snapshot): only then
+  /// may the position be committed.
+  bool at_boundary = false;
+};
+
+/// A stream of changes: first the snapshot of the included tables, then their changes from
+/// the log, with no gap and no overlap between the two.
+class ChangeStream {
+ public:
+  virtual ~ChangeStream() = default;
+  /// The next chunk; nullopt when nothing arrived for a while (up to about a second), so that
+  /// the caller may commit what it holds. Fails when the stream breaks.
+  virtual Result<std::optional<ChangeChunk>> Next() = 0;
+  /// Tells the source that everything up to `position` (a chunk's) is committed in the
+  /// destination, so it may release the log before it. Safe from any thread.
+  virtual void Confirm(const nlohmann::json& position) = 0;
+  /// Whether the stream ends after the snapshot (`snapshot.mode: initial_only`) and has ended.
+  virtual bool finished() const { return false; }
+};
+
+/// A source of change data capture (`source.options` with Debezium's options).
+class ChangeSource {
+ public:
+  virtual ~ChangeSource() = default;
+  /// Checks the source (server settings, privileges, slot, publication), takes the snapshot
+  /// when `position` says none was committed, and starts streaming from `position` ({} on the
+  /// first run).
+  virtual Result<std::unique_ptr<ChangeStream>> Open(const SourceOptions& options, const nlohmann::json& position) = 0;
+};
+
 /// A destination table of a load and how it is written.
 struct TableSpec {
   std::string schema;  ///< the destination schema
@@ -107,6 +179,9 @@ struct LoadSpec {
   std::string started_at;  ///< ISO-8601 UTC
   /// How long to wait for another load of the same pipeline to finish before giving up.
   std::chrono::seconds lock_timeout{600};
+  /// The commit must survive a power failure, whatever the database's own setting: change data
+  /// capture tells the source to release its log once the commit returns.
+  bool durable = false;
 };
 
 /// One destination transaction over any number of tables: batches of rows for each, then data,
@@ -126,6 +201,9 @@ class Load {
   /// Writes a batch of `table`; the table and the columns it does not have yet are added. Every
   /// row gets `_nilus_load_id`. A batch of a keyed table may carry `_nilus_op`.
   virtual Status Write(const TableSpec& table, const RecordBatch& batch) = 0;
+  /// Empties `table` and its child tables, dropping what this load wrote to them so far: rows
+  /// written afterwards stay (a source's TRUNCATE in a change stream).
+  virtual Status Truncate(const TableSpec& table, const std::vector<std::string>& child_tables) = 0;
   /// Finishes every table (swap-ins, merges), records `tables` in `_nilus_loads` and `state` in
   /// `_nilus_state`, and commits. Once the final COMMIT is sent, a stop request no longer
   /// interrupts it.

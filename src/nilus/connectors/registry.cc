@@ -91,6 +91,16 @@ Status ConnectorRegistry::CheckOptions(const Pipeline& p) const {
   };
   NILUS_RETURN_NOT_OK(check(p.source_options.given, traits_, p.source.scheme(), "source", HonouredByEverySource));
   const SourceOptions& o = p.source_options;
+  if (o.IsChangeCapture()) {
+    SourceTraits t = Traits(p.source);
+    if (!t.change_capture) {
+      return Status::InvalidInput(
+          "the source options name change-data-capture options (engine, slot.name, table.include.list …), but the "
+          "{}:// source has no change data capture; it is available for: {}",
+          p.source.scheme(), Join(ChangeCaptureSchemes(), ", "));
+    }
+    if (t.check_change_options) NILUS_RETURN_NOT_OK(t.check_change_options(o));
+  }
   if (o.yield_limit > 0 && !o.incremental_key.empty() && !Traits(p.source).reads_in_key_order) {
     return Status::InvalidInput(
         "yield-limit with incremental-key: the {}:// source cannot read in key order, so a read it cuts short would "
@@ -99,6 +109,24 @@ Status ConnectorRegistry::CheckOptions(const Pipeline& p) const {
         p.source.scheme());
   }
   return check(p.sink_options.given, destination_traits_, p.destination.scheme(), "sink", HonouredByEverySink);
+}
+
+std::vector<std::string> ConnectorRegistry::ChangeCaptureSchemes() const {
+  std::vector<std::string> out;
+  for (const auto& [scheme, t] : traits_) {
+    if (t.change_capture) out.push_back(scheme + "://");
+  }
+  return out;
+}
+
+Result<std::unique_ptr<ChangeSource>> ConnectorRegistry::OpenChangeSource(const Uri& uri, std::stop_token stop) const {
+  NILUS_RETURN_NOT_OK(CheckSource(uri));
+  SourceTraits t = Traits(uri);
+  if (!t.change_capture) {
+    return Status::InvalidInput("the {}:// source has no change data capture; it is available for: {}", uri.scheme(),
+                                Join(ChangeCaptureSchemes(), ", "));
+  }
+  return t.change_capture(uri, std::move(stop));
 }
 
 Status ConnectorRegistry::CheckSource(const Uri& uri) const {

@@ -13,6 +13,7 @@ namespace nilus {
 
 /// Opens a connector for one run; its work stops when `stop` is requested.
 using SourceFactory = std::function<Result<std::unique_ptr<Source>>(const Uri&, std::stop_token stop)>;
+using ChangeSourceFactory = std::function<Result<std::unique_ptr<ChangeSource>>(const Uri&, std::stop_token stop)>;
 using DestinationFactory = std::function<Result<std::unique_ptr<Destination>>(const Uri&, std::stop_token stop)>;
 
 /// What a source can do beyond reading, so manifests can be validated without connecting.
@@ -25,6 +26,11 @@ struct SourceTraits {
   bool reads_in_key_order = false;
   /// The source options it honours beyond those every source has (HonouredByEverySource).
   std::vector<std::string> options = {};
+  /// Opens its change data capture, when it has one (a pipeline whose source options include
+  /// Debezium's, SourceOptions::IsChangeCapture).
+  ChangeSourceFactory change_capture = nullptr;
+  /// Checks the change-capture options beyond their kinds (values that go together).
+  std::function<Status(const SourceOptions&)> check_change_options = nullptr;
 };
 
 /// What a destination honours, so manifests can be validated without connecting.
@@ -42,6 +48,8 @@ class ConnectorRegistry {
 
   Result<std::unique_ptr<Source>> OpenSource(const Uri& uri, std::stop_token stop = {}) const;
   Result<std::unique_ptr<Destination>> OpenDestination(const Uri& uri, std::stop_token stop = {}) const;
+  /// Opens the change data capture of the source for `uri`; InvalidInput when it has none.
+  Result<std::unique_ptr<ChangeSource>> OpenChangeSource(const Uri& uri, std::stop_token stop = {}) const;
   /// Checks that a scheme has a source (or destination) without opening anything.
   Status CheckSource(const Uri& uri) const;
   Status CheckDestination(const Uri& uri) const;
@@ -56,6 +64,9 @@ class ConnectorRegistry {
   static const ConnectorRegistry& Builtin();
 
  private:
+  /// The schemes whose sources have change data capture, for messages.
+  std::vector<std::string> ChangeCaptureSchemes() const;
+
   std::map<std::string, SourceFactory> sources_;
   std::map<std::string, SourceTraits> traits_;
   std::map<std::string, DestinationFactory> destinations_;

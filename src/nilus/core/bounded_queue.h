@@ -26,6 +26,40 @@ class BoundedQueue {
     return true;
   }
 
+  /// What a push with a time limit did.
+  enum class PushResult { kPushed, kTimedOut, kClosed };
+  /// Like Push, but gives up after `wait` (keeping `item`), so that a producer can do other work
+  /// while the consumer is slow (answer a server's keepalive, say).
+  template <typename Duration>
+  PushResult PushFor(T& item, Duration wait) {
+    std::unique_lock lock(mu_);
+    ++blocked_;
+    bool room = not_full_.wait_for(lock, wait, [&] { return closed_ || items_.size() < capacity_; });
+    --blocked_;
+    if (closed_) return PushResult::kClosed;
+    if (!room) return PushResult::kTimedOut;
+    items_.push_back(std::move(item));
+    not_empty_.notify_one();
+    return PushResult::kPushed;
+  }
+
+  /// Like Pop, but gives up after `wait`: nullopt then, or once the queue is closed and drained.
+  template <typename Duration>
+  std::optional<T> PopFor(Duration wait) {
+    std::unique_lock lock(mu_);
+    not_empty_.wait_for(lock, wait, [&] { return closed_ || !items_.empty(); });
+    if (items_.empty()) return std::nullopt;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    not_full_.notify_one();
+    return item;
+  }
+
+  bool closed() {
+    std::lock_guard lock(mu_);
+    return closed_;
+  }
+
   /// Blocks while empty; returns nullopt once the queue is closed and drained.
   std::optional<T> Pop() {
     std::unique_lock lock(mu_);

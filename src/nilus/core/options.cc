@@ -432,7 +432,8 @@ Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw) {
 }
 
 Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const std::string& where,
-                                     const std::vector<std::string>& source_primary_key, bool key_discoverable) {
+                                     const std::vector<std::string>& source_primary_key, bool key_discoverable,
+                                     bool change_capture) {
   SinkOptions o;
   bool has_table = false, has_strategy = false;
   for (const auto& opt : raw) {
@@ -445,7 +446,16 @@ Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const st
     o.given.emplace_back(opt.name, opt.where);
     const std::string& n = opt.name;
     if (n == "dest-table") {
-      NILUS_RETURN_NOT_OK(SplitDestTable(v.text, opt.where).status());
+      if (change_capture) {
+        if (v.text.empty() || v.text.find('.') != std::string::npos) {
+          return Status::InvalidInput(
+              "{}: dest-table '{}': a change-data-capture pipeline loads every captured table, so dest-table names "
+              "the destination schema they land in (e.g. dest-table: retail), not one table",
+              opt.where, v.text);
+        }
+      } else {
+        NILUS_RETURN_NOT_OK(SplitDestTable(v.text, opt.where).status());
+      }
       o.dest_table = v.text;
       has_table = true;
     } else if (n == "incremental-strategy") {

@@ -78,6 +78,9 @@ struct SourceOptions {
   /// Whether the run stops part-way (`sql-limit`, `yield-limit`) with an `incremental-key`: the
   /// source must then yield rows in key order, so that the saved cursor is exact.
   bool ReadsInKeyOrder() const { return !incremental_key.empty() && (sql_limit > 0 || yield_limit > 0); }
+  /// Whether the pipeline captures changes (DESIGN §2.3): its source gives change-data-capture
+  /// options (Debezium's names: `engine`, `slot.name`, `table.include.list` …).
+  bool IsChangeCapture() const { return !cdc.empty(); }
 };
 
 /// The sink options of DESIGN §1.2, validated.
@@ -110,9 +113,12 @@ struct Pipeline {
 Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw);
 /// Validates the options of a sink; `dest-table` and `incremental-strategy` are required.
 /// `source_primary_key` is the source's `primary-key`, which `merge` may use instead; with
-/// `key_discoverable`, a `merge` may have neither (the source's catalog gives the key).
+/// `key_discoverable`, a `merge` may have neither (the source's catalog gives the key). For a
+/// change-data-capture pipeline (`change_capture`), `dest-table` names a schema: each captured
+/// table lands in a table of its own there.
 Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const std::string& where,
-                                     const std::vector<std::string>& source_primary_key, bool key_discoverable);
+                                     const std::vector<std::string>& source_primary_key, bool key_discoverable,
+                                     bool change_capture = false);
 
 /// The `extract-parallelism` of a source that gives none: half the machine's cores, at least 1 and
 /// at most 5. Each part keeps a reader thread and a server backend busy beside the load; more

@@ -200,9 +200,13 @@ Result<Pipeline> PipelineFromStackSpec(const std::string& name, const YAML::Node
 
 /// Destination tables and key columns get the names Normalize gives their data
 /// (docs/schema-evolution.md, "Identifiers"); a name that changes is warned about.
-void NormalizeNames(SinkOptions& sink) {
+void NormalizeNames(SinkOptions& sink, bool change_capture) {
   auto split = SplitDestTable(sink.dest_table, "dest-table");
-  if (split.ok()) {
+  if (change_capture) {
+    std::string normal = NormalizeIdentifier(sink.dest_table);
+    if (normal != sink.dest_table) spdlog::warn("dest-table '{}' is stored as '{}'", sink.dest_table, normal);
+    sink.dest_table = normal;
+  } else if (split.ok()) {
     std::string normal = NormalizeIdentifier(split->first) + "." + NormalizeIdentifier(split->second);
     if (normal != sink.dest_table) {
       spdlog::warn("dest-table '{}' is stored as '{}'", sink.dest_table, normal);
@@ -294,9 +298,10 @@ Result<Pipeline> ResolvePipeline(const std::string& name, const EndpointSpec& so
   // Masking rules are checked now, so `nilus validate` catches them before anything runs.
   NILUS_RETURN_NOT_OK(CheckMaskOptions(p.source_options).WithContext(source.where));
   NILUS_ASSIGN_OR_RAISE(auto sink_raw, resolve_options(sink.options));
+  const bool cdc = p.source_options.IsChangeCapture();
   NILUS_ASSIGN_OR_RAISE(p.sink_options, ParseSinkOptions(sink_raw, sink.where, p.source_options.primary_key,
-                                                         registry.Traits(p.source).discovers_primary_key));
-  NormalizeNames(p.sink_options);
+                                                         registry.Traits(p.source).discovers_primary_key || cdc, cdc));
+  NormalizeNames(p.sink_options, cdc);
   if (p.name.empty()) p.name = p.sink_options.dest_table;
   NILUS_RETURN_NOT_OK(registry.CheckOptions(p));
   return p;

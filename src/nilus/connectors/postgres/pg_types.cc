@@ -329,6 +329,138 @@ Status DecodePgBinary(const PgColumnType& t, const char* p, int32_t len, Column&
   }
 }
 
+namespace {
+
+int HexDigit(char c) {
+  return c >= '0' && c <= '9'   ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                : -1;
+}
+
+/// A date as PostgreSQL prints it: "2024-02-29", "infinity", years past 9999 ("12345-01-01") and
+/// before year 1 ("0044-03-15 BC").
+bool ParsePgDate(std::string_view s, int64_t* days) {
+  if (ParseDate(s, days)) return true;
+  bool bc = EndsWith(s, " BC");
+  if (bc) s.remove_suffix(3);
+  size_t dash = s.find('-');
+  if (dash == std::string_view::npos || dash < 4 || s.size() != dash + 6) return false;
+  int64_t year;
+  if (!ParseBigint(s.substr(0, dash), &year) || year < 1) return false;
+  std::string tail = fmt::format("2000{}", s.substr(dash));  // a leap year, to check month and day
+  if (!ParseDate(tail, days)) return false;
+  if (bc) year = 1 - year;
+  *days = DaysFromCivil(year, static_cast<unsigned>(std::stoi(std::string(s.substr(dash + 1, 2)))),
+                        static_cast<unsigned>(std::stoi(std::string(s.substr(dash + 4, 2)))));
+  return true;
+}
+
+/// A timestamp as PostgreSQL prints it in UTC: "2024-02-29 10:11:12.5", with "+00" for a
+/// timestamptz, and the date forms of ParsePgDate.
+bool ParsePgTimestamp(std::string_view s, int64_t* micros) {
+  bool zone;
+  if (ParseTimestamp(s, micros, &zone)) return true;
+  bool bc = EndsWith(s, " BC");
+  if (bc) s.remove_suffix(3);
+  size_t space = s.find(' ');
+  if (space == std::string_view::npos) return false;
+  int64_t days;
+  std::string date(s.substr(0, space));
+  if (bc) date += " BC";
+  if (!ParsePgDate(date, &days)) return false;
+  int64_t clock;
+  if (!ParseTimestamp(fmt::format("2000-01-01 {}", s.substr(space + 1)), &clock, &zone)) return false;
+  clock -= 10957LL * 86400 * 1000000;
+  return !__builtin_mul_overflow(days, int64_t{86400} * 1000000, micros) &&
+         !__builtin_add_overflow(*micros, clock, micros);
+}
+
+}  // namespace
+
+Status DecodePgText(const PgColumnType& t, std::string_view text, Column& out) {
+  auto bad = [&] {
+    return Status::IOError("PostgreSQL sent '{}' for a {} value, which nilus cannot read", Excerpt(text, 40),
+                           t.sql_type);
+  };
+  if (t.read_as_text) {
+    out.AppendBytes(text);
+    return Status::OK();
+  }
+  switch (t.oid) {
+    case pgoid::kBool:
+      if (text != "t" && text != "f") return bad();
+      out.AppendBool(text == "t");
+      return Status::OK();
+    case pgoid::kInt2:
+    case pgoid::kInt4:
+    case pgoid::kInt8:
+    case pgoid::kOid: {
+      int64_t v;
+      if (!ParseBigint(text, &v)) return bad();
+      out.AppendInt64(v);
+      return Status::OK();
+    }
+    case pgoid::kFloat4:
+    case pgoid::kFloat8: {
+      double v;
+      if (text == "NaN") {
+        v = std::nan("");
+      } else if (text == "Infinity" || text == "-Infinity") {
+        v = text[0] == '-' ? -HUGE_VAL : HUGE_VAL;
+      } else if (!ParseDouble(text, &v)) {
+        return bad();
+      }
+      out.AppendDouble(v);
+      return Status::OK();
+    }
+    case pgoid::kDate: {
+      int64_t days;
+      if (!ParsePgDate(text, &days)) return bad();
+      out.AppendInt64(days);
+      return Status::OK();
+    }
+    case pgoid::kTime: {
+      int64_t micros;
+      if (text == "24:00:00") {
+        micros = int64_t{86400} * 1000000;
+      } else if (!ParseTime(text, &micros)) {
+        return bad();
+      }
+      out.AppendInt64(micros);
+      return Status::OK();
+    }
+    case pgoid::kTimestamp:
+    case pgoid::kTimestampTz: {
+      int64_t micros;
+      if (!ParsePgTimestamp(text, &micros)) return bad();
+      out.AppendInt64(micros);
+      return Status::OK();
+    }
+    case pgoid::kUuid: {
+      std::string bytes;
+      if (!ParseUuid(text, &bytes)) return bad();
+      out.AppendBytes(bytes);
+      return Status::OK();
+    }
+    case pgoid::kBytea: {
+      if (!StartsWith(text, "\\x") || text.size() % 2 != 0) return bad();
+      std::string bytes;
+      bytes.reserve(text.size() / 2 - 1);
+      for (size_t i = 2; i < text.size(); i += 2) {
+        int hi = HexDigit(text[i]), lo = HexDigit(text[i + 1]);
+        if (hi < 0 || lo < 0) return bad();
+        bytes.push_back(static_cast<char>(hi << 4 | lo));
+      }
+      out.AppendBytes(bytes);
+      return Status::OK();
+    }
+    default:  // numeric, text, varchar, bpchar, name, json, jsonb: the text itself
+      out.AppendBytes(text);
+      return Status::OK();
+  }
+}
+
 bool CanEncodePgBinary(uint32_t dest_oid, const LogicalType& from) {
   switch (dest_oid) {
     case pgoid::kBool:

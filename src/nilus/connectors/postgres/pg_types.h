@@ -41,6 +41,11 @@ std::string PgTypeForField(const Field& field);
 /// Appends a value in PostgreSQL's binary format (`data`, `len` bytes) to `out`.
 Status DecodePgBinary(const PgColumnType& type, const char* data, int32_t len, Column& out);
 
+/// Appends a value in PostgreSQL's text output format (as a session with DateStyle ISO,
+/// TimeZone UTC and bytea_output hex prints it) to `out`: how logical replication sends values.
+/// The column holds what DecodePgBinary would have made of the same value.
+Status DecodePgText(const PgColumnType& type, std::string_view text, Column& out);
+
 /// Whether a destination column of this type can be written in binary COPY from a batch column.
 bool CanEncodePgBinary(uint32_t dest_oid, const LogicalType& from);
 

@@ -253,6 +253,7 @@ class PgDialect final : public SqlDialect {
   /// waits here until the first commits or rolls back, then reads the state it committed.
   Status BeginLocked(const LoadSpec& load) override {
     NILUS_RETURN_NOT_OK(conn_->Exec("BEGIN").status());
+    if (load.durable) NILUS_RETURN_NOT_OK(conn_->Exec("SET LOCAL synchronous_commit = on").status());
     std::string key = fmt::format("nilus:{}:{}", load.pipeline, load.state_table);
     auto start = std::chrono::steady_clock::now();
     for (bool told = false;; told = true) {

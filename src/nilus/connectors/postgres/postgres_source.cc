@@ -71,7 +71,7 @@ void ApplyReflectionLevel(std::vector<PgColumn>& columns, const std::string& lev
 /// Streams `COPY (SELECT …) TO STDOUT (FORMAT binary)` into record batches.
 class PostgresReader final : public BatchReader {
  public:
-  PostgresReader(std::unique_ptr<PgConnection> conn, const std::vector<PgColumn>& columns, std::string what,
+  PostgresReader(std::shared_ptr<PgConnection> conn, const std::vector<PgColumn>& columns, std::string what,
                  int64_t page_size)
       : conn_(std::move(conn)), decoder_(TypesOf(columns)), what_(std::move(what)), page_size_(page_size) {
     Schema schema;
@@ -89,6 +89,8 @@ class PostgresReader final : public BatchReader {
         done_ = true;
         PgResult res(PQgetResult(conn_->get()));
         if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) return conn_->ErrorStatus(res.get(), "reading " + what_);
+        // The connection is ready for the next command once libpq has handed out every result.
+        while (PGresult* more = PQgetResult(conn_->get())) PQclear(more);
         break;
       }
       Status st = decoder_.Decode(buf, len, *builder_);
@@ -106,7 +108,7 @@ class PostgresReader final : public BatchReader {
     return out;
   }
 
-  std::unique_ptr<PgConnection> conn_;
+  std::shared_ptr<PgConnection> conn_;
   PgBinaryCopyDecoder decoder_;
   std::string what_;
   int64_t page_size_;
@@ -193,9 +195,7 @@ class PostgresSource final : public Source {
     if (StartsWith(options.table, "query:")) return key;
     NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_, stop_));
     NILUS_ASSIGN_OR_RAISE(std::string table, ResolveTable(*conn, options.table));
-    NILUS_ASSIGN_OR_RAISE(PgResult res, conn->Exec(kPrimaryKeySql, {table}));
-    for (int r = 0; r < res.rows(); ++r) key.push_back(res.Get(r, 0));
-    return key;
+    return PgPrimaryKey(*conn, table);
   }
 
   Result<std::optional<std::vector<std::string>>> ColumnNames(const SourceOptions& options) override {
@@ -344,6 +344,18 @@ Result<std::vector<PgColumn>> PgTableColumns(PgConnection& conn, const std::stri
                    res.Get(r, 5)});
   }
   return out;
+}
+
+Result<std::vector<std::string>> PgPrimaryKey(PgConnection& conn, const std::string& qualified) {
+  NILUS_ASSIGN_OR_RAISE(PgResult res, conn.Exec(kPrimaryKeySql, {qualified}));
+  std::vector<std::string> key;
+  for (int r = 0; r < res.rows(); ++r) key.push_back(res.Get(r, 0));
+  return key;
+}
+
+std::unique_ptr<BatchReader> NewCopyReader(std::shared_ptr<PgConnection> conn, const std::vector<PgColumn>& columns,
+                                           std::string what, int64_t page_size) {
+  return std::make_unique<PostgresReader>(std::move(conn), columns, std::move(what), page_size);
 }
 
 Result<std::unique_ptr<Source>> OpenPostgresSource(const Uri& uri, std::stop_token stop) {

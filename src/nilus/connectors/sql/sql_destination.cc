@@ -78,6 +78,7 @@ class SqlLoad final : public Load {
   const nlohmann::json& prior_state() const override { return prior_; }
 
   Result<std::vector<Field>> TableColumns(const std::string& schema, const std::string& table) override {
+    NILUS_RETURN_NOT_OK(FinishBulk());  // the connection runs one statement at a time
     return db_.TableColumns({schema, table});
   }
 
@@ -96,6 +97,20 @@ class SqlLoad final : public Load {
       open_ = t;
     }
     return bulk_->Write(batch);
+  }
+
+  Status Truncate(const TableSpec& spec, const std::vector<std::string>& child_tables) override {
+    NILUS_RETURN_NOT_OK(FinishBulk());
+    std::vector<std::string> names = {spec.name};
+    names.insert(names.end(), child_tables.begin(), child_tables.end());
+    for (const auto& name : names) {
+      const Target* t = Find(spec.schema, name);
+      if (t && t->staged) NILUS_RETURN_NOT_OK(db_.Exec("DELETE FROM " + db_.Ref(t->write)));
+      SqlTable dest = t ? t->dest : SqlTable{spec.schema, name};
+      NILUS_ASSIGN_OR_RAISE(auto columns, db_.ColumnNames(dest));
+      if (!columns.empty()) NILUS_RETURN_NOT_OK(db_.Exec(db_.TruncateSql(dest)));
+    }
+    return Status::OK();
   }
 
   Status Commit(const std::vector<LoadRecord>& tables, const nlohmann::json& state) override {

@@ -242,6 +242,7 @@ class SqliteDialect final : public SqlDialect {
     const auto timeout = load.lock_timeout;
     auto start = std::chrono::steady_clock::now();
     sqlite3_busy_timeout(db_->handle(), kLockAttemptMillis);
+    NILUS_RETURN_NOT_OK(db_->Exec(load.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
     Status st;
     for (bool told = false;; told = true) {
       st = db_->Exec("BEGIN IMMEDIATE");

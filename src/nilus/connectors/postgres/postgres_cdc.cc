@@ -1,0 +1,914 @@
+// PostgreSQL change data capture: a snapshot of the included tables inside the snapshot that the
+// replication slot exports, then the slot's changes streamed with pgoutput (DESIGN §2.3).
+
+#include <re2/re2.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "nilus/connectors/postgres/pg_replication.h"
+#include "nilus/connectors/postgres/postgres_internal.h"
+#include "nilus/core/bounded_queue.h"
+#include "nilus/core/strings.h"
+#include "nilus/core/values.h"
+
+namespace nilus {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Position = nlohmann::json;
+
+constexpr int64_t kPgEpochMillis = 946684800LL * 1000;
+/// A chunk of whole transactions goes downstream once it holds this many rows or is this old.
+constexpr int64_t kChunkRows = 8192;
+constexpr auto kChunkAge = std::chrono::milliseconds(100);
+/// Standby status updates go out at least this often (servers drop a replica after
+/// wal_sender_timeout, 60 s by default, without one).
+constexpr auto kStatusInterval = std::chrono::seconds(10);
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// A list option of regular expressions, each matching a whole name.
+std::vector<std::unique_ptr<RE2>> Patterns(const SourceOptions& o, const std::string& name) {
+  std::vector<std::unique_ptr<RE2>> out;
+  auto it = o.cdc.find(name);
+  if (it == o.cdc.end()) return out;
+  for (const auto& p : SplitList(it->second)) out.push_back(std::make_unique<RE2>(p, RE2::Quiet));
+  return out;
+}
+
+bool AnyMatch(const std::vector<std::unique_ptr<RE2>>& patterns, const std::string& name) {
+  for (const auto& p : patterns) {
+    if (RE2::FullMatch(name, *p)) return true;
+  }
+  return false;
+}
+
+/// The change-capture options of one pipeline, with Debezium's defaults.
+struct Config {
+  std::string slot = "debezium";
+  std::string publication = "dbz_publication";
+  std::string snapshot_mode = "initial";
+  std::string decimal_mode = "precise";
+  bool include_unknown = false;
+  int64_t heartbeat_ms = 10000;
+  int64_t page_size = 50000;
+  std::vector<std::unique_ptr<RE2>> table_include, table_exclude, schema_include, schema_exclude, column_include,
+      column_exclude;
+
+  static Config From(const SourceOptions& o) {
+    Config c;
+    auto get = [&](const char* name, std::string& out) {
+      if (auto it = o.cdc.find(name); it != o.cdc.end()) out = it->second;
+    };
+    get("slot.name", c.slot);
+    get("publication.name", c.publication);
+    get("snapshot.mode", c.snapshot_mode);
+    get("decimal.handling.mode", c.decimal_mode);
+    std::string v;
+    get("include.unknown.datatypes", v);
+    c.include_unknown = v == "true";
+    v.clear();
+    get("heartbeat.interval.ms", v);
+    if (!v.empty()) c.heartbeat_ms = std::stoll(v);
+    c.page_size = o.page_size;
+    c.table_include = Patterns(o, "table.include.list");
+    c.table_exclude = Patterns(o, "table.exclude.list");
+    c.schema_include = Patterns(o, "schema.include.list");
+    c.schema_exclude = Patterns(o, "schema.exclude.list");
+    c.column_include = Patterns(o, "column.include.list");
+    c.column_exclude = Patterns(o, "column.exclude.list");
+    return c;
+  }
+
+  bool IncludesTable(const std::string& schema, const std::string& table) const {
+    if (!schema_include.empty() && !AnyMatch(schema_include, schema)) return false;
+    if (AnyMatch(schema_exclude, schema)) return false;
+    std::string name = schema + "." + table;
+    if (!table_include.empty() && !AnyMatch(table_include, name)) return false;
+    return !AnyMatch(table_exclude, name);
+  }
+
+  bool IncludesColumn(const std::string& schema, const std::string& table, const std::string& column) const {
+    std::string name = schema + "." + table + "." + column;
+    if (!column_include.empty() && !AnyMatch(column_include, name)) return false;
+    return !AnyMatch(column_exclude, name);
+  }
+
+  /// How a column of this type travels, or nullopt when it is left out (a type nilus does not
+  /// know, without include.unknown.datatypes).
+  std::optional<PgColumnType> Travel(PgColumnType t, bool builtin, char typtype) const {
+    if (!builtin && typtype != 'e' && !include_unknown) return std::nullopt;
+    if (t.logical.id == TypeId::kDecimal && decimal_mode != "precise") {
+      t.read_as_text = true;  // the text, converted below
+      t.logical = decimal_mode == "double" ? LogicalType::Double() : LogicalType::Text();
+      t.sql_type = decimal_mode == "double" ? "double precision" : "text";
+    }
+    return t;
+  }
+};
+
+/// The change-record columns, in the order every change batch ends with.
+std::vector<Field> ChangeFields() {
+  auto text = LogicalType::Text();
+  auto bigint = LogicalType::Bigint();
+  return {{kCdcOp, text},
+          {kCdcLsn, bigint},
+          {kCdcCommitLsn, bigint},
+          {kCdcSeq, bigint},
+          {kCdcTxId, bigint},
+          {kCdcSourceTs, bigint},
+          {kCdcTs, bigint},
+          {kCdcSnapshot, text},
+          {kCdcDb, text},
+          {kCdcSchema, text},
+          {kCdcTable, text},
+          {kCdcBefore, LogicalType::Json()},
+          {kCdcUnchanged, LogicalType::Json()}};
+}
+constexpr size_t kChangeFieldCount = 13;
+
+/// The values of one row's change-record columns.
+struct ChangeRecord {
+  std::string_view op;
+  Lsn lsn = 0, commit_lsn = 0;
+  int64_t seq = 0, tx_id = 0, source_ts_ms = 0, ts_ms = 0;
+  std::string_view snapshot = "false";
+  std::string_view db, schema, table;
+  std::optional<std::string> before, unchanged;
+};
+
+/// Appends `r` to the change-record columns, which start at `first`.
+void AppendRecord(BatchBuilder& b, size_t first, const ChangeRecord& r) {
+  size_t i = first;
+  b.column(i++).AppendBytes(r.op);
+  b.column(i++).AppendInt64(static_cast<int64_t>(r.lsn));
+  b.column(i++).AppendInt64(static_cast<int64_t>(r.commit_lsn));
+  b.column(i++).AppendInt64(r.seq);
+  b.column(i++).AppendInt64(r.tx_id);
+  b.column(i++).AppendInt64(r.source_ts_ms);
+  b.column(i++).AppendInt64(r.ts_ms);
+  b.column(i++).AppendBytes(r.snapshot);
+  b.column(i++).AppendBytes(r.db);
+  b.column(i++).AppendBytes(r.schema);
+  b.column(i++).AppendBytes(r.table);
+  for (const auto* json : {&r.before, &r.unchanged}) {
+    if (*json) {
+      b.column(i++).AppendBytes(**json);
+    } else {
+      b.column(i++).AppendNull();
+    }
+  }
+}
+
+/// Appends a decoded text value, converting a decimal as decimal.handling.mode says.
+Status AppendValue(const PgColumnType& type, std::string_view text, Column& out) {
+  if (type.read_as_text && out.type().id == TypeId::kDouble) {
+    double v;
+    if (!ParseDouble(text, &v)) return Status::IOError("cannot read '{}' as a double", Excerpt(text, 40));
+    out.AppendDouble(v);
+    return Status::OK();
+  }
+  return DecodePgText(type, text, out);
+}
+
+/// An included table of the stream: its columns as the last Relation message described them.
+struct Table {
+  std::string schema, name;
+  std::vector<std::string> key;  ///< the primary key, else the replica identity's columns
+  char replica_identity = 'd';
+  std::vector<int> key_index;  // relation columns of `key`
+  std::vector<int> kept;       // relation columns that travel, in order
+  std::vector<PgColumnType> types;
+  std::vector<std::string> names;  // of the kept columns
+  std::unique_ptr<BatchBuilder> builder;
+};
+
+/// What the reader thread hands to the stream's consumer.
+struct Item {
+  ChangeChunk chunk;
+  Status status;
+};
+
+class PgChangeStream final : public ChangeStream {
+ public:
+  PgChangeStream(Uri uri, std::stop_token stop, Config cfg, std::string db)
+      : uri_(std::move(uri)), stop_(std::move(stop)), cfg_(std::move(cfg)), db_(std::move(db)) {}
+
+  ~PgChangeStream() override {
+    queue_.Close();
+    if (reader_.joinable()) reader_.join();
+  }
+
+  /// Prepares the first Next: the snapshot of `tables` (when `snapshot`) from a new slot, or
+  /// streaming from `from`.
+  Status Prepare(const Position& position, std::vector<std::pair<std::string, std::string>> tables, bool create_slot,
+                 bool snapshot, bool resnapshot) {
+    tables_to_snapshot_ = std::move(tables);
+    create_slot_ = create_slot;
+    snapshot_ = snapshot;
+    resnapshot_ = resnapshot;
+    if (!create_slot) {
+      if (!ParseLsn(position.value("lsn", ""), &start_)) {
+        return Status::FailedPrecondition("the committed position of the change stream is not an LSN: {}",
+                                          position.dump());
+      }
+    }
+    return Status::OK();
+  }
+
+  Result<std::optional<ChangeChunk>> Next() override {
+    if (create_slot_) return BeginSnapshot();
+    if (snapshot_conn_) return NextSnapshotChunk();
+    if (finished_) return std::optional<ChangeChunk>();
+    if (!reader_.joinable()) NILUS_RETURN_NOT_OK(StartStreaming());
+    auto item = queue_.PopFor(std::chrono::seconds(1));
+    if (!item) {
+      if (queue_.closed()) return Status::Unavailable("the replication stream stopped");
+      return std::optional<ChangeChunk>();
+    }
+    NILUS_RETURN_NOT_OK(item->status);
+    return std::optional<ChangeChunk>(std::move(item->chunk));
+  }
+
+  void Confirm(const Position& position) override {
+    Lsn lsn;
+    if (ParseLsn(position.value("lsn", ""), &lsn) && lsn > confirmed_.load()) confirmed_.store(lsn);
+  }
+
+  bool finished() const override { return finished_; }
+
+ private:
+  // --- the snapshot --------------------------------------------------------------------------
+
+  /// Creates the slot (committing a marker first, so that a run killed before the snapshot
+  /// commits knows the slot is its own) and opens the snapshot it exports.
+  Result<std::optional<ChangeChunk>> BeginSnapshot() {
+    if (!marker_sent_ && cfg_.snapshot_mode != "initial_only") {
+      marker_sent_ = true;
+      ChangeChunk marker;
+      marker.position = {{"slot", cfg_.slot}, {"snapshot", "started"}};
+      marker.at_boundary = true;
+      return std::optional<ChangeChunk>(std::move(marker));
+    }
+    create_slot_ = false;
+    NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_, stop_));
+    std::string snapshot_name;
+    if (cfg_.snapshot_mode == "initial_only") {
+      // No slot: the snapshot alone, then the stream ends.
+      NILUS_RETURN_NOT_OK(conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
+      NILUS_ASSIGN_OR_RAISE(PgResult lsn, conn->Exec("SELECT pg_current_wal_lsn()::text"));
+      ParseLsn(lsn.Get(0, 0), &start_);
+    } else {
+      NILUS_ASSIGN_OR_RAISE(repl_, PgReplication::Connect(uri_, stop_));
+      NILUS_ASSIGN_OR_RAISE(auto slot, repl_->CreateSlot(cfg_.slot));
+      spdlog::info("created replication slot {} at {}", cfg_.slot, FormatLsn(slot.consistent_point));
+      start_ = slot.consistent_point;
+      NILUS_RETURN_NOT_OK(conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
+      NILUS_RETURN_NOT_OK(conn->Exec(fmt::format("SET TRANSACTION SNAPSHOT {}", QuoteLiteral(slot.snapshot))).status());
+    }
+    NILUS_RETURN_NOT_OK(conn->Exec("SET LOCAL TimeZone = 'UTC'").status());
+    snapshot_conn_ = std::shared_ptr<PgConnection>(std::move(conn));
+    if (!snapshot_) tables_to_snapshot_.clear();
+    return NextSnapshotChunk();
+  }
+
+  /// The next batch of the table being read, or the end of the snapshot (a boundary).
+  Result<std::optional<ChangeChunk>> NextSnapshotChunk() {
+    while (true) {
+      if (!snapshot_reader_) {
+        if (next_snapshot_table_ == tables_to_snapshot_.size()) return EndSnapshot();
+        NILUS_RETURN_NOT_OK(OpenSnapshotTable(tables_to_snapshot_[next_snapshot_table_++]));
+        if (resnapshot_) {
+          ChangeChunk chunk;
+          chunk.changes.push_back(TruncateOf(snapshot_table_));
+          chunk.position = SnapshotPosition("started");
+          return std::optional<ChangeChunk>(std::move(chunk));
+        }
+      }
+      NILUS_ASSIGN_OR_RAISE(auto batch, snapshot_reader_->Next());
+      if (!batch) {
+        spdlog::info("snapshot of {}.{}: {} rows", snapshot_table_.schema, snapshot_table_.name, snapshot_rows_);
+        snapshot_reader_.reset();
+        continue;
+      }
+      ChangeChunk chunk;
+      chunk.changes.push_back(SnapshotChanges(*batch));
+      chunk.position = SnapshotPosition("started");
+      return std::optional<ChangeChunk>(std::move(chunk));
+    }
+  }
+
+  Position SnapshotPosition(const char* state) const {
+    return {{"slot", cfg_.slot}, {"lsn", FormatLsn(start_)}, {"snapshot", state}};
+  }
+
+  Result<std::optional<ChangeChunk>> EndSnapshot() {
+    NILUS_RETURN_NOT_OK(snapshot_conn_->Exec("COMMIT").status());
+    snapshot_conn_.reset();
+    ChangeChunk chunk;
+    chunk.position = SnapshotPosition("done");
+    chunk.at_boundary = true;
+    if (cfg_.snapshot_mode == "initial_only") finished_ = true;
+    return std::optional<ChangeChunk>(std::move(chunk));
+  }
+
+  Status OpenSnapshotTable(const std::pair<std::string, std::string>& name) {
+    std::string qualified = QuoteIdent(name.first) + "." + QuoteIdent(name.second);
+    NILUS_ASSIGN_OR_RAISE(auto columns, PgTableColumns(*snapshot_conn_, qualified));
+    NILUS_ASSIGN_OR_RAISE(PgResult types, snapshot_conn_->Exec(R"sql(
+SELECT bt.typnamespace = 'pg_catalog'::regnamespace, bt.typtype
+FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END
+WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)sql",
+                                                               {qualified}));
+    NILUS_ASSIGN_OR_RAISE(auto key, PgPrimaryKey(*snapshot_conn_, qualified));
+    std::vector<PgColumn> kept;
+    std::string list;
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (!cfg_.IncludesColumn(name.first, name.second, columns[i].name)) continue;
+      auto t =
+          cfg_.Travel(columns[i].type, types.Get(static_cast<int>(i), 0) == "t", types.Get(static_cast<int>(i), 1)[0]);
+      if (!t) continue;
+      columns[i].type = *t;
+      if (!list.empty()) list += ", ";
+      list += QuoteIdent(columns[i].name) + (t->read_as_text ? "::text" : "");
+      kept.push_back(columns[i]);
+    }
+    NILUS_RETURN_NOT_OK(
+        snapshot_conn_->Exec(fmt::format("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)", list, qualified))
+            .status());
+    snapshot_reader_ = NewCopyReader(snapshot_conn_, kept, "table " + name.first + "." + name.second, cfg_.page_size);
+    snapshot_table_ = Table{name.first, name.second, std::move(key), 'd', {}, {}, {}, {}, nullptr};
+    snapshot_rows_ = 0;
+    return Status::OK();
+  }
+
+  /// A snapshot batch with its change-record columns (op "r").
+  TableChanges SnapshotChanges(const RecordBatch& data) {
+    Schema schema = data.schema();
+    for (auto& f : ChangeFields()) schema.AddField(std::move(f));
+    BatchBuilder meta{Schema(ChangeFields())};
+    ChangeRecord r{"r",
+                   start_,
+                   start_,
+                   0,
+                   0,
+                   NowMillis(),
+                   NowMillis(),
+                   "true",
+                   db_,
+                   snapshot_table_.schema,
+                   snapshot_table_.name,
+                   std::nullopt,
+                   std::nullopt};
+    for (int64_t i = 0; i < data.num_rows(); ++i) {
+      r.seq = ++snapshot_rows_;
+      AppendRecord(meta, 0, r);
+    }
+    auto meta_batch = meta.Finish();
+    std::vector<RecordBatch::ColumnPtr> columns;
+    for (size_t i = 0; i < data.num_columns(); ++i) columns.push_back(data.column_ptr(i));
+    for (size_t i = 0; i < meta_batch->num_columns(); ++i) columns.push_back(meta_batch->column_ptr(i));
+    TableChanges out{snapshot_table_.schema, snapshot_table_.name, snapshot_table_.key, nullptr, false};
+    out.batch = std::make_shared<RecordBatch>(std::move(schema), std::move(columns), data.num_rows());
+    return out;
+  }
+
+  /// A truncate of `t`: one row with op "t".
+  TableChanges TruncateOf(const Table& t, Lsn lsn = 0, int64_t commit_ts = 0) {
+    BatchBuilder b{Schema(ChangeFields())};
+    ChangeRecord r{
+        "t",      lsn,    current_commit_lsn_, ++seq_,      current_xid_, commit_ts, NowMillis(), "false", db_,
+        t.schema, t.name, std::nullopt,        std::nullopt};
+    AppendRecord(b, 0, r);
+    return TableChanges{t.schema, t.name, t.key, b.Finish(), true};
+  }
+
+  // --- streaming -----------------------------------------------------------------------------
+
+  Status StartStreaming() {
+    if (!repl_) {
+      NILUS_ASSIGN_OR_RAISE(repl_, PgReplication::Connect(uri_, stop_));
+    }
+    NILUS_ASSIGN_OR_RAISE(catalog_, PgConnection::Connect(uri_, stop_));
+    NILUS_RETURN_NOT_OK(repl_->Start(cfg_.slot, start_, cfg_.publication));
+    spdlog::info("streaming changes of slot {} from {}", cfg_.slot, FormatLsn(start_));
+    confirmed_.store(start_);
+    committed_lsn_ = start_;
+    reader_ = std::thread([this] {
+      Status st = Stream();
+      if (!st.ok() && st.code() != StatusCode::kCancelled) {
+        Item item{{}, st};
+        while (queue_.PushFor(item, std::chrono::seconds(1)) == BoundedQueue<Item>::PushResult::kTimedOut) {
+        }
+      }
+      queue_.Close();
+    });
+    return Status::OK();
+  }
+
+  /// The reader thread: reads the replication stream, turns it into chunks of whole
+  /// transactions, and answers the server on time even while the consumer is slow.
+  Status Stream() {
+    auto last_status = Clock::now();
+    Lsn sent_flush = 0;
+    auto status = [&](bool force) -> Status {
+      Lsn flush = confirmed_.load();
+      if (!force && flush == sent_flush && Clock::now() - last_status < kStatusInterval) return Status::OK();
+      sent_flush = flush;
+      last_status = Clock::now();
+      return repl_->SendStatus(std::max(received_, flush), flush);
+    };
+    auto push = [&](ChangeChunk chunk) -> Status {
+      Item item{std::move(chunk), Status::OK()};
+      while (true) {
+        auto r = queue_.PushFor(item, std::chrono::milliseconds(500));
+        if (r == BoundedQueue<Item>::PushResult::kPushed) return Status::OK();
+        if (r == BoundedQueue<Item>::PushResult::kClosed || stop_.stop_requested()) return Status::Cancelled("");
+        NILUS_RETURN_NOT_OK(status(false));
+      }
+    };
+    auto last_heartbeat = Clock::now();
+    while (!stop_.stop_requested()) {
+      NILUS_RETURN_NOT_OK(status(false));
+      NILUS_ASSIGN_OR_RAISE(auto event, repl_->Next(std::chrono::milliseconds(100)));
+      if (!event) {
+        if (!in_transaction_ && pending_rows_ > 0) NILUS_RETURN_NOT_OK(push(TakeChunk(true)));
+        continue;
+      }
+      if (event->keepalive) {
+        received_ = std::max(received_, event->wal_end);
+        if (event->reply_requested) NILUS_RETURN_NOT_OK(status(true));
+        // Idle: the server has sent everything before wal_end, so that position may be
+        // committed (a heartbeat) and the slot released up to it.
+        if (!in_transaction_ && pending_rows_ == 0 && cfg_.heartbeat_ms > 0 && event->wal_end > committed_lsn_ &&
+            Clock::now() - last_heartbeat >= std::chrono::milliseconds(cfg_.heartbeat_ms)) {
+          last_heartbeat = Clock::now();
+          committed_lsn_ = event->wal_end;
+          ChangeChunk beat;
+          beat.position = StreamPosition();
+          beat.at_boundary = true;
+          NILUS_RETURN_NOT_OK(push(std::move(beat)));
+        }
+        continue;
+      }
+      received_ = std::max(received_, event->wal_start);
+      pgoutput::Message m;
+      NILUS_RETURN_NOT_OK(pgoutput::Decode(event->payload, &m).WithContext("at " + FormatLsn(event->wal_start)));
+      NILUS_RETURN_NOT_OK(Handle(m, event->wal_start));
+      if (m.type == 'C' && pending_rows_ > 0 &&
+          (pending_rows_ >= kChunkRows || Clock::now() - chunk_started_ >= kChunkAge)) {
+        NILUS_RETURN_NOT_OK(push(TakeChunk(true)));
+      } else if (in_transaction_ && pending_rows_ >= cfg_.page_size) {
+        NILUS_RETURN_NOT_OK(push(TakeChunk(false)));  // a large transaction, in parts
+      }
+    }
+    return Status::Cancelled("interrupted");
+  }
+
+  Position StreamPosition() const {
+    return {{"slot", cfg_.slot}, {"lsn", FormatLsn(committed_lsn_)}, {"snapshot", "done"}};
+  }
+
+  /// Everything gathered so far, as a chunk.
+  ChangeChunk TakeChunk(bool at_boundary) {
+    ChangeChunk chunk;
+    chunk.changes = std::move(done_);
+    done_.clear();
+    for (auto& [oid, t] : relations_) {
+      if (t.builder && t.builder->num_rows() > 0) chunk.changes.push_back(Finish(t));
+    }
+    chunk.position = StreamPosition();
+    chunk.at_boundary = at_boundary;
+    pending_rows_ = 0;
+    chunk_started_ = Clock::now();
+    return chunk;
+  }
+
+  TableChanges Finish(Table& t) { return TableChanges{t.schema, t.name, t.key, t.builder->Finish(), false}; }
+
+  Status Handle(const pgoutput::Message& m, Lsn lsn) {
+    switch (m.type) {
+      case 'B':
+        in_transaction_ = true;
+        current_commit_lsn_ = m.begin.final_lsn;
+        current_xid_ = m.begin.xid;
+        current_commit_ts_ = m.begin.commit_time / 1000 + kPgEpochMillis;
+        seq_ = 0;
+        if (pending_rows_ == 0) chunk_started_ = Clock::now();
+        return Status::OK();
+      case 'C':
+        in_transaction_ = false;
+        committed_lsn_ = m.commit.end_lsn;
+        return Status::OK();
+      case 'R':
+        return OnRelation(m.relation);
+      case 'I':
+      case 'U':
+      case 'D':
+        return OnChange(m.change, lsn);
+      case 'T':
+        for (uint32_t oid : m.truncate.relations) {
+          auto it = relations_.find(oid);
+          if (it == relations_.end()) continue;
+          if (it->second.builder && it->second.builder->num_rows() > 0) done_.push_back(Finish(it->second));
+          done_.push_back(TruncateOf(it->second, lsn, current_commit_ts_));
+          ++pending_rows_;
+        }
+        return Status::OK();
+      default:  // Type, Origin, Message: nothing to load
+        return Status::OK();
+    }
+  }
+
+  /// A Relation message: the columns of a table from here on (new, or changed by DDL).
+  Status OnRelation(const pgoutput::Relation& rel) {
+    if (!cfg_.IncludesTable(rel.schema, rel.name)) {
+      relations_.erase(rel.oid);
+      ignored_.insert(rel.oid);
+      return Status::OK();
+    }
+    ignored_.erase(rel.oid);
+    Table& t = relations_[rel.oid];
+    if (t.builder && t.builder->num_rows() > 0) done_.push_back(Finish(t));
+    t = Table{rel.schema, rel.name, {}, rel.replica_identity, {}, {}, {}, {}, nullptr};
+    NILUS_ASSIGN_OR_RAISE(t.key, PgPrimaryKey(*catalog_, QuoteIdent(rel.schema) + "." + QuoteIdent(rel.name)));
+    if (t.key.empty()) {
+      for (const auto& c : rel.columns) {
+        if (c.key) t.key.push_back(c.name);
+      }
+    }
+    Schema schema;
+    for (size_t i = 0; i < rel.columns.size(); ++i) {
+      const auto& c = rel.columns[i];
+      if (std::find(t.key.begin(), t.key.end(), c.name) != t.key.end()) t.key_index.push_back(static_cast<int>(i));
+      if (!cfg_.IncludesColumn(rel.schema, rel.name, c.name)) continue;
+      NILUS_ASSIGN_OR_RAISE(auto type, TypeOf(c.type_oid, c.type_modifier));
+      if (!type) continue;
+      t.kept.push_back(static_cast<int>(i));
+      t.types.push_back(*type);
+      t.names.push_back(c.name);
+      schema.AddField({c.name, type->logical, true, "postgresql:" + type->sql_type});
+    }
+    for (auto& f : ChangeFields()) schema.AddField(std::move(f));
+    t.builder = std::make_unique<BatchBuilder>(std::move(schema));
+    return Status::OK();
+  }
+
+  /// How a column of type `oid` (with modifier `mod`) travels, from the catalog; cached.
+  Result<std::optional<PgColumnType>> TypeOf(uint32_t oid, int32_t mod) {
+    auto key = std::make_pair(oid, mod);
+    if (auto it = types_.find(key); it != types_.end()) return it->second;
+    NILUS_ASSIGN_OR_RAISE(PgResult r, catalog_->Exec(R"sql(
+SELECT bt.oid,
+       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE format_type(t.oid, $2::int) END,
+       bt.typnamespace = 'pg_catalog'::regnamespace, bt.typtype
+FROM pg_type t JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+WHERE t.oid = $1::oid)sql",
+                                                     {std::to_string(oid), std::to_string(mod)}));
+    if (r.rows() != 1) return Status::NotFound("type {} of a replicated column is not in the catalog", oid);
+    bool builtin = r.Get(0, 2) == "t";
+    char typtype = r.Get(0, 3)[0];
+    auto type =
+        cfg_.Travel(ClassifyPgType(static_cast<uint32_t>(std::stoul(r.Get(0, 0))), r.Get(0, 1), builtin, typtype),
+                    builtin, typtype);
+    types_[key] = type;
+    return type;
+  }
+
+  Status OnChange(const pgoutput::RowChange& c, Lsn lsn) {
+    auto it = relations_.find(c.relation);
+    if (it == relations_.end()) {
+      if (ignored_.count(c.relation)) return Status::OK();
+      return Status::IOError("a change of relation {} before its Relation message", c.relation);
+    }
+    Table& t = it->second;
+    ChangeRecord r{
+        "c",      lsn,    current_commit_lsn_, 0,           current_xid_, current_commit_ts_, NowMillis(), "false", db_,
+        t.schema, t.name, std::nullopt,        std::nullopt};
+    const bool full = c.old_kind == 'O';
+    if (c.kind == 'D') {
+      r.op = "d";
+      if (full) r.before = BeforeJson(t, c.old_tuple);
+      return AppendRow(t, c.old_tuple, nullptr, r);
+    }
+    if (c.kind == 'U') {
+      r.op = "u";
+      if (full) r.before = BeforeJson(t, c.old_tuple);
+      // A changed key: the row under the old key goes, as Debezium reports it (a delete, then a create).
+      if (c.old_kind == 'K' || (full && KeyChanged(t, c.old_tuple, c.new_tuple))) {
+        ChangeRecord del = r;
+        del.op = "d";
+        NILUS_RETURN_NOT_OK(AppendRow(t, c.old_tuple, nullptr, del));
+        r.op = "c";
+      }
+    }
+    return AppendRow(t, c.new_tuple, full ? &c.old_tuple : nullptr, r);
+  }
+
+  static bool KeyChanged(const Table& t, const pgoutput::Tuple& old, const pgoutput::Tuple& now) {
+    for (int i : t.key_index) {
+      size_t k = static_cast<size_t>(i);
+      if (k >= old.size() || k >= now.size()) return true;
+      if (old[k].kind != now[k].kind || old[k].data != now[k].data) return now[k].kind != pgoutput::Value::kUnchanged;
+    }
+    return false;
+  }
+
+  /// Appends one row: the values of `tuple` (an unchanged TOASTed value taken from `old`, a
+  /// whole old row, when there is one; else NULL and listed in _cdc_unchanged).
+  Status AppendRow(Table& t, const pgoutput::Tuple& tuple, const pgoutput::Tuple* old, ChangeRecord& r) {
+    BatchBuilder& b = *t.builder;
+    std::string unchanged;
+    for (size_t k = 0; k < t.kept.size(); ++k) {
+      size_t i = static_cast<size_t>(t.kept[k]);
+      const pgoutput::Value* v = i < tuple.size() ? &tuple[i] : nullptr;
+      if (v && v->kind == pgoutput::Value::kUnchanged) {
+        if (old && i < old->size() && (*old)[i].kind == pgoutput::Value::kText) {
+          v = &(*old)[i];
+        } else {
+          unchanged += (unchanged.empty() ? "[" : ",") + nlohmann::json(t.names[k]).dump();
+          v = nullptr;
+        }
+      }
+      if (!v || v->kind != pgoutput::Value::kText) {
+        b.column(k).AppendNull();
+        continue;
+      }
+      NILUS_RETURN_NOT_OK(AppendValue(t.types[k], v->data, b.column(k))
+                              .WithContext(fmt::format("column {} of {}.{}", t.names[k], t.schema, t.name)));
+    }
+    if (!unchanged.empty()) r.unchanged = unchanged + "]";
+    r.seq = ++seq_;
+    AppendRecord(b, t.kept.size(), r);
+    ++pending_rows_;
+    return Status::OK();
+  }
+
+  /// The whole old row (REPLICA IDENTITY FULL) as a JSON object of text values.
+  static std::string BeforeJson(const Table& t, const pgoutput::Tuple& old) {
+    nlohmann::json out = nlohmann::json::object();
+    for (size_t k = 0; k < t.kept.size(); ++k) {
+      size_t i = static_cast<size_t>(t.kept[k]);
+      if (i >= old.size() || old[i].kind != pgoutput::Value::kText) {
+        out[t.names[k]] = nullptr;
+      } else {
+        out[t.names[k]] = std::string(old[i].data);
+      }
+    }
+    return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+
+  Uri uri_;
+  std::stop_token stop_;
+  Config cfg_;
+  std::string db_;
+  Lsn start_ = 0;
+
+  // The snapshot.
+  bool create_slot_ = false, marker_sent_ = false, snapshot_ = false, resnapshot_ = false, finished_ = false;
+  std::vector<std::pair<std::string, std::string>> tables_to_snapshot_;
+  size_t next_snapshot_table_ = 0;
+  std::shared_ptr<PgConnection> snapshot_conn_;
+  std::unique_ptr<BatchReader> snapshot_reader_;
+  Table snapshot_table_;
+  int64_t snapshot_rows_ = 0;
+
+  // The stream (the reader thread's).
+  std::unique_ptr<PgReplication> repl_;
+  std::unique_ptr<PgConnection> catalog_;
+  std::thread reader_;
+  BoundedQueue<Item> queue_{4};
+  std::atomic<Lsn> confirmed_{0};
+  Lsn received_ = 0;
+  Lsn committed_lsn_ = 0;  // end of the last transaction read whole
+  Lsn current_commit_lsn_ = 0;
+  int64_t current_xid_ = 0, current_commit_ts_ = 0, seq_ = 0;
+  bool in_transaction_ = false;
+  int64_t pending_rows_ = 0;
+  Clock::time_point chunk_started_ = Clock::now();
+  std::map<uint32_t, Table> relations_;
+  std::set<uint32_t> ignored_;
+  std::vector<TableChanges> done_;  // finished batches of the chunk being gathered
+  std::map<std::pair<uint32_t, int32_t>, std::optional<PgColumnType>> types_;
+};
+
+class PgChangeSource final : public ChangeSource {
+ public:
+  PgChangeSource(Uri uri, std::stop_token stop) : uri_(std::move(uri)), stop_(std::move(stop)) {}
+
+  Result<std::unique_ptr<ChangeStream>> Open(const SourceOptions& options, const Position& position) override {
+    NILUS_RETURN_NOT_OK(CheckPostgresChangeOptions(options));
+    Config cfg = Config::From(options);
+    NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_, stop_));
+    NILUS_ASSIGN_OR_RAISE(PgResult settings, conn->Exec("SELECT current_setting('wal_level'), current_database()"));
+    if (settings.Get(0, 0) != "logical" && cfg.snapshot_mode != "initial_only") {
+      return Status::FailedPrecondition(
+          "change data capture needs wal_level = logical on PostgreSQL {} (it is {}); set it in postgresql.conf "
+          "(ALTER SYSTEM SET wal_level = logical) and restart the server",
+          uri_.Masked(), settings.Get(0, 0));
+    }
+    std::string db = settings.Get(0, 1);
+    NILUS_ASSIGN_OR_RAISE(auto tables, IncludedTables(*conn, cfg));
+    if (cfg.snapshot_mode != "initial_only") NILUS_RETURN_NOT_OK(EnsurePublication(*conn, cfg, tables));
+
+    auto stream = std::make_unique<PgChangeStream>(uri_, stop_, Config::From(options), db);
+    const std::string state = position.value("snapshot", "");
+    const bool committed = state == "done" && position.contains("lsn");
+    if (cfg.snapshot_mode == "initial_only") {
+      if (committed)
+        return Status::FailedPrecondition(
+            "the snapshot of this pipeline (snapshot.mode: initial_only) "
+            "was loaded already; reset it to load it again: nilus state "
+            "reset <pipeline>");
+      NILUS_RETURN_NOT_OK(stream->Prepare(position, tables, true, true, false));
+      return std::unique_ptr<ChangeStream>(std::move(stream));
+    }
+    NILUS_ASSIGN_OR_RAISE(PgResult slot, conn->Exec("SELECT plugin, database, confirmed_flush_lsn::text, "
+                                                    "coalesce(wal_status, ''), active FROM pg_replication_slots "
+                                                    "WHERE slot_name = $1",
+                                                    {cfg.slot}));
+    const bool slot_exists = slot.rows() == 1;
+    if (committed) {
+      Lsn at = 0, flushed = 0;
+      ParseLsn(position.value("lsn", ""), &at);
+      std::string problem;
+      if (!slot_exists) {
+        problem = fmt::format("replication slot {} no longer exists", cfg.slot);
+      } else if (slot.Get(0, 3) == "lost") {
+        problem = fmt::format("replication slot {} lost the WAL it held (max_slot_wal_keep_size)", cfg.slot);
+      } else if (ParseLsn(slot.Get(0, 2), &flushed) && flushed > at) {
+        problem =
+            fmt::format("replication slot {} was read up to {} by someone else, past the {} this pipeline committed",
+                        cfg.slot, FormatLsn(flushed), FormatLsn(at));
+      }
+      if (problem.empty()) {
+        if (slot.Get(0, 0) != "pgoutput" || slot.Get(0, 1) != db) {
+          return Status::FailedPrecondition("replication slot {} is not a pgoutput slot of database {}", cfg.slot, db);
+        }
+        NILUS_RETURN_NOT_OK(stream->Prepare(position, {}, false, false, false));
+        return std::unique_ptr<ChangeStream>(std::move(stream));
+      }
+      if (cfg.snapshot_mode != "when_needed") {
+        return Status::FailedPrecondition(
+            "{}: the changes after {} cannot be read any more, and carrying on would lose them silently. To load the "
+            "tables again from a new snapshot, set snapshot.mode: when_needed (or reset the pipeline with nilus "
+            "state reset <pipeline>, which starts it afresh){}",
+            problem, position.value("lsn", ""),
+            slot_exists
+                ? fmt::format("; the old slot must be dropped first: SELECT pg_drop_replication_slot('{}')", cfg.slot)
+                : "");
+      }
+      spdlog::warn("{}; snapshot.mode is when_needed: taking a new snapshot", problem);
+      if (slot_exists) NILUS_RETURN_NOT_OK(DropSlot(*conn, cfg.slot));
+      NILUS_RETURN_NOT_OK(stream->Prepare(position, tables, true, true, true));
+      return std::unique_ptr<ChangeStream>(std::move(stream));
+    }
+    if (slot_exists) {
+      // A slot this pipeline created, whose snapshot never committed, holds nothing of value.
+      if (state == "started" && position.value("slot", "") == cfg.slot) {
+        spdlog::info("the last run created replication slot {} but did not finish its snapshot; starting again",
+                     cfg.slot);
+        NILUS_RETURN_NOT_OK(DropSlot(*conn, cfg.slot));
+      } else {
+        return Status::FailedPrecondition(
+            "replication slot {} exists, but this pipeline never committed a position from it, so nilus cannot tell "
+            "which changes it holds; choose another slot.name, or drop the slot if nothing else uses it: SELECT "
+            "pg_drop_replication_slot('{}')",
+            cfg.slot, cfg.slot);
+      }
+    }
+    const bool snapshot = cfg.snapshot_mode != "no_data";
+    NILUS_RETURN_NOT_OK(stream->Prepare(position, tables, true, snapshot, false));
+    return std::unique_ptr<ChangeStream>(std::move(stream));
+  }
+
+ private:
+  /// The tables the options include: ordinary and partitioned tables (not partitions, whose
+  /// changes arrive through their root), outside the system schemas.
+  static Result<std::vector<std::pair<std::string, std::string>>> IncludedTables(PgConnection& conn,
+                                                                                 const Config& cfg) {
+    NILUS_ASSIGN_OR_RAISE(PgResult r, conn.Exec(R"sql(
+SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+ORDER BY 1, 2)sql"));
+    std::vector<std::pair<std::string, std::string>> out;
+    for (int i = 0; i < r.rows(); ++i) {
+      if (cfg.IncludesTable(r.Get(i, 0), r.Get(i, 1))) out.emplace_back(r.Get(i, 0), r.Get(i, 1));
+    }
+    if (out.empty()) {
+      return Status::InvalidInput(
+          "no table of the database matches table.include.list / schema.include.list (and the exclude lists); the "
+          "patterns are regular expressions matching whole names like public.orders");
+    }
+    return out;
+  }
+
+  /// Creates the publication for the included tables when it is missing.
+  static Status EnsurePublication(PgConnection& conn, const Config& cfg,
+                                  const std::vector<std::pair<std::string, std::string>>& tables) {
+    NILUS_ASSIGN_OR_RAISE(PgResult r, conn.Exec("SELECT 1 FROM pg_publication WHERE pubname = $1", {cfg.publication}));
+    if (r.rows() == 1) {
+      // A table the publication leaves out would never stream: say so rather than miss its changes.
+      NILUS_ASSIGN_OR_RAISE(
+          PgResult published,
+          conn.Exec("SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1", {cfg.publication}));
+      std::set<std::pair<std::string, std::string>> have;
+      for (int i = 0; i < published.rows(); ++i) have.emplace(published.Get(i, 0), published.Get(i, 1));
+      std::vector<std::string> missing;
+      for (const auto& t : tables) {
+        if (!have.count(t)) missing.push_back(QuoteIdent(t.first) + "." + QuoteIdent(t.second));
+      }
+      if (!missing.empty()) {
+        return Status::FailedPrecondition(
+            "publication {} does not publish {}, which the include lists name, so their changes would never arrive; "
+            "add them (ALTER PUBLICATION {} ADD TABLE {}) or narrow table.include.list",
+            cfg.publication, Join(missing, ", "), QuoteIdent(cfg.publication), Join(missing, ", "));
+      }
+      return Status::OK();
+    }
+    std::vector<std::string> names;
+    for (const auto& [schema, table] : tables) names.push_back(QuoteIdent(schema) + "." + QuoteIdent(table));
+    spdlog::info("creating publication {} for {}", cfg.publication, Join(names, ", "));
+    return conn
+        .Exec(fmt::format("CREATE PUBLICATION {} FOR TABLE {} WITH (publish_via_partition_root = true)",
+                          QuoteIdent(cfg.publication), Join(names, ", ")))
+        .status();
+  }
+
+  static Status DropSlot(PgConnection& conn, const std::string& slot) {
+    spdlog::info("dropping replication slot {}", slot);
+    return conn.Exec("SELECT pg_drop_replication_slot($1)", {slot}).status();
+  }
+
+  Uri uri_;
+  std::stop_token stop_;
+};
+
+}  // namespace
+
+Status CheckPostgresChangeOptions(const SourceOptions& o) {
+  auto get = [&](const char* name) {
+    auto it = o.cdc.find(name);
+    return it == o.cdc.end() ? std::string() : it->second;
+  };
+  for (const char* kind : {"table", "schema", "column"}) {
+    if (!get(fmt::format("{}.include.list", kind).c_str()).empty() &&
+        !get(fmt::format("{}.exclude.list", kind).c_str()).empty()) {
+      return Status::InvalidInput("{0}.include.list and {0}.exclude.list exclude each other; give one of them", kind);
+    }
+  }
+  for (const char* name : {"slot.name", "publication.name"}) {
+    std::string v = get(name);
+    if (!v.empty() && !RE2::FullMatch(v, "[a-z0-9_]{1,63}")) {
+      return Status::InvalidInput(
+          "{} '{}' must be 1 to 63 lower-case letters, digits and underscores (as PostgreSQL names slots)", name, v);
+    }
+  }
+  if (get("snapshot.mode") == "always") {
+    return Status::InvalidInput(
+        "snapshot.mode 'always' is not supported by the PostgreSQL change source: a snapshot at every start would "
+        "load rows twice into a change log; use initial, when_needed, no_data or initial_only");
+  }
+  if (!get("time.precision.mode").empty() && get("time.precision.mode") != "adaptive" &&
+      get("time.precision.mode") != "adaptive_time_microseconds") {
+    return Status::InvalidInput(
+        "time.precision.mode '{}' is not supported: nilus keeps times and timestamps in microseconds "
+        "(adaptive_time_microseconds), as their columns' types say",
+        get("time.precision.mode"));
+  }
+  if (!get("topic.heartbeat.prefix").empty() || !get("database.include.list").empty() ||
+      !get("collection.include.list").empty()) {
+    return Status::InvalidInput(
+        "topic.heartbeat.prefix, database.include.list and collection.include.list do not apply to the PostgreSQL "
+        "change source: heartbeats advance the position committed with the data (heartbeat.interval.ms), and a "
+        "source address names one database");
+  }
+  if (get("include.schema.changes") == "true") {
+    return Status::InvalidInput(
+        "include.schema.changes: true is not supported: schema changes are applied to the destination tables "
+        "(new columns appear), not written as events");
+  }
+  if (!o.table.empty() || !o.incremental_key.empty() || o.sql_limit > 0 || o.yield_limit > 0) {
+    return Status::InvalidInput(
+        "a change-data-capture source reads the tables that table.include.list names, from their snapshot and log; "
+        "source-table, incremental-key, sql-limit and yield-limit do not apply to it");
+  }
+  return Status::OK();
+}
+
+Result<std::unique_ptr<ChangeSource>> OpenPostgresChangeSource(const Uri& uri, std::stop_token stop) {
+  return std::unique_ptr<ChangeSource>(new PgChangeSource(uri, std::move(stop)));
+}
+
+}  // namespace nilus

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# PostgreSQL change data capture: the snapshot, then inserts, updates (a changed primary key
+# among them), deletes, a truncate and an added column, captured into a change log in
+# PostgreSQL and a mirror in SQLite; a second start resumes where the first one committed.
+source "$(dirname "$0")/pg_lib.sh"
+pg_start
+
+sql "CREATE DATABASE shop"
+sql "CREATE DATABASE replica"
+sql shop "CREATE TABLE orders (id int PRIMARY KEY, customer text NOT NULL, amount numeric(12,2), placed timestamptz,
+                               tags text[], paid boolean)"
+sql shop "CREATE TABLE customers (id int PRIMARY KEY, name text)"
+sql shop "CREATE TABLE audit (at timestamptz, what text)"  # no key: change log only
+sql shop "CREATE TABLE ignored (id int PRIMARY KEY)"
+sql shop "INSERT INTO orders SELECT g, 'c' || (g % 7), g * 1.25, '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 hour',
+          ARRAY['a', 'b' || g], g % 2 = 0 FROM generate_series(1, 500) g"
+sql shop "INSERT INTO customers SELECT g, 'name ' || g FROM generate_series(1, 20) g"
+
+write_manifest() {  # NAME DEST STRATEGY TABLES
+  cat >"$WORK/$1.yaml" <<YAML
+name: $1
+type: service
+service:
+  stackSpec:
+    source:
+      address: $PG_URI/shop
+      options:
+        engine: debezium
+        slot.name: $1
+        publication.name: $1_pub
+        plugin.name: pgoutput
+        table.include.list: "$4"
+        topic.prefix: cdc
+        heartbeat.interval.ms: 1000
+        max.batch.size: 100
+    sink:
+      address: $2
+      options:
+        dest-table: retail
+        incremental-strategy: $3
+YAML
+}
+write_manifest mirror "sqlite:///$WORK/replica.db" merge "public.orders,public.customers"
+write_manifest changelog "$PG_URI/replica" append "public.orders,public.customers,public.audit"
+
+expect_ok validate "$WORK/mirror.yaml"
+expect_ok validate "$WORK/changelog.yaml"
+
+start_cdc() {  # NAME: runs the pipeline in the background; its pid in PID_<NAME>
+  "$NILUS_BIN" run "$WORK/$1.yaml" >>"$WORK/$1.log" 2>&1 &
+  eval "PID_$1=$!"
+}
+stop_cdc() {  # NAME
+  local pid
+  pid=$(eval echo "\$PID_$1")
+  kill -TERM "$pid"
+  wait "$pid" || fail "nilus $1 exited $? after SIGTERM"
+}
+
+# mirror_rows TABLE COLUMNS: the mirror's rows, sorted, as text
+mirror_rows() {
+  sqlite3 -separator '|' "$WORK/replica.db" "SELECT $2 FROM retail__cdc_public_$1 ORDER BY id"
+}
+source_rows() {
+  sql shop "SELECT $2 FROM $1 ORDER BY id"
+}
+# wait_for DESCRIPTION COMMAND...: polls until COMMAND succeeds (a guard against a hang, not a
+# speed check: it allows minutes).
+wait_for() {
+  local what=$1
+  shift
+  for _ in $(seq "${NILUS_TEST_WAIT:-600}"); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  cat "$WORK"/mirror.log "$WORK"/changelog.log >&2
+  fail "gave up waiting for: $what"
+}
+orders_cols="id, customer, amount, paid"
+mirror_matches() {
+  [ "$(mirror_rows orders "$orders_cols")" = "$(source_rows orders "id, customer, amount, CASE WHEN paid THEN 1 WHEN NOT paid THEN 0 END")" ] &&
+    [ "$(mirror_rows customers "id, name")" = "$(source_rows customers "id, name")" ]
+}
+changelog_count() {  # TABLE OP
+  sql replica "SELECT count(*) FROM retail.cdc_public_$1 WHERE _cdc_op = '$2'"
+}
+
+start_cdc mirror
+start_cdc changelog
+wait_for "the snapshot in the mirror" mirror_matches
+wait_for "the snapshot in the change log" test "$(changelog_count orders r)" = 500
+expect_sql replica "SELECT count(*) FROM retail.cdc_public_customers WHERE _cdc_op = 'r'" 20
+# Snapshot rows are typed as the source declares them.
+expect_sql replica "SELECT amount, placed, tags, paid FROM retail.cdc_public_orders WHERE id = 7" \
+  "8.75|2024-01-01 07:00:00+00|{a,b7}|f"
+expect_sql replica "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'retail.cdc_public_orders'::regclass AND attname = 'amount'" \
+  "numeric(12,2)"
+
+# Changes, each in its own transaction or several in one.
+sql shop "INSERT INTO orders VALUES (501, 'new', 1.50, '2024-06-01 12:00:00.123456+00', ARRAY['x'], true)"
+sql shop "UPDATE orders SET amount = amount + 1 WHERE id <= 10"
+sql shop "DELETE FROM orders WHERE id BETWEEN 11 AND 20"
+sql shop "BEGIN; UPDATE orders SET id = 1000 WHERE id = 21; INSERT INTO customers VALUES (21, 'late'); COMMIT"
+sql shop "INSERT INTO audit VALUES (now(), 'checked')"
+sql shop "INSERT INTO ignored VALUES (1)"
+wait_for "the changes in the mirror" mirror_matches
+wait_for "the changes in the change log" test "$(changelog_count audit c)" = 1
+expect_sql replica "SELECT count(*) FROM retail.cdc_public_orders WHERE _cdc_op = 'd'" 11
+expect_sql replica "SELECT count(*) FROM retail.cdc_public_orders WHERE _cdc_op = 'u'" 10
+expect_sql replica "SELECT count(*) FROM retail.cdc_public_orders WHERE _cdc_op = 'c'" 2
+expect_sql replica "SELECT amount, placed FROM retail.cdc_public_orders WHERE _cdc_op = 'c' AND id = 501" \
+  "1.50|2024-06-01 12:00:00.123456+00"
+expect_sql replica "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%ignored%'" 0
+# One transaction: one commit position, each change its own place in it.
+expect_sql replica "SELECT count(DISTINCT _cdc_commit_lsn), count(DISTINCT _cdc_seq) FROM retail.cdc_public_orders WHERE id IN (21, 1000) AND _cdc_op <> 'r'" \
+  "1|2"
+# Every change once: commit position and place are unique.
+expect_sql replica "SELECT count(*) FROM (SELECT _cdc_commit_lsn, _cdc_seq, _cdc_op FROM retail.cdc_public_orders WHERE _cdc_op <> 'r' GROUP BY 1, 2, 3 HAVING count(*) > 1) d" 0
+
+# Stopped and started again, each pipeline resumes where it committed.
+stop_cdc mirror
+stop_cdc changelog
+sql shop "UPDATE orders SET customer = 'while stopped' WHERE id = 1"
+sql shop "ALTER TABLE orders ADD COLUMN channel text"
+sql shop "INSERT INTO orders (id, customer, channel) VALUES (502, 'web order', 'web')"
+start_cdc mirror
+start_cdc changelog
+wait_for "the changes made while stopped" mirror_matches
+wait_for "the new column in the change log" test "$(sql replica "SELECT channel FROM retail.cdc_public_orders WHERE id = 502")" = web
+expect_output "the new column in the mirror" "web" sqlite3 "$WORK/replica.db" "SELECT channel FROM retail__cdc_public_orders WHERE id = 502"
+expect_sql replica "SELECT count(*) FROM retail.cdc_public_orders WHERE customer = 'while stopped'" 1
+
+# A truncate empties the mirror and is one row in the change log.
+sql shop "TRUNCATE customers"
+sql shop "INSERT INTO customers VALUES (1, 'after truncate')"
+wait_for "the truncate in the mirror" mirror_matches
+wait_for "the truncate in the change log" test "$(changelog_count customers t)" = 1
+
+# The slot is confirmed up to what was committed.
+stop_cdc mirror
+stop_cdc changelog
+committed=$(sqlite3 "$WORK/replica.db" "SELECT json_extract(state, '$.source.lsn') FROM _nilus_state WHERE pipeline = 'mirror'")
+expect_sql shop "SELECT confirmed_flush_lsn <= '$committed'::pg_lsn FROM pg_replication_slots WHERE slot_name = 'mirror'" t
+grep -q "secret" "$WORK/mirror.log" "$WORK/changelog.log" && fail "a log shows the password"
+echo "ok: $CHECKS checks"
