@@ -161,7 +161,7 @@ struct RunCommand {
     if (!m->schedule.empty()) spdlog::info("schedule '{}' is run by nilus serve; nilus run runs once now", m->schedule);
     auto loads = RunAll(selected, RunOptions{full_refresh, std::chrono::seconds(lock_timeout), g.stop});
     if (!loads.ok()) return Fail(loads.status());
-    PrintSummary(*loads);
+    if (!loads->empty()) PrintSummary(*loads);
     return kExitOk;
   }
 };
@@ -240,7 +240,7 @@ struct IngestCommand {
     if (!p.ok()) return Fail(p.status());
     auto loads = RunAll({*p}, RunOptions{full_refresh, std::chrono::seconds(lock_timeout), g.stop});
     if (!loads.ok()) return Fail(loads.status());
-    PrintSummary(*loads);
+    if (!loads->empty()) PrintSummary(*loads);
     return kExitOk;
   }
 };

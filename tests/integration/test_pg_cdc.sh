@@ -12,6 +12,7 @@ sql shop "CREATE TABLE orders (id int PRIMARY KEY, customer text NOT NULL, amoun
 sql shop "CREATE TABLE customers (id int PRIMARY KEY, name text)"
 sql shop "CREATE TABLE audit (at timestamptz, what text)"  # no key: change log only
 sql shop "CREATE TABLE ignored (id int PRIMARY KEY)"
+sql shop "CREATE TABLE docs (id int PRIMARY KEY, body text, n int)"
 sql shop "INSERT INTO orders SELECT g, 'c' || (g % 7), g * 1.25, '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 hour',
           ARRAY['a', 'b' || g], g % 2 = 0 FROM generate_series(1, 500) g"
 sql shop "INSERT INTO customers SELECT g, 'name ' || g FROM generate_series(1, 20) g"
@@ -40,8 +41,8 @@ service:
         incremental-strategy: $3
 YAML
 }
-write_manifest mirror "sqlite:///$WORK/replica.db" merge "public.orders,public.customers"
-write_manifest changelog "$PG_URI/replica" append "public.orders,public.customers,public.audit"
+write_manifest mirror "sqlite:///$WORK/replica.db" merge "public.orders,public.customers,public.docs"
+write_manifest changelog "$PG_URI/replica" append "public.orders,public.customers,public.audit,public.docs"
 
 expect_ok validate "$WORK/mirror.yaml"
 expect_ok validate "$WORK/changelog.yaml"
@@ -64,13 +65,13 @@ mirror_rows() {
 source_rows() {
   sql shop "SELECT $2 FROM $1 ORDER BY id"
 }
-# wait_for DESCRIPTION COMMAND...: polls until COMMAND succeeds (a guard against a hang, not a
-# speed check: it allows minutes).
+# wait_for DESCRIPTION CONDITION: polls until the shell CONDITION (evaluated anew each time)
+# holds; a guard against a hang, not a speed check: it allows minutes.
 wait_for() {
   local what=$1
   shift
   for _ in $(seq "${NILUS_TEST_WAIT:-600}"); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
+    if eval "$1" >/dev/null 2>&1; then return 0; fi
     sleep 0.5
   done
   cat "$WORK"/mirror.log "$WORK"/changelog.log >&2
@@ -88,7 +89,7 @@ changelog_count() {  # TABLE OP
 start_cdc mirror
 start_cdc changelog
 wait_for "the snapshot in the mirror" mirror_matches
-wait_for "the snapshot in the change log" test "$(changelog_count orders r)" = 500
+wait_for "the snapshot in the change log" '[ "$(changelog_count orders r)" = 500 ]'
 expect_sql replica "SELECT count(*) FROM retail.cdc_public_customers WHERE _cdc_op = 'r'" 20
 # Snapshot rows are typed as the source declares them.
 expect_sql replica "SELECT amount, placed, tags, paid FROM retail.cdc_public_orders WHERE id = 7" \
@@ -104,7 +105,7 @@ sql shop "BEGIN; UPDATE orders SET id = 1000 WHERE id = 21; INSERT INTO customer
 sql shop "INSERT INTO audit VALUES (now(), 'checked')"
 sql shop "INSERT INTO ignored VALUES (1)"
 wait_for "the changes in the mirror" mirror_matches
-wait_for "the changes in the change log" test "$(changelog_count audit c)" = 1
+wait_for "the changes in the change log" '[ "$(changelog_count audit c)" = 1 ]'
 expect_sql replica "SELECT count(*) FROM retail.cdc_public_orders WHERE _cdc_op = 'd'" 11
 expect_sql replica "SELECT count(*) FROM retail.cdc_public_orders WHERE _cdc_op = 'u'" 10
 expect_sql replica "SELECT count(*) FROM retail.cdc_public_orders WHERE _cdc_op = 'c'" 2
@@ -126,7 +127,7 @@ sql shop "INSERT INTO orders (id, customer, channel) VALUES (502, 'web order', '
 start_cdc mirror
 start_cdc changelog
 wait_for "the changes made while stopped" mirror_matches
-wait_for "the new column in the change log" test "$(sql replica "SELECT channel FROM retail.cdc_public_orders WHERE id = 502")" = web
+wait_for "the new column in the change log" '[ "$(sql replica "SELECT channel FROM retail.cdc_public_orders WHERE id = 502")" = web ]'
 expect_output "the new column in the mirror" "web" sqlite3 "$WORK/replica.db" "SELECT channel FROM retail__cdc_public_orders WHERE id = 502"
 expect_sql replica "SELECT count(*) FROM retail.cdc_public_orders WHERE customer = 'while stopped'" 1
 
@@ -134,7 +135,32 @@ expect_sql replica "SELECT count(*) FROM retail.cdc_public_orders WHERE customer
 sql shop "TRUNCATE customers"
 sql shop "INSERT INTO customers VALUES (1, 'after truncate')"
 wait_for "the truncate in the mirror" mirror_matches
-wait_for "the truncate in the change log" test "$(changelog_count customers t)" = 1
+wait_for "the truncate in the change log" '[ "$(changelog_count customers t)" = 1 ]'
+
+# A TOASTed value (1 MB) that an update leaves unchanged: the server does not send it again; the
+# mirror keeps it, the change log names it in _cdc_unchanged.
+sql shop "INSERT INTO docs SELECT 1, string_agg(md5(g::text), ''), 0 FROM generate_series(1, 32768) g"
+sql shop "UPDATE docs SET n = 1"
+sql shop "BEGIN; UPDATE docs SET n = 2; UPDATE docs SET n = 3; COMMIT"
+doc() { echo "$(sql shop "SELECT length(body), substr(body, 1, 40), substr(body, 1000000, 40), n FROM docs")"; }
+mirror_doc() { sqlite3 -separator '|' "$WORK/replica.db" "SELECT length(body), substr(body, 1, 40), substr(body, 1000000, 40), n FROM retail__cdc_public_docs"; }
+wait_for "the updated document in the mirror" '[ "$(mirror_doc)" = "$(doc)" ]'
+wait_for "the document updates in the change log" '[ "$(changelog_count docs u)" = 3 ]'
+expect_sql replica "SELECT count(*) FROM retail.cdc_public_docs WHERE _cdc_op = 'u' AND body IS NULL AND _cdc_unchanged = '[\"body\"]'" 3
+
+# A server restart mid-stream: the pipelines reconnect and carry on.
+as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w restart >/dev/null
+sql shop "INSERT INTO customers VALUES (2, 'after restart')"
+wait_for "the change after the restart in the mirror" mirror_matches
+grep -q "retrying" "$WORK/mirror.log" || fail "the mirror did not say it reconnected"
+
+# Idle tables while another database writes WAL: heartbeats (every second here) commit the
+# server's position, and the slot is released up to it.
+sql "CREATE TABLE busy (x int)"
+before=$(sql "SELECT pg_current_wal_lsn()")
+sql "INSERT INTO busy SELECT generate_series(1, 10000)"
+wait_for "the mirror slot to pass the other database's writes" \
+  '[ "$(sql "SELECT confirmed_flush_lsn > '"'$before'"'::pg_lsn FROM pg_replication_slots WHERE slot_name = '"'mirror'"'")" = t ]'
 
 # The slot is confirmed up to what was committed.
 stop_cdc mirror

@@ -54,12 +54,36 @@ bool IsChangeRecordColumn(std::string_view name) { return StartsWith(name, "_cdc
 struct MirrorRows {
   std::shared_ptr<const RecordBatch> rows;
   std::shared_ptr<const Column> ops;
+  /// `_nilus_unchanged`, with destination names (in every batch, so that the staged rows of a
+  /// load have one shape).
+  std::shared_ptr<const Column> unchanged;
 };
+
+/// The unchanged-column lists of `_cdc_unchanged`, with the names Normalize gives the columns.
+std::shared_ptr<const Column> UnchangedColumns(const Column& lists) {
+  auto out = std::make_shared<Column>(LogicalType::Text());
+  for (int64_t r = 0; r < lists.length(); ++r) {
+    if (lists.IsNull(r)) {
+      out->AppendNull();
+      continue;
+    }
+    auto names = json::parse(lists.View(r), nullptr, false);
+    json normal = json::array();
+    if (names.is_array()) {
+      for (const auto& n : names) {
+        if (n.is_string()) normal.push_back(NormalizeIdentifier(n.get<std::string>()));
+      }
+    }
+    out->AppendBytes(normal.dump());
+  }
+  return out;
+}
 
 MirrorRows ToMirrorRows(const RecordBatch& b) {
   Schema schema;
   std::vector<RecordBatch::ColumnPtr> columns;
   auto ops = std::make_shared<Column>(LogicalType::Text());
+  std::shared_ptr<const Column> unchanged;
   for (size_t i = 0; i < b.num_columns(); ++i) {
     const Field& f = b.schema().field(i);
     if (f.name == kCdcOp) {
@@ -72,11 +96,13 @@ MirrorRows ToMirrorRows(const RecordBatch& b) {
         }
       }
     }
+    if (f.name == kCdcUnchanged) unchanged = UnchangedColumns(b.column(i));
     if (IsChangeRecordColumn(f.name) && !KeptInMirror(f.name)) continue;
     schema.AddField(f);
     columns.push_back(b.column_ptr(i));
   }
-  return {std::make_shared<RecordBatch>(std::move(schema), std::move(columns), b.num_rows()), std::move(ops)};
+  return {std::make_shared<RecordBatch>(std::move(schema), std::move(columns), b.num_rows()), std::move(ops),
+          std::move(unchanged)};
 }
 
 /// `batch` with one more column.
@@ -202,11 +228,12 @@ class Applier {
     NILUS_ASSIGN_OR_RAISE(Table * t, TableFor(tc));
     if (tc.truncate && s_.mirror) return load_->Truncate(t->spec, t->stage->ChildTables());
     std::shared_ptr<const RecordBatch> rows = tc.batch;
-    std::shared_ptr<const Column> ops;
+    std::shared_ptr<const Column> ops, unchanged;
     if (s_.mirror) {
       auto mirror = ToMirrorRows(*tc.batch);
       rows = std::move(mirror.rows);
       ops = std::move(mirror.ops);
+      unchanged = std::move(mirror.unchanged);
     }
     NILUS_ASSIGN_OR_RAISE(auto batches, t->stage->Apply(rows));
     for (auto& tb : batches) {
@@ -215,6 +242,7 @@ class Applier {
       if (root && ops) {
         if (out->num_rows() != ops->length()) return Status::Internal("a mirror batch lost rows in Normalize");
         out = WithColumn(*out, {kOperationColumn, LogicalType::Text()}, ops);
+        out = WithColumn(*out, {kUnchangedColumn, LogicalType::Text()}, unchanged);
       }
       TableSpec spec = t->spec;
       if (!root) {
@@ -260,10 +288,11 @@ class CdcProgress {
     auto now = Clock::now();
     if (now - last_ < std::chrono::seconds(10)) return;
     double secs = std::chrono::duration<double>(now - last_).count();
-    spdlog::info(
-        "change capture: {} changes ({:.0f}/s), committed position {}{}", rows_, rows_ / secs,
-        position.value("lsn", "-"),
-        source_ts_ms > 0 ? fmt::format(", {:.1f} s behind the source", (NowMillis() - source_ts_ms) / 1e3) : "");
+    spdlog::info("change capture: {} changes ({:.0f}/s), committed position {}{}", rows_, rows_ / secs,
+                 position.value("lsn", "-"),
+                 rows_ > 0 && source_ts_ms > 0
+                     ? fmt::format(", {:.1f} s behind the source", (NowMillis() - source_ts_ms) / 1e3)
+                     : ", idle");
     rows_ = 0;
     last_ = now;
   }

@@ -21,6 +21,7 @@ Status StatusForSqlState(std::string_view state, std::string message) {
     if (StartsWith(state, "08") || state == "57P01" || state == "57P02" || state == "57P03" || state == "53300") {
       return StatusCode::kUnavailable;  // connection problems, shutdowns, too many connections
     }
+    if (state == "55006") return StatusCode::kUnavailable;  // in use (a slot its last reader held): retried
     if (state == "40001" || state == "40P01") return StatusCode::kAborted;
     if (state == "28P01" || state == "28000" || state == "42501") return StatusCode::kFailedPrecondition;
     if (state == "42P01" || state == "3D000" || state == "42703" || state == "3F000") return StatusCode::kNotFound;

@@ -438,7 +438,8 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
       }
     };
     auto last_heartbeat = Clock::now();
-    while (!stop_.stop_requested()) {
+    // The consumer closes the queue when it gives up (a failed destination): the stream ends then.
+    while (!stop_.stop_requested() && !queue_.closed()) {
       NILUS_RETURN_NOT_OK(status(false));
       NILUS_ASSIGN_OR_RAISE(auto event, repl_->Next(std::chrono::milliseconds(100)));
       if (!event) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 
 #include "nilus/core/identifiers.h"
 #include "nilus/core/strings.h"
@@ -196,7 +197,7 @@ class SqlLoad final : public Load {
     if (t.staged) {
       Schema data;
       for (const auto& f : schema.fields()) {
-        if (f.name != kOperationColumn) data.AddField(f);
+        if (!IsMergeControlColumn(f.name)) data.AddField(f);
       }
       NILUS_RETURN_NOT_OK(EnsureTable(t.dest, data, t.spec.primary_key));
       NILUS_RETURN_NOT_OK(EnsureTable(t.write, schema, {}));
@@ -277,7 +278,7 @@ class SqlLoad final : public Load {
     std::vector<std::string> keys, cols;
     for (const auto& k : key) keys.push_back(QuoteIdent(k));
     for (const auto& f : root.schema.fields()) {
-      if (f.name != kOperationColumn) cols.push_back(QuoteIdent(f.name));
+      if (!IsMergeControlColumn(f.name)) cols.push_back(QuoteIdent(f.name));
     }
     cols.push_back(QuoteIdent(kLoadIdColumn));
     const bool ops = root.schema.FieldIndex(kOperationColumn) >= 0;
@@ -298,6 +299,7 @@ class SqlLoad final : public Load {
       NILUS_ASSIGN_OR_RAISE(unique, IndexKey(root.dest, key));
     }
     NILUS_RETURN_NOT_OK(db_.PrepareMerge(root.write));
+    if (root.schema.FieldIndex(kUnchangedColumn) >= 0) NILUS_RETURN_NOT_OK(FillUnchanged(root, key));
     NILUS_ASSIGN_OR_RAISE(std::vector<LinkedChild> children, LinkedChildren(root, record));
     for (const auto& child : children) {
       NILUS_RETURN_NOT_OK(
@@ -338,6 +340,43 @@ class SqlLoad final : public Load {
                                ops ? fmt::format(" OR {} = '{}'", op, kDeleteOperation) : "")));
     }
     return db_.Exec("DROP TABLE " + staging);
+  }
+
+  /// Gives each staged row's unchanged columns the value its key had before it: that of the
+  /// last earlier staged row of the key that set the column, else the table's.
+  Status FillUnchanged(const Target& root, const std::vector<std::string>& key) {
+    const std::string staging = db_.Ref(root.write), outer = QuoteIdent(root.write.name), dest = db_.Ref(root.dest);
+    const std::string unchanged = QuoteIdent(kUnchangedColumn), seq = QuoteIdent(kSeqColumn);
+    NILUS_ASSIGN_OR_RAISE(
+        SqlRows lists,
+        db_.Query(fmt::format("SELECT DISTINCT {0} FROM {1} WHERE {0} IS NOT NULL", unchanged, staging), {}));
+    std::set<std::string> columns;
+    for (const auto& row : lists) {
+      auto names = nlohmann::json::parse(row[0].value_or("[]"), nullptr, false);
+      if (!names.is_array()) continue;
+      for (const auto& n : names) {
+        if (n.is_string() && root.schema.FieldIndex(n.get<std::string>()) >= 0) columns.insert(n.get<std::string>());
+      }
+    }
+    std::vector<std::string> same_key_staged, same_key_dest;
+    for (const auto& k : key) {
+      same_key_staged.push_back(fmt::format("s2.{0} = {1}.{0}", QuoteIdent(k), outer));
+      same_key_dest.push_back(fmt::format("d.{0} = {1}.{0}", QuoteIdent(k), outer));
+    }
+    for (const auto& c : columns) {
+      const std::string col = QuoteIdent(c);
+      const std::string mentions = QuoteLiteral("%" + nlohmann::json(c).dump() + "%");
+      NILUS_RETURN_NOT_OK(db_.Exec(fmt::format(
+          "UPDATE {staging} SET {col} = (SELECT v FROM (SELECT s2.{col} AS v, s2.{seq} AS q FROM {staging} AS s2 "
+          "WHERE {same_staged} AND s2.{seq} < {outer}.{seq} AND (s2.{unchanged} IS NULL OR s2.{unchanged} NOT LIKE "
+          "{mentions}) UNION ALL SELECT d.{col}, -1 FROM {dest} AS d WHERE {same_dest}) AS u ORDER BY q DESC LIMIT 1) "
+          "WHERE {unchanged} LIKE {mentions}",
+          fmt::arg("staging", staging), fmt::arg("col", col), fmt::arg("seq", seq), fmt::arg("outer", outer),
+          fmt::arg("same_staged", Join(same_key_staged, " AND ")), fmt::arg("unchanged", unchanged),
+          fmt::arg("mentions", mentions), fmt::arg("dest", dest),
+          fmt::arg("same_dest", Join(same_key_dest, " AND ")))));
+    }
+    return Status::OK();
   }
 
   /// A child table whose rows name their root row.

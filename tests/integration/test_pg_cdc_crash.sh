@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Exactly-once change data capture under SIGKILL: pgbench writes while two pipelines capture
+# its tables (a mirror in SQLite, a change log in PostgreSQL) and are killed at random moments,
+# the first time during the initial snapshot. After they catch up, every mirror table equals
+# its source, and the change log holds every change once.
+source "$(dirname "$0")/pg_lib.sh"
+pg_start
+PGBENCH=$PG_BIN/pgbench
+
+sql "CREATE DATABASE shop"
+sql "CREATE DATABASE replica"
+"$PGBENCH" -q -i -s 5 shop >"$WORK/pgbench-init.log" 2>&1 || { cat "$WORK/pgbench-init.log" >&2; fail "pgbench -i"; }
+# pgbench_history has no key; the mirror needs one.
+sql shop "ALTER TABLE pgbench_history ADD COLUMN hid bigserial PRIMARY KEY"
+
+write_manifest() {  # NAME DEST STRATEGY
+  cat >"$WORK/$1.yaml" <<YAML
+name: $1
+type: service
+service:
+  stackSpec:
+    source:
+      address: $PG_URI/shop
+      options:
+        slot.name: $1
+        publication.name: $1_pub
+        table.include.list: "public\\\\.pgbench_.*"
+        topic.prefix: bench
+        max.batch.size: 500
+        heartbeat.interval.ms: 1000
+    sink:
+      address: $2
+      options:
+        dest-table: replica
+        incremental-strategy: $3
+YAML
+}
+write_manifest mirror "sqlite:///$WORK/replica.db" merge
+write_manifest changelog "$PG_URI/replica" append
+
+declare -A PIDS
+start_cdc() { "$NILUS_BIN" run "$WORK/$1.yaml" >>"$WORK/$1.log" 2>&1 & PIDS[$1]=$!; }
+kill_cdc() { kill -KILL "${PIDS[$1]}" 2>/dev/null || true; wait "${PIDS[$1]}" 2>/dev/null || true; }
+
+# Killed during the snapshot (500k accounts), then restarted.
+start_cdc mirror
+start_cdc changelog
+sleep 0.5
+kill_cdc mirror
+kill_cdc changelog
+grep -q "created replication slot" "$WORK/mirror.log" || fail "the first run did not reach the snapshot"
+
+"$PGBENCH" -n -c 4 -T 40 shop >"$WORK/pgbench.log" 2>&1 &
+BENCH=$!
+start_cdc mirror
+start_cdc changelog
+kills=0
+while kill -0 "$BENCH" 2>/dev/null; do
+  sleep "$((1 + RANDOM % 3)).$((RANDOM % 10))"
+  for name in mirror changelog; do
+    if [ $((RANDOM % 2)) -eq 0 ]; then
+      kill_cdc "$name"
+      start_cdc "$name"
+      kills=$((kills + 1))
+    fi
+  done
+done
+wait "$BENCH" || { cat "$WORK/pgbench.log" >&2; fail "pgbench failed"; }
+echo "killed and restarted $kills times during the workload"
+[ "$kills" -ge 10 ] || fail "only $kills kills"
+
+source_rows() { sql shop "SELECT $2 FROM $1 ORDER BY 1" | md5sum; }
+mirror_rows() { sqlite3 -separator '|' "$WORK/replica.db" "SELECT $2 FROM replica__bench_public_$1 ORDER BY 1" 2>/dev/null | md5sum; }
+mirror_matches() {
+  [ "$(source_rows pgbench_accounts "aid, bid, abalance")" = "$(mirror_rows pgbench_accounts "aid, bid, abalance")" ] &&
+    [ "$(source_rows pgbench_tellers "tid, bid, tbalance")" = "$(mirror_rows pgbench_tellers "tid, bid, tbalance")" ] &&
+    [ "$(source_rows pgbench_branches "bid, bbalance")" = "$(mirror_rows pgbench_branches "bid, bbalance")" ] &&
+    [ "$(source_rows pgbench_history "hid, tid, bid, aid, delta")" = "$(mirror_rows pgbench_history "hid, tid, bid, aid, delta")" ]
+}
+history=$(sql shop "SELECT count(*) FROM pgbench_history")
+log_count() { sql replica "SELECT count(*) FROM replica.bench_public_$1 WHERE _cdc_op IN ($2)"; }
+changelog_caught_up() { [ "$(log_count pgbench_history "'r', 'c'")" = "$history" ]; }
+# A guard against a hang, not a speed check.
+wait_for() {
+  for _ in $(seq "${NILUS_TEST_WAIT:-1200}"); do
+    if "$@"; then return 0; fi
+    sleep 0.5
+  done
+  tail -n 40 "$WORK/mirror.log" "$WORK/changelog.log" >&2
+  fail "gave up waiting for: $*"
+}
+wait_for mirror_matches
+wait_for changelog_caught_up
+CHECKS=$((CHECKS + 2))
+
+# Every change once: each pgbench transaction after the snapshot inserted one history row and
+# updated one account, teller and branch.
+streamed=$(log_count pgbench_history "'c'")
+[ "$streamed" -gt 1000 ] || fail "only $streamed transactions streamed"
+for t in accounts tellers branches; do
+  expect_sql replica "SELECT count(*) FROM replica.bench_public_pgbench_$t WHERE _cdc_op = 'u'" "$streamed"
+done
+expect_sql replica "SELECT count(*) FROM replica.bench_public_pgbench_accounts WHERE _cdc_op = 'r'" 500000
+for t in accounts tellers branches history; do
+  expect_sql replica "SELECT count(*) FROM (SELECT _cdc_commit_lsn, _cdc_seq FROM replica.bench_public_pgbench_$t WHERE _cdc_op <> 'r' GROUP BY 1, 2 HAVING count(*) > 1) d" 0
+done
+# The last balance of every account in the change log is the source's.
+expect_output "the last balances in the change log" "$(source_rows pgbench_accounts "aid, abalance")" \
+  sh -c "psql -qXAt -d replica -c \"SELECT DISTINCT ON (aid) aid, abalance FROM replica.bench_public_pgbench_accounts ORDER BY aid, _cdc_commit_lsn DESC, _cdc_seq DESC\" | md5sum"
+kill_cdc mirror
+kill_cdc changelog
+echo "ok: $CHECKS checks"
