@@ -44,6 +44,9 @@ YAML
 write_manifest mirror "sqlite:///$WORK/replica.db" merge "public.orders,public.customers,public.docs"
 write_manifest changelog "$PG_URI/replica" append "public.orders,public.customers,public.audit,public.docs"
 
+# The manifest of docs/cdc.md is valid as written.
+awk '/^```yaml/ { on = 1; next } /^```/ { on = 0 } on' "$ROOT/docs/cdc.md" >"$WORK/doc-example.yaml"
+PG_PASSWORD=unused expect_ok validate "$WORK/doc-example.yaml"
 expect_ok validate "$WORK/mirror.yaml"
 expect_ok validate "$WORK/changelog.yaml"
 
