@@ -44,7 +44,7 @@ CONF
   as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/pg.log" -w -t 60 start >/dev/null ||
     { cat "$WORK/pg.log" >&2; fail "PostgreSQL did not start"; }
   # Background jobs (nilus services) end with the test, whatever its outcome.
-  trap 'kill -KILL $(jobs -p) 2>/dev/null; as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m immediate stop >/dev/null 2>&1; rm -rf "$WORK"' EXIT
+  trap 'kill -KILL $(jobs -p) 2>/dev/null || true; as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m immediate stop >/dev/null 2>&1; rm -rf "$WORK"' EXIT
   export PGHOST=$WORK/pgsock PGPORT PGUSER=postgres PGDATABASE=postgres
   psql -qX -v ON_ERROR_STOP=1 -c "CREATE ROLE app LOGIN PASSWORD 'app-secret-pw' SUPERUSER" >/dev/null
   PG_URI="postgresql://app:app-secret-pw@127.0.0.1:$PGPORT"
