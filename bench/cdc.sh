@@ -3,7 +3,7 @@
 # slot, beside pg_recvlogical (pgoutput, writing the raw stream to a file: the reference), on a
 # throwaway cluster.
 #
-#   TXNS=40000 bench/cdc.sh
+#   TXNS=40000 MAX_BATCH=2048 bench/cdc.sh
 #
 # A pgbench workload (TXNS transactions, each updating an account, a teller and a branch and
 # inserting a history row: 4 changes) is written while every consumer is stopped; then each
@@ -12,6 +12,7 @@
 # (b) nilus into a SQLite change log, (c) a PostgreSQL change log, (d) a PostgreSQL mirror
 BENCH_POSTGRES=1 source "$(dirname "$0")/lib.sh"
 TXNS=${TXNS:-40000}
+MAX_BATCH=${MAX_BATCH:-2048}  # max.batch.size: changes per destination transaction
 PGBENCH=$PG_BIN/pgbench
 PG_RECVLOGICAL=$PG_BIN/pg_recvlogical
 
@@ -35,6 +36,7 @@ service:
         table.include.list: "public\\\\.pgbench_.*"
         snapshot.mode: no_data
         topic.prefix: bench
+        max.batch.size: $MAX_BATCH
     sink:
       address: $2
       options:
@@ -87,4 +89,4 @@ for name in log_sqlite log_pg mirror_pg; do
   printf '%-34s %9.2f %12.0f %8sMB %8.2fx\n' "nilus: $name" "$secs" "$(echo "$changes / $secs" | bc -l)" \
     "$(awk '{ printf "%.1f", $1 / 1024 }' "$work/rss.$name")" "$(echo "$ref / $secs" | bc -l)"
 done
-echo "($changes changes in $TXNS transactions; ref/x above 1: faster than pg_recvlogical)"
+echo "($changes changes in $TXNS transactions, max.batch.size $MAX_BATCH; ref/x above 1: faster than pg_recvlogical)"

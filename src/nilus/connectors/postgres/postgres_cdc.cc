@@ -288,6 +288,7 @@ class PgChangeStream final : public ChangeStream {
         if (next_snapshot_table_ == tables_to_snapshot_.size()) return EndSnapshot();
         NILUS_RETURN_NOT_OK(OpenSnapshotTable(tables_to_snapshot_[next_snapshot_table_++]));
         if (resnapshot_) {
+          read_ts_ = NowMillis();
           ChangeChunk chunk;
           chunk.changes.push_back(TruncateOf(snapshot_table_));
           chunk.position = SnapshotPosition("started");
@@ -386,9 +387,8 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
   /// A truncate of `t`: one row with op "t".
   TableChanges TruncateOf(const Table& t, Lsn lsn = 0, int64_t commit_ts = 0) {
     BatchBuilder b{Schema(ChangeFields())};
-    ChangeRecord r{
-        "t",      lsn,    current_commit_lsn_, ++seq_,      current_xid_, commit_ts, NowMillis(), "false", db_,
-        t.schema, t.name, std::nullopt,        std::nullopt};
+    ChangeRecord r{"t",      lsn,    current_commit_lsn_, ++seq_,      current_xid_, commit_ts, read_ts_, "false", db_,
+                   t.schema, t.name, std::nullopt,        std::nullopt};
     AppendRecord(b, 0, r);
     return TableChanges{t.schema, t.name, t.key, b.Finish(), true};
   }
@@ -504,6 +504,7 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
         current_commit_lsn_ = m.begin.final_lsn;
         current_xid_ = m.begin.xid;
         current_commit_ts_ = m.begin.commit_time / 1000 + kPgEpochMillis;
+        read_ts_ = NowMillis();  // once per transaction: a clock read per row would cost more than the row
         seq_ = 0;
         if (pending_rows_ == 0) chunk_started_ = Clock::now();
         return Status::OK();
@@ -594,7 +595,7 @@ WHERE t.oid = $1::oid)sql",
     }
     Table& t = it->second;
     ChangeRecord r{
-        "c",      lsn,    current_commit_lsn_, 0,           current_xid_, current_commit_ts_, NowMillis(), "false", db_,
+        "c",      lsn,    current_commit_lsn_, 0,           current_xid_, current_commit_ts_, read_ts_, "false", db_,
         t.schema, t.name, std::nullopt,        std::nullopt};
     const bool full = c.old_kind == 'O';
     if (c.kind == 'D') {
@@ -693,7 +694,7 @@ WHERE t.oid = $1::oid)sql",
   Lsn received_ = 0;
   Lsn committed_lsn_ = 0;  // end of the last transaction read whole
   Lsn current_commit_lsn_ = 0;
-  int64_t current_xid_ = 0, current_commit_ts_ = 0, seq_ = 0;
+  int64_t current_xid_ = 0, current_commit_ts_ = 0, read_ts_ = 0, seq_ = 0;
   bool in_transaction_ = false;
   int64_t pending_rows_ = 0;
   Clock::time_point chunk_started_ = Clock::now();
