@@ -117,10 +117,13 @@ expect_err_contains "'max-table-nesting' is not honoured by the sqlite:// source
 printf 'source:\n  address: %s\n  options: {date-detection: false, max-table-nesting: 1}\nsink:\n  address: %s\n  options: {dest-table: a.b, incremental-strategy: append}\n' "csv://$WORK/ok.csv" "$dst" | manifest csvnest
 expect_exit 2 validate csvnest.yaml
 expect_err_contains "csvnest.yaml:3:55: source option 'max-table-nesting' is not honoured by the csv:// source"
+# a change-capture option on a file source is refused, naming the sources that honour it
+printf 'source:\n  address: %s\n  options: {column.exclude.list: "public.t.ssn"}\nsink:\n  address: %s\n  options: {dest-table: a.b, incremental-strategy: append}\n' "$src" "$dst" | manifest cdcopt
+expect_exit 2 validate cdcopt.yaml
+expect_err_contains "source option 'column.exclude.list' is not honoured by the file:// source; it applies to: postgres, postgresql"
 # options only later connectors implement warn once
-printf 'source:\n  address: %s\n  options: {column.exclude.list: "public.t.ssn"}\nsink:\n  address: %s\n  options: {dest-table: a.b, incremental-strategy: append, partition-by: [{column: id, type: bucket, bucket-count: 4}]}\n' "$src" "$dst" | manifest later
+printf 'source:\n  address: %s\nsink:\n  address: %s\n  options: {dest-table: a.b, incremental-strategy: append, partition-by: [{column: id, type: bucket, bucket-count: 4}]}\n' "$src" "$dst" | manifest later
 expect_ok validate later.yaml
-expect_err_contains "source option 'column.exclude.list' is not implemented by any connector of this nilus yet"
 expect_err_contains "sink option 'partition-by' is not implemented by any connector of this nilus yet"
 # partition-by in its list-of-maps form is validated all the same
 printf 'source:\n  address: %s\nsink:\n  address: %s\n  options:\n    dest-table: a.b\n    incremental-strategy: append\n    partition-by:\n      - {column: at, type: dya}\n' "$src" "$dst" | manifest partition

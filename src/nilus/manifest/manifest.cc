@@ -298,7 +298,8 @@ Result<Pipeline> ResolvePipeline(const std::string& name, const EndpointSpec& so
   // Masking rules are checked now, so `nilus validate` catches them before anything runs.
   NILUS_RETURN_NOT_OK(CheckMaskOptions(p.source_options).WithContext(source.where));
   NILUS_ASSIGN_OR_RAISE(auto sink_raw, resolve_options(sink.options));
-  const bool cdc = p.source_options.IsChangeCapture();
+  // Change-data-capture options on a source without change capture are refused below, by name.
+  const bool cdc = p.source_options.IsChangeCapture() && registry.Traits(p.source).change_capture != nullptr;
   NILUS_ASSIGN_OR_RAISE(p.sink_options, ParseSinkOptions(sink_raw, sink.where, p.source_options.primary_key,
                                                          registry.Traits(p.source).discovers_primary_key || cdc, cdc));
   NormalizeNames(p.sink_options, cdc);
