@@ -183,7 +183,7 @@ Status AppendValue(const PgColumnType& type, std::string_view text, Column& out)
 /// An included table of the stream: its columns as the last Relation message described them.
 struct Table {
   std::string schema, name;
-  std::vector<std::string> key;  ///< the primary key, else the replica identity's columns
+  std::vector<std::string> key;  ///< the primary key; empty when the table has none
   char replica_identity = 'd';
   std::vector<int> key_index;  // relation columns of `key`
   std::vector<int> kept;       // relation columns that travel, in order
@@ -543,12 +543,8 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
     Table& t = relations_[rel.oid];
     if (t.builder && t.builder->num_rows() > 0) done_.push_back(Finish(t));
     t = Table{rel.schema, rel.name, {}, rel.replica_identity, {}, {}, {}, {}, nullptr};
+    // The primary key, as for the snapshot (a table without one is a change log only).
     NILUS_ASSIGN_OR_RAISE(t.key, PgPrimaryKey(*catalog_, QuoteIdent(rel.schema) + "." + QuoteIdent(rel.name)));
-    if (t.key.empty()) {
-      for (const auto& c : rel.columns) {
-        if (c.key) t.key.push_back(c.name);
-      }
-    }
     Schema schema;
     for (size_t i = 0; i < rel.columns.size(); ++i) {
       const auto& c = rel.columns[i];
