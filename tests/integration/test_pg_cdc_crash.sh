@@ -68,6 +68,14 @@ done
 wait "$BENCH" || { cat "$WORK/pgbench.log" >&2; fail "pgbench failed"; }
 echo "killed and restarted $kills times during the workload"
 [ "$kills" -ge 10 ] || fail "only $kills kills"
+# A kill during a snapshot starts it again, so on a slow machine most of the workload may have
+# landed through snapshots; once the change log streams, more transactions make sure the stream
+# is checked too.
+for _ in $(seq 1200); do
+  [ "$(sql replica "SELECT state::json->'source'->>'snapshot' FROM replica._nilus_state" 2>/dev/null)" = done ] && break
+  sleep 0.5
+done
+"$PGBENCH" -n -c 2 -t 250 shop >>"$WORK/pgbench.log" 2>&1 || { cat "$WORK/pgbench.log" >&2; fail "pgbench failed"; }
 
 source_rows() { sql shop "SELECT $2 FROM $1 ORDER BY 1" | md5sum; }
 mirror_rows() { sqlite3 -separator '|' "$WORK/replica.db" "SELECT $2 FROM replica__bench_public_$1 ORDER BY 1" 2>/dev/null | md5sum; }
@@ -96,7 +104,7 @@ CHECKS=$((CHECKS + 2))
 # Every change once: each pgbench transaction after the snapshot inserted one history row and
 # updated one account, teller and branch.
 streamed=$(log_count pgbench_history "'c'")
-[ "$streamed" -gt 1000 ] || fail "only $streamed transactions streamed"
+[ "$streamed" -ge 500 ] || fail "only $streamed transactions streamed"
 for t in accounts tellers branches; do
   expect_sql replica "SELECT count(*) FROM replica.bench_public_pgbench_$t WHERE _cdc_op = 'u'" "$streamed"
 done
