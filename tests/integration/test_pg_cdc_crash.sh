@@ -45,7 +45,11 @@ kill_cdc() { kill -KILL "${PIDS[$1]}" 2>/dev/null || true; wait "${PIDS[$1]}" 2>
 # Killed during the snapshot (500k accounts), then restarted.
 start_cdc mirror
 start_cdc changelog
-sleep 0.5
+for _ in $(seq 600); do
+  grep -q "created replication slot" "$WORK/mirror.log" && grep -q "created replication slot" "$WORK/changelog.log" && break
+  sleep 0.1
+done
+sleep 0.3
 kill_cdc mirror
 kill_cdc changelog
 grep -q "created replication slot" "$WORK/mirror.log" || fail "the first run did not reach the snapshot"
