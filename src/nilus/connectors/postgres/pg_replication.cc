@@ -38,9 +38,10 @@ Result<std::unique_ptr<PgReplication>> PgReplication::Connect(const Uri& uri, st
   return std::unique_ptr<PgReplication>(new PgReplication(std::move(conn)));
 }
 
-Result<PgReplication::Slot> PgReplication::CreateSlot(const std::string& name) {
+Result<PgReplication::Slot> PgReplication::CreateSlot(const std::string& name, bool temporary) {
   NILUS_ASSIGN_OR_RAISE(PgResult res,
-                        conn_->Exec(fmt::format("CREATE_REPLICATION_SLOT {} LOGICAL pgoutput EXPORT_SNAPSHOT", name)));
+                        conn_->Exec(fmt::format("CREATE_REPLICATION_SLOT {}{} LOGICAL pgoutput EXPORT_SNAPSHOT", name,
+                                                temporary ? " TEMPORARY" : "")));
   Slot slot;
   if (res.rows() != 1 || !ParseLsn(res.Get(0, 1), &slot.consistent_point)) {
     return Status::IOError("creating replication slot {}: unexpected answer from the server", name);

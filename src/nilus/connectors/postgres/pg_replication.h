@@ -28,7 +28,9 @@ class PgReplication {
     Lsn consistent_point = 0;
     std::string snapshot;
   };
-  Result<Slot> CreateSlot(const std::string& name);
+  /// A temporary slot lives as long as this connection: it serves only for its snapshot and
+  /// the position that snapshot stands at.
+  Result<Slot> CreateSlot(const std::string& name, bool temporary = false);
 
   /// Starts streaming `slot` from `from` with pgoutput, protocol 1, for `publication`.
   Status Start(const std::string& slot, Lsn from, const std::string& publication);

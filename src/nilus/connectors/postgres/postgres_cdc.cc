@@ -61,6 +61,7 @@ struct Config {
   bool include_unknown = false;
   int64_t heartbeat_ms = 10000;
   int64_t page_size = 50000;
+  int parallelism = 1;  ///< connections reading one table of the snapshot (extract-parallelism)
   std::vector<std::unique_ptr<RE2>> table_include, table_exclude, schema_include, schema_exclude, column_include,
       column_exclude;
 
@@ -80,6 +81,7 @@ struct Config {
     get("heartbeat.interval.ms", v);
     if (!v.empty()) c.heartbeat_ms = std::stoll(v);
     c.page_size = o.page_size;
+    c.parallelism = o.extract_parallelism > 0 ? o.extract_parallelism : DefaultExtractParallelism();
     c.table_include = Patterns(o, "table.include.list");
     c.table_exclude = Patterns(o, "table.exclude.list");
     c.schema_include = Patterns(o, "schema.include.list");
@@ -190,12 +192,27 @@ struct Table {
   std::vector<PgColumnType> types;
   std::vector<std::string> names;  // of the kept columns
   std::unique_ptr<BatchBuilder> builder;
+  /// Changes committed before this position are in the table's snapshot already.
+  Lsn skip_before = 0;
 };
 
 /// What the reader thread hands to the stream's consumer.
 struct Item {
   ChangeChunk chunk;
   Status status;
+};
+
+/// How a change stream begins.
+enum class Start {
+  kNewSlot,         ///< create the slot, snapshot the tables in its snapshot, then stream
+  kResumeSnapshot,  ///< the slot exists and a killed snapshot loaded some tables: read the rest, then stream
+  kStream,          ///< stream from the committed position
+  kSnapshotOnly,    ///< snapshot.mode initial_only: the tables, no slot, no stream
+};
+struct Plan {
+  Start start = Start::kStream;
+  std::vector<std::pair<std::string, std::string>> tables;  ///< to snapshot
+  bool resnapshot = false;  ///< empty each destination table before its snapshot rows (when_needed)
 };
 
 class PgChangeStream final : public ChangeStream {
@@ -208,26 +225,36 @@ class PgChangeStream final : public ChangeStream {
     if (reader_.joinable()) reader_.join();
   }
 
-  /// Prepares the first Next: the snapshot of `tables` (when `snapshot`) from a new slot, or
-  /// streaming from `from`.
-  Status Prepare(const Position& position, std::vector<std::pair<std::string, std::string>> tables, bool create_slot,
-                 bool snapshot, bool resnapshot) {
-    tables_to_snapshot_ = std::move(tables);
-    create_slot_ = create_slot;
-    snapshot_ = snapshot;
-    resnapshot_ = resnapshot;
-    if (!create_slot) {
+  /// Prepares the first Next as `plan` says, from the committed `position`.
+  Status Prepare(const Position& position, Plan plan) {
+    plan_ = plan.start;
+    tables_to_snapshot_ = std::move(plan.tables);
+    resnapshot_ = plan.resnapshot;
+    if (plan_ == Start::kResumeSnapshot || plan_ == Start::kStream) {
       if (!ParseLsn(position.value("lsn", ""), &start_)) {
         return Status::FailedPrecondition("the committed position of the change stream is not an LSN: {}",
                                           position.dump());
       }
+      tables_done_ = DoneTables(position);
+      // Tables snapshotted after the slot's own snapshot skip the changes their snapshot holds.
+      const Position skip = position.value("skip", Position::object());
+      for (const auto& [table, lsn] : skip.items()) {
+        Lsn at;
+        if (lsn.is_string() && ParseLsn(lsn.get<std::string>(), &at)) skip_[table] = at;
+      }
+      if (plan_ == Start::kResumeSnapshot) {
+        std::erase_if(skip_, [&](const auto& e) {
+          return std::find(tables_done_.begin(), tables_done_.end(), e.first) == tables_done_.end();
+        });
+      }
+    } else if (plan_ == Start::kSnapshotOnly) {
+      tables_done_ = DoneTables(position);
     }
     return Status::OK();
   }
 
   Result<std::optional<ChangeChunk>> Next() override {
-    if (create_slot_) return BeginSnapshot();
-    if (snapshot_conn_) return NextSnapshotChunk();
+    if (plan_ != Start::kStream) return NextSnapshotChunk();
     if (finished_) return std::optional<ChangeChunk>();
     if (!reader_.joinable()) NILUS_RETURN_NOT_OK(StartStreaming());
     auto item = queue_.PopFor(std::chrono::seconds(1));
@@ -249,40 +276,68 @@ class PgChangeStream final : public ChangeStream {
  private:
   // --- the snapshot --------------------------------------------------------------------------
 
-  /// Creates the slot (committing a marker first, so that a run killed before the snapshot
-  /// commits knows the slot is its own) and opens the snapshot it exports.
+  static std::vector<std::string> DoneTables(const Position& position) {
+    std::vector<std::string> out;
+    for (const auto& t : position.value("tables_done", Position::array())) {
+      if (t.is_string()) out.push_back(t.get<std::string>());
+    }
+    return out;
+  }
+
+  /// Opens the snapshot: a new slot's (committing a marker first, so that a run killed before
+  /// the slot's position commits knows the slot is its own), a temporary slot's for the tables
+  /// a killed snapshot left unread, or, without a slot (initial_only), the current one.
   Result<std::optional<ChangeChunk>> BeginSnapshot() {
-    if (!marker_sent_ && cfg_.snapshot_mode != "initial_only") {
+    if (plan_ == Start::kNewSlot && !marker_sent_) {
       marker_sent_ = true;
       ChangeChunk marker;
       marker.position = {{"slot", cfg_.slot}, {"snapshot", "started"}};
+      if (resnapshot_) marker.position["resnapshot"] = true;
       marker.at_boundary = true;
       return std::optional<ChangeChunk>(std::move(marker));
     }
-    create_slot_ = false;
+    snapshot_open_ = true;
+    if (tables_to_snapshot_.empty() && plan_ != Start::kNewSlot) return EndSnapshot();
     NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_, stop_));
-    std::string snapshot_name;
-    if (cfg_.snapshot_mode == "initial_only") {
+    NILUS_RETURN_NOT_OK(conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
+    if (plan_ == Start::kSnapshotOnly) {
       // No slot: the snapshot alone, then the stream ends.
-      NILUS_RETURN_NOT_OK(conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
-      NILUS_ASSIGN_OR_RAISE(PgResult lsn, conn->Exec("SELECT pg_current_wal_lsn()::text"));
-      ParseLsn(lsn.Get(0, 0), &start_);
-    } else {
+      NILUS_ASSIGN_OR_RAISE(PgResult at, conn->Exec("SELECT pg_current_wal_lsn()::text, pg_export_snapshot()"));
+      ParseLsn(at.Get(0, 0), &start_);
+      snapshot_lsn_ = start_;
+      snapshot_name_ = at.Get(0, 1);
+    } else if (plan_ == Start::kNewSlot) {
       NILUS_ASSIGN_OR_RAISE(repl_, PgReplication::Connect(uri_, stop_));
       NILUS_ASSIGN_OR_RAISE(auto slot, repl_->CreateSlot(cfg_.slot));
       spdlog::info("created replication slot {} at {}", cfg_.slot, FormatLsn(slot.consistent_point));
-      start_ = slot.consistent_point;
-      NILUS_RETURN_NOT_OK(conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
-      NILUS_RETURN_NOT_OK(conn->Exec(fmt::format("SET TRANSACTION SNAPSHOT {}", QuoteLiteral(slot.snapshot))).status());
+      start_ = snapshot_lsn_ = slot.consistent_point;
+      snapshot_name_ = slot.snapshot;
+    } else {
+      // The slot's own snapshot went with the killed run. A temporary slot exports a new one and
+      // says where it stands: the slot's changes of these tables before that point are in it.
+      NILUS_ASSIGN_OR_RAISE(snapshot_repl_, PgReplication::Connect(uri_, stop_));
+      NILUS_ASSIGN_OR_RAISE(
+          auto slot, snapshot_repl_->CreateSlot(fmt::format("nilus_resume_{}", static_cast<int>(getpid())), true));
+      snapshot_lsn_ = slot.consistent_point;
+      snapshot_name_ = slot.snapshot;
+      for (const auto& [schema, table] : tables_to_snapshot_) skip_[schema + "." + table] = snapshot_lsn_;
+      spdlog::info("resuming the snapshot: {} tables loaded before, {} to read from a new snapshot at {}",
+                   tables_done_.size(), tables_to_snapshot_.size(), FormatLsn(snapshot_lsn_));
+    }
+    if (plan_ != Start::kSnapshotOnly) {
+      NILUS_RETURN_NOT_OK(
+          conn->Exec(fmt::format("SET TRANSACTION SNAPSHOT {}", QuoteLiteral(snapshot_name_))).status());
     }
     NILUS_RETURN_NOT_OK(conn->Exec("SET LOCAL TimeZone = 'UTC'").status());
     snapshot_conn_ = std::shared_ptr<PgConnection>(std::move(conn));
-    if (!snapshot_) tables_to_snapshot_.clear();
     return NextSnapshotChunk();
   }
 
-  /// The next batch of the table being read, or the end of the snapshot (a boundary).
+  /// The next batch of the table being read; after each table, a boundary whose position
+  /// lists it as done (so a killed snapshot resumes by table); at the end, the end of the
+  /// snapshot.
   Result<std::optional<ChangeChunk>> NextSnapshotChunk() {
+    if (!snapshot_open_) return BeginSnapshot();
     while (true) {
       if (!snapshot_reader_) {
         if (next_snapshot_table_ == tables_to_snapshot_.size()) return EndSnapshot();
@@ -291,34 +346,53 @@ class PgChangeStream final : public ChangeStream {
           read_ts_ = NowMillis();
           ChangeChunk chunk;
           chunk.changes.push_back(TruncateOf(snapshot_table_));
-          chunk.position = SnapshotPosition("started");
+          chunk.position = SnapshotPosition();
           return std::optional<ChangeChunk>(std::move(chunk));
         }
       }
       NILUS_ASSIGN_OR_RAISE(auto batch, snapshot_reader_->Next());
+      ChangeChunk chunk;
       if (!batch) {
         spdlog::info("snapshot of {}.{}: {} rows", snapshot_table_.schema, snapshot_table_.name, snapshot_rows_);
         snapshot_reader_.reset();
-        continue;
+        tables_done_.push_back(snapshot_table_.schema + "." + snapshot_table_.name);
+        chunk.at_boundary = true;
+      } else {
+        chunk.changes.push_back(SnapshotChanges(*batch));
       }
-      ChangeChunk chunk;
-      chunk.changes.push_back(SnapshotChanges(*batch));
-      chunk.position = SnapshotPosition("started");
+      chunk.position = SnapshotPosition();
       return std::optional<ChangeChunk>(std::move(chunk));
     }
   }
 
-  Position SnapshotPosition(const char* state) const {
-    return {{"slot", cfg_.slot}, {"lsn", FormatLsn(start_)}, {"snapshot", state}};
+  /// Where a snapshot stands: the slot's position, and the tables loaded whole.
+  Position SnapshotPosition() const {
+    Position p = {
+        {"slot", cfg_.slot}, {"lsn", FormatLsn(start_)}, {"snapshot", "started"}, {"tables_done", tables_done_}};
+    AddSkip(p);
+    if (resnapshot_) p["resnapshot"] = true;
+    return p;
+  }
+
+  void AddSkip(Position& p) const {
+    if (skip_.empty()) return;
+    Position skip = Position::object();
+    for (const auto& [table, lsn] : skip_) skip[table] = FormatLsn(lsn);
+    p["skip"] = std::move(skip);
   }
 
   Result<std::optional<ChangeChunk>> EndSnapshot() {
-    NILUS_RETURN_NOT_OK(snapshot_conn_->Exec("COMMIT").status());
-    snapshot_conn_.reset();
+    if (snapshot_conn_) {
+      NILUS_RETURN_NOT_OK(snapshot_conn_->Exec("COMMIT").status());
+      snapshot_conn_.reset();
+    }
+    snapshot_repl_.reset();  // drops the temporary slot
     ChangeChunk chunk;
-    chunk.position = SnapshotPosition("done");
+    chunk.position = {{"slot", cfg_.slot}, {"lsn", FormatLsn(start_)}, {"snapshot", "done"}};
+    AddSkip(chunk.position);
     chunk.at_boundary = true;
-    if (cfg_.snapshot_mode == "initial_only") finished_ = true;
+    if (plan_ == Start::kSnapshotOnly) finished_ = true;
+    plan_ = Start::kStream;
     return std::optional<ChangeChunk>(std::move(chunk));
   }
 
@@ -344,11 +418,23 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
       list += QuoteIdent(columns[i].name) + (t->read_as_text ? "::text" : "");
       kept.push_back(columns[i]);
     }
-    NILUS_RETURN_NOT_OK(
-        snapshot_conn_->Exec(fmt::format("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)", list, qualified))
-            .status());
-    snapshot_reader_ = NewCopyReader(snapshot_conn_, kept, "table " + name.first + "." + name.second, cfg_.page_size);
-    snapshot_table_ = Table{name.first, name.second, std::move(key), 'd', {}, {}, {}, {}, nullptr};
+    auto copy = [&](const std::string& range) {
+      return fmt::format("COPY (SELECT {} FROM {}{}) TO STDOUT (FORMAT binary)", list, qualified,
+                         range.empty() ? "" : " WHERE " + range);
+    };
+    std::string what = "table " + name.first + "." + name.second;
+    NILUS_ASSIGN_OR_RAISE(auto ranges, PgTableRanges(*snapshot_conn_, qualified, cfg_.parallelism));
+    if (ranges.size() > 1) {
+      spdlog::info("snapshot of {}.{}: reading {} parts in parallel", name.first, name.second, ranges.size());
+      std::vector<std::string> copies;
+      for (const auto& range : ranges) copies.push_back(copy(range));
+      NILUS_ASSIGN_OR_RAISE(snapshot_reader_, NewRangedCopyReader(uri_, stop_, snapshot_name_, copies, kept, what,
+                                                                  cfg_.page_size, nullptr));
+    } else {
+      NILUS_RETURN_NOT_OK(snapshot_conn_->Exec(copy("")).status());
+      snapshot_reader_ = NewCopyReader(snapshot_conn_, kept, what, cfg_.page_size);
+    }
+    snapshot_table_ = Table{name.first, name.second, std::move(key), 'd', {}, {}, {}, {}, nullptr, 0};
     snapshot_rows_ = 0;
     return Status::OK();
   }
@@ -359,8 +445,8 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
     for (auto& f : ChangeFields()) schema.AddField(std::move(f));
     BatchBuilder meta{Schema(ChangeFields())};
     ChangeRecord r{"r",
-                   start_,
-                   start_,
+                   snapshot_lsn_,
+                   snapshot_lsn_,
                    0,
                    0,
                    NowMillis(),
@@ -477,7 +563,9 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
   }
 
   Position StreamPosition() const {
-    return {{"slot", cfg_.slot}, {"lsn", FormatLsn(committed_lsn_)}, {"snapshot", "done"}};
+    Position p = {{"slot", cfg_.slot}, {"lsn", FormatLsn(committed_lsn_)}, {"snapshot", "done"}};
+    AddSkip(p);
+    return p;
   }
 
   /// Everything gathered so far, as a chunk.
@@ -511,6 +599,8 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
       case 'C':
         in_transaction_ = false;
         committed_lsn_ = m.commit.end_lsn;
+        // Every later transaction commits after the skip positions passed.
+        std::erase_if(skip_, [&](const auto& e) { return e.second <= committed_lsn_; });
         return Status::OK();
       case 'R':
         return OnRelation(m.relation);
@@ -521,7 +611,7 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
       case 'T':
         for (uint32_t oid : m.truncate.relations) {
           auto it = relations_.find(oid);
-          if (it == relations_.end()) continue;
+          if (it == relations_.end() || current_commit_lsn_ < it->second.skip_before) continue;
           if (it->second.builder && it->second.builder->num_rows() > 0) done_.push_back(Finish(it->second));
           done_.push_back(TruncateOf(it->second, lsn, current_commit_ts_));
           ++pending_rows_;
@@ -542,7 +632,8 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
     ignored_.erase(rel.oid);
     Table& t = relations_[rel.oid];
     if (t.builder && t.builder->num_rows() > 0) done_.push_back(Finish(t));
-    t = Table{rel.schema, rel.name, {}, rel.replica_identity, {}, {}, {}, {}, nullptr};
+    t = Table{rel.schema, rel.name, {}, rel.replica_identity, {}, {}, {}, {}, nullptr, 0};
+    if (auto skip = skip_.find(rel.schema + "." + rel.name); skip != skip_.end()) t.skip_before = skip->second;
     // The primary key, as for the snapshot (a table without one is a change log only).
     NILUS_ASSIGN_OR_RAISE(t.key, PgPrimaryKey(*catalog_, QuoteIdent(rel.schema) + "." + QuoteIdent(rel.name)));
     Schema schema;
@@ -590,6 +681,7 @@ WHERE t.oid = $1::oid)sql",
       return Status::IOError("a change of relation {} before its Relation message", c.relation);
     }
     Table& t = it->second;
+    if (current_commit_lsn_ < t.skip_before) return Status::OK();
     ChangeRecord r{
         "c",      lsn,    current_commit_lsn_, 0,           current_xid_, current_commit_ts_, read_ts_, "false", db_,
         t.schema, t.name, std::nullopt,        std::nullopt};
@@ -673,8 +765,16 @@ WHERE t.oid = $1::oid)sql",
   Lsn start_ = 0;
 
   // The snapshot.
-  bool create_slot_ = false, marker_sent_ = false, snapshot_ = false, resnapshot_ = false, finished_ = false;
+  Start plan_ = Start::kStream;
+  bool marker_sent_ = false, snapshot_open_ = false, resnapshot_ = false, finished_ = false;
   std::vector<std::pair<std::string, std::string>> tables_to_snapshot_;
+  std::vector<std::string> tables_done_;  // schema.table, loaded whole
+  /// schema.table -> the position of the snapshot it was loaded from, when later than the
+  /// slot's: its changes committed before that are in the snapshot and skipped.
+  std::map<std::string, Lsn> skip_;
+  std::unique_ptr<PgReplication> snapshot_repl_;  // holds a temporary slot and its snapshot
+  std::string snapshot_name_;
+  Lsn snapshot_lsn_ = 0;
   size_t next_snapshot_table_ = 0;
   std::shared_ptr<PgConnection> snapshot_conn_;
   std::unique_ptr<BatchReader> snapshot_reader_;
@@ -720,23 +820,37 @@ class PgChangeSource final : public ChangeSource {
     if (cfg.snapshot_mode != "initial_only") NILUS_RETURN_NOT_OK(EnsurePublication(*conn, cfg, tables));
 
     auto stream = std::make_unique<PgChangeStream>(uri_, stop_, Config::From(options), db);
+    auto prepared = [&](Plan plan) -> Result<std::unique_ptr<ChangeStream>> {
+      NILUS_RETURN_NOT_OK(stream->Prepare(position, std::move(plan)));
+      return std::unique_ptr<ChangeStream>(std::move(stream));
+    };
     const std::string state = position.value("snapshot", "");
-    const bool committed = state == "done" && position.contains("lsn");
+    const bool has_lsn = position.contains("lsn");
+    // The included tables a killed snapshot did not load whole.
+    std::set<std::string> done;
+    for (const auto& t : position.value("tables_done", Position::array())) {
+      if (t.is_string()) done.insert(t.get<std::string>());
+    }
+    std::vector<std::pair<std::string, std::string>> unread;
+    for (const auto& t : tables) {
+      if (!done.count(t.first + "." + t.second)) unread.push_back(t);
+    }
     if (cfg.snapshot_mode == "initial_only") {
-      if (committed)
+      if (state == "done" && has_lsn)
         return Status::FailedPrecondition(
             "the snapshot of this pipeline (snapshot.mode: initial_only) "
             "was loaded already; reset it to load it again: nilus state "
             "reset <pipeline>");
-      NILUS_RETURN_NOT_OK(stream->Prepare(position, tables, true, true, false));
-      return std::unique_ptr<ChangeStream>(std::move(stream));
+      return prepared({Start::kSnapshotOnly, state == "started" ? unread : tables, false});
     }
     NILUS_ASSIGN_OR_RAISE(PgResult slot, conn->Exec("SELECT plugin, database, confirmed_flush_lsn::text, "
                                                     "coalesce(wal_status, ''), active FROM pg_replication_slots "
                                                     "WHERE slot_name = $1",
                                                     {cfg.slot}));
     const bool slot_exists = slot.rows() == 1;
-    if (committed) {
+    const bool resnapshot = position.value("resnapshot", false);
+    // A position from the slot: the stream's, or that of a snapshot that loaded some tables.
+    if (has_lsn && (state == "done" || (state == "started" && position.value("slot", "") == cfg.slot))) {
       Lsn at = 0, flushed = 0;
       ParseLsn(position.value("lsn", ""), &at);
       std::string problem;
@@ -753,8 +867,8 @@ class PgChangeSource final : public ChangeSource {
         if (slot.Get(0, 0) != "pgoutput" || slot.Get(0, 1) != db) {
           return Status::FailedPrecondition("replication slot {} is not a pgoutput slot of database {}", cfg.slot, db);
         }
-        NILUS_RETURN_NOT_OK(stream->Prepare(position, {}, false, false, false));
-        return std::unique_ptr<ChangeStream>(std::move(stream));
+        if (state == "done") return prepared({Start::kStream, {}, false});
+        return prepared({Start::kResumeSnapshot, unread, resnapshot});
       }
       if (cfg.snapshot_mode != "when_needed") {
         return Status::FailedPrecondition(
@@ -768,13 +882,12 @@ class PgChangeSource final : public ChangeSource {
       }
       spdlog::warn("{}; snapshot.mode is when_needed: taking a new snapshot", problem);
       if (slot_exists) NILUS_RETURN_NOT_OK(DropSlot(*conn, cfg.slot));
-      NILUS_RETURN_NOT_OK(stream->Prepare(position, tables, true, true, true));
-      return std::unique_ptr<ChangeStream>(std::move(stream));
+      return prepared({Start::kNewSlot, tables, true});
     }
     if (slot_exists) {
-      // A slot this pipeline created, whose snapshot never committed, holds nothing of value.
+      // A slot this pipeline created, whose position never committed, holds nothing of value.
       if (state == "started" && position.value("slot", "") == cfg.slot) {
-        spdlog::info("the last run created replication slot {} but did not finish its snapshot; starting again",
+        spdlog::info("the last run created replication slot {} but committed nothing from it; starting again",
                      cfg.slot);
         NILUS_RETURN_NOT_OK(DropSlot(*conn, cfg.slot));
       } else {
@@ -785,9 +898,8 @@ class PgChangeSource final : public ChangeSource {
             cfg.slot, cfg.slot);
       }
     }
-    const bool snapshot = cfg.snapshot_mode != "no_data";
-    NILUS_RETURN_NOT_OK(stream->Prepare(position, tables, true, snapshot, false));
-    return std::unique_ptr<ChangeStream>(std::move(stream));
+    if (cfg.snapshot_mode == "no_data") tables.clear();
+    return prepared({Start::kNewSlot, tables, resnapshot});
   }
 
  private:

@@ -26,6 +26,20 @@ Result<std::vector<std::string>> PgPrimaryKey(PgConnection& conn, const std::str
 std::unique_ptr<BatchReader> NewCopyReader(std::shared_ptr<PgConnection> conn, const std::vector<PgColumn>& columns,
                                            std::string what, int64_t page_size);
 
+/// Up to `n` WHERE terms that cut table `qualified` into ranges of similar size, for reading it
+/// in parallel, computed in `conn`'s current transaction: by a one-column integer primary key
+/// when it has one, by ctid block ranges otherwise. Fewer than two: read it whole.
+Result<std::vector<std::string>> PgTableRanges(PgConnection& conn, const std::string& qualified, int n);
+
+/// Runs each of `copies` (COPY (SELECT <columns> …) TO STDOUT (FORMAT binary)) on a connection
+/// of its own inside the exported `snapshot`, and yields their batches as one stream.
+/// `keep_alive` is held until the reader is destroyed (the transaction that exported the snapshot).
+Result<std::unique_ptr<BatchReader>> NewRangedCopyReader(const Uri& uri, std::stop_token stop,
+                                                         const std::string& snapshot,
+                                                         const std::vector<std::string>& copies,
+                                                         const std::vector<PgColumn>& columns, const std::string& what,
+                                                         int64_t page_size, std::shared_ptr<void> keep_alive);
+
 Result<std::unique_ptr<Source>> OpenPostgresSource(const Uri& uri, std::stop_token stop);
 Result<std::unique_ptr<Destination>> OpenPostgresDestination(const Uri& uri, std::stop_token stop);
 Result<std::unique_ptr<ChangeSource>> OpenPostgresChangeSource(const Uri& uri, std::stop_token stop);

@@ -136,55 +136,7 @@ Result<std::vector<PgColumn>> QueryColumns(PgConnection& conn, const std::string
   return out;
 }
 
-/// How a table is cut for parallel reading: one snapshot, several ranges.
-struct TableSplit {
-  std::string snapshot;
-  std::vector<std::string> ranges;  ///< WHERE terms; fewer than two means "read it whole"
-};
-
 constexpr int64_t kMinBlocksPerPart = 1024;  // 8 MB: smaller parts cost more than they save
-
-/// Exports a snapshot from `conn` (left in its transaction) and cuts the table into up to `n`
-/// ranges: by integer primary key when it has a one-column one, by ctid block ranges otherwise.
-Result<TableSplit> SplitTable(PgConnection& conn, const std::string& table, int n) {
-  TableSplit split;
-  NILUS_RETURN_NOT_OK(conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
-  NILUS_ASSIGN_OR_RAISE(PgResult snap, conn.Exec("SELECT pg_export_snapshot()"));
-  split.snapshot = snap.Get(0, 0);
-  NILUS_ASSIGN_OR_RAISE(
-      PgResult size,
-      conn.Exec("SELECT pg_relation_size($1::regclass) / current_setting('block_size')::bigint", {table}));
-  int64_t blocks = std::stoll(size.Get(0, 0));
-  int64_t parts = std::min<int64_t>(n, std::max<int64_t>(1, blocks / kMinBlocksPerPart));
-  if (parts < 2) return split;
-  NILUS_ASSIGN_OR_RAISE(PgResult pk, conn.Exec(R"sql(
-SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-WHERE i.indrelid = $1::regclass AND i.indisprimary AND i.indnatts = 1 AND a.atttypid IN (20, 21, 23)
-)sql",
-                                               {table}));
-  if (pk.rows() == 1) {
-    std::string key = QuoteIdent(pk.Get(0, 0));
-    NILUS_ASSIGN_OR_RAISE(PgResult bounds, conn.Exec(fmt::format("SELECT min({0}), max({0}) FROM {1}", key, table)));
-    if (bounds.IsNull(0, 0)) return split;
-    int64_t lo = std::stoll(bounds.Get(0, 0)), hi = std::stoll(bounds.Get(0, 1));
-    int64_t step = (hi - lo) / parts + 1;
-    for (int64_t i = 0; i < parts; ++i) {
-      std::vector<std::string> t;
-      if (i > 0) t.push_back(fmt::format("{} >= {}", key, lo + i * step));
-      if (i < parts - 1) t.push_back(fmt::format("{} < {}", key, lo + (i + 1) * step));
-      split.ranges.push_back(Join(t, " AND "));
-    }
-    return split;
-  }
-  int64_t step = blocks / parts + 1;
-  for (int64_t i = 0; i < parts; ++i) {
-    std::vector<std::string> t;
-    if (i > 0) t.push_back(fmt::format("ctid >= '({},0)'::tid", i * step));
-    if (i < parts - 1) t.push_back(fmt::format("ctid < '({},0)'::tid", (i + 1) * step));
-    split.ranges.push_back(Join(t, " AND "));
-  }
-  return split;
-}
 
 class PostgresSource final : public Source {
  public:
@@ -214,6 +166,8 @@ class PostgresSource final : public Source {
 
   Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint& resume) override {
     NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_, stop_));
+    // Values read as text (ranges and arrays of timestamptz …) come out in UTC, whatever the server's zone.
+    NILUS_RETURN_NOT_OK(conn->Exec("SET TimeZone = 'UTC'").status());
     std::string from, what;
     std::vector<PgColumn> columns;
     const bool is_query = StartsWith(options.table, "query:");
@@ -257,22 +211,16 @@ class PostgresSource final : public Source {
 
     const int parallelism = options.extract_parallelism > 0 ? options.extract_parallelism : DefaultExtractParallelism();
     if (!is_query && parallelism > 1 && options.sql_limit <= 0 && order.empty()) {
-      NILUS_ASSIGN_OR_RAISE(TableSplit split, SplitTable(*conn, from, parallelism));
-      if (split.ranges.size() > 1) {
-        spdlog::info("reading {} in {} parts from one snapshot", what, split.ranges.size());
-        std::vector<std::unique_ptr<BatchReader>> parts;
-        for (const auto& range : split.ranges) {
-          NILUS_ASSIGN_OR_RAISE(auto part_conn, PgConnection::Connect(uri_, stop_));
-          NILUS_RETURN_NOT_OK(part_conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
-          NILUS_RETURN_NOT_OK(
-              part_conn->Exec(fmt::format("SET TRANSACTION SNAPSHOT {}", QuoteLiteral(split.snapshot))).status());
-          spdlog::debug("postgres source part: {}", select(range));
-          NILUS_RETURN_NOT_OK(part_conn->Exec(select(range)).status());
-          parts.push_back(std::make_unique<PostgresReader>(std::move(part_conn), selected, what, options.page_size));
-        }
+      NILUS_RETURN_NOT_OK(conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
+      NILUS_ASSIGN_OR_RAISE(PgResult snapshot, conn->Exec("SELECT pg_export_snapshot()"));
+      NILUS_ASSIGN_OR_RAISE(auto ranges, PgTableRanges(*conn, from, parallelism));
+      if (ranges.size() > 1) {
+        spdlog::info("reading {} in {} parts from one snapshot", what, ranges.size());
+        std::vector<std::string> copies;
+        for (const auto& range : ranges) copies.push_back(select(range));
         // The exporting transaction stays open until every part has read its range.
-        return std::unique_ptr<BatchReader>(
-            new MergedReader(std::move(parts), std::shared_ptr<PgConnection>(std::move(conn))));
+        return NewRangedCopyReader(uri_, stop_, snapshot.Get(0, 0), copies, selected, what, options.page_size,
+                                   std::shared_ptr<PgConnection>(std::move(conn)));
       }
     }
     spdlog::debug("postgres source: {}", select(""));
@@ -356,6 +304,61 @@ Result<std::vector<std::string>> PgPrimaryKey(PgConnection& conn, const std::str
 std::unique_ptr<BatchReader> NewCopyReader(std::shared_ptr<PgConnection> conn, const std::vector<PgColumn>& columns,
                                            std::string what, int64_t page_size) {
   return std::make_unique<PostgresReader>(std::move(conn), columns, std::move(what), page_size);
+}
+
+Result<std::vector<std::string>> PgTableRanges(PgConnection& conn, const std::string& table, int n) {
+  std::vector<std::string> ranges;
+  NILUS_ASSIGN_OR_RAISE(
+      PgResult size,
+      conn.Exec("SELECT pg_relation_size($1::regclass) / current_setting('block_size')::bigint", {table}));
+  int64_t blocks = std::stoll(size.Get(0, 0));
+  int64_t parts = std::min<int64_t>(n, std::max<int64_t>(1, blocks / kMinBlocksPerPart));
+  if (parts < 2) return ranges;
+  NILUS_ASSIGN_OR_RAISE(PgResult pk, conn.Exec(R"sql(
+SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+WHERE i.indrelid = $1::regclass AND i.indisprimary AND i.indnatts = 1 AND a.atttypid IN (20, 21, 23)
+)sql",
+                                               {table}));
+  if (pk.rows() == 1) {
+    std::string key = QuoteIdent(pk.Get(0, 0));
+    NILUS_ASSIGN_OR_RAISE(PgResult bounds, conn.Exec(fmt::format("SELECT min({0}), max({0}) FROM {1}", key, table)));
+    if (bounds.IsNull(0, 0)) return ranges;
+    int64_t lo = std::stoll(bounds.Get(0, 0)), hi = std::stoll(bounds.Get(0, 1));
+    int64_t step = (hi - lo) / parts + 1;
+    for (int64_t i = 0; i < parts; ++i) {
+      std::vector<std::string> t;
+      if (i > 0) t.push_back(fmt::format("{} >= {}", key, lo + i * step));
+      if (i < parts - 1) t.push_back(fmt::format("{} < {}", key, lo + (i + 1) * step));
+      ranges.push_back(Join(t, " AND "));
+    }
+    return ranges;
+  }
+  int64_t step = blocks / parts + 1;
+  for (int64_t i = 0; i < parts; ++i) {
+    std::vector<std::string> t;
+    if (i > 0) t.push_back(fmt::format("ctid >= '({},0)'::tid", i * step));
+    if (i < parts - 1) t.push_back(fmt::format("ctid < '({},0)'::tid", (i + 1) * step));
+    ranges.push_back(Join(t, " AND "));
+  }
+  return ranges;
+}
+
+Result<std::unique_ptr<BatchReader>> NewRangedCopyReader(const Uri& uri, std::stop_token stop,
+                                                         const std::string& snapshot,
+                                                         const std::vector<std::string>& copies,
+                                                         const std::vector<PgColumn>& columns, const std::string& what,
+                                                         int64_t page_size, std::shared_ptr<void> keep_alive) {
+  std::vector<std::unique_ptr<BatchReader>> parts;
+  for (const auto& copy : copies) {
+    NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri, stop));
+    NILUS_RETURN_NOT_OK(conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
+    NILUS_RETURN_NOT_OK(conn->Exec(fmt::format("SET TRANSACTION SNAPSHOT {}", QuoteLiteral(snapshot))).status());
+    NILUS_RETURN_NOT_OK(conn->Exec("SET LOCAL TimeZone = 'UTC'").status());
+    spdlog::debug("postgres source part: {}", copy);
+    NILUS_RETURN_NOT_OK(conn->Exec(copy).status());
+    parts.push_back(std::make_unique<PostgresReader>(std::move(conn), columns, what, page_size));
+  }
+  return std::unique_ptr<BatchReader>(new MergedReader(std::move(parts), std::move(keep_alive)));
 }
 
 Result<std::unique_ptr<Source>> OpenPostgresSource(const Uri& uri, std::stop_token stop) {
