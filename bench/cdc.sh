@@ -3,16 +3,19 @@
 # slot, beside pg_recvlogical (pgoutput, writing the raw stream to a file: the reference), on a
 # throwaway cluster.
 #
-#   TXNS=40000 MAX_BATCH=2048 bench/cdc.sh
+#   TXNS=40000 MAX_BATCH=2048 RATE=5000 LAG_SECONDS=30 bench/cdc.sh
 #
 # A pgbench workload (TXNS transactions, each updating an account, a teller and a branch and
 # inserting a history row: 4 changes) is written while every consumer is stopped; then each
 # consumer is started and timed until it has committed the position the workload ended at.
 # (a) pg_recvlogical --endpos to a file
-# (b) nilus into a SQLite change log, (c) a PostgreSQL change log, (d) a PostgreSQL mirror
+# (b) nilus into a SQLite change log, (c) a PostgreSQL change log, (d) a PostgreSQL mirror.
+# Then the lag of the PostgreSQL change log at a steady pgbench -R RATE (p50, p99, max).
 BENCH_POSTGRES=1 source "$(dirname "$0")/lib.sh"
 TXNS=${TXNS:-40000}
 MAX_BATCH=${MAX_BATCH:-2048}  # max.batch.size: changes per destination transaction
+RATE=${RATE:-5000}            # transactions/s of the lag measurement
+LAG_SECONDS=${LAG_SECONDS:-30}
 PGBENCH=$PG_BIN/pgbench
 PG_RECVLOGICAL=$PG_BIN/pg_recvlogical
 
@@ -90,3 +93,27 @@ for name in log_sqlite log_pg mirror_pg; do
     "$(awk '{ printf "%.1f", $1 / 1024 }' "$work/rss.$name")" "$(echo "$ref / $secs" | bc -l)"
 done
 echo "($changes changes in $TXNS transactions, max.batch.size $MAX_BATCH; ref/x above 1: faster than pg_recvlogical)"
+
+# Lag at a steady rate: pgbench -R RATE for LAG_SECONDS while the PostgreSQL change log streams.
+# A change's lag is the time from its source commit (_cdc_source_ts_ms) to the destination commit
+# of the load that holds it (_nilus_loads.finished_at, taken just before COMMIT).
+/usr/bin/time -f "%M" -o "$work/rss.lag" "$NILUS_BIN" run "$work/log_pg.yaml" >>"$work/log_pg.log" 2>&1 &
+pid=$!
+until caught_up log_pg; do sleep 0.05; done
+from=$(sql src "SELECT pg_current_wal_lsn()")
+"$PGBENCH" -n -c 4 -R "$RATE" -T "$LAG_SECONDS" src >"$work/pgbench-rate.log" 2>&1
+end=$(sql src "SELECT pg_current_wal_lsn()")
+until caught_up log_pg; do sleep 0.05; done
+kill -TERM "$(pgrep -P $pid nilus || echo $pid)" 2>/dev/null || true
+wait $pid || true
+changes_of() { echo "SELECT _cdc_commit_lsn, _cdc_source_ts_ms, _nilus_load_id FROM log_pg.bench_public_pgbench_$1"; }
+sql dst "SELECT count(*), round(percentile_cont(0.5) WITHIN GROUP (ORDER BY lag)), round(percentile_cont(0.99) WITHIN GROUP (ORDER BY lag)), round(max(lag))
+  FROM (SELECT extract(epoch FROM l.finished_at) * 1000 - c._cdc_source_ts_ms AS lag
+        FROM ($(changes_of accounts) UNION ALL $(changes_of tellers) UNION ALL $(changes_of branches) UNION ALL $(changes_of history)) c
+        JOIN (SELECT DISTINCT load_id, finished_at FROM log_pg._nilus_loads) l ON l.load_id = c._nilus_load_id
+        WHERE c._cdc_commit_lsn >= '$from'::pg_lsn - '0/0'::pg_lsn) t" |
+  while IFS='|' read -r n p50 p99 max; do
+    printf 'lag at pgbench -R %s (%s): %s changes, p50 %s ms, p99 %s ms, max %s ms; nilus peak RSS %sMB\n' "$RATE" \
+      "$(grep -o 'tps = [0-9.]*' "$work/pgbench-rate.log" | head -1)" "$n" "$p50" "$p99" "$max" \
+      "$(awk '{ printf "%.1f", $1 / 1024 }' "$work/rss.lag")"
+  done

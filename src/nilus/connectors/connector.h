@@ -135,6 +135,12 @@ class ChangeStream {
   virtual void Confirm(const nlohmann::json& position) = 0;
   /// Whether the stream ends after the snapshot (`snapshot.mode: initial_only`) and has ended.
   virtual bool finished() const { return false; }
+  /// How far the source's log reaches beyond `position` (a chunk's), in bytes: the lag; -1 when
+  /// the source cannot tell (yet).
+  virtual int64_t BytesBehind(const nlohmann::json& position) const {
+    (void)position;
+    return -1;
+  }
 };
 
 /// A source of change data capture (`source.options` with Debezium's options).

@@ -279,20 +279,21 @@ int64_t NowMillis() {
       .count();
 }
 
-/// Logs changes/s, the last committed position and how far behind the source it is, every
-/// 10 seconds.
+/// Logs changes/s, the last committed position and how far behind the source it is (in time
+/// since the last change's source commit, and in bytes of the source's log), every 10 seconds.
 class CdcProgress {
  public:
-  void Committed(int64_t rows, const json& position, int64_t source_ts_ms) {
+  void Committed(int64_t rows, const json& position, int64_t source_ts_ms, int64_t bytes_behind) {
     rows_ += rows;
     auto now = Clock::now();
     if (now - last_ < std::chrono::seconds(10)) return;
     double secs = std::chrono::duration<double>(now - last_).count();
-    spdlog::info("change capture: {} changes ({:.0f}/s), committed position {}{}", rows_, rows_ / secs,
-                 position.value("lsn", "-"),
-                 rows_ > 0 && source_ts_ms > 0
-                     ? fmt::format(", {:.1f} s behind the source", (NowMillis() - source_ts_ms) / 1e3)
-                     : ", idle");
+    std::string lag = rows_ > 0 && source_ts_ms > 0
+                          ? fmt::format("{:.1f} s behind the source", (NowMillis() - source_ts_ms) / 1e3)
+                          : "idle";
+    if (bytes_behind >= 0) lag += fmt::format(", {} bytes of its log to read", bytes_behind);
+    spdlog::info("change capture: {} changes ({:.0f}/s), committed position {}, {}", rows_, rows_ / secs,
+                 position.value("lsn", "-"), lag);
     rows_ = 0;
     last_ = now;
   }
@@ -317,7 +318,7 @@ Status StreamOnce(const Pipeline& p, const RunOptions& options, const ConnectorR
     int64_t rows = applier.pending_rows();
     NILUS_RETURN_NOT_OK(applier.Commit(at));
     stream->Confirm(at);
-    progress.Committed(rows, at, applier.last_source_ts());
+    progress.Committed(rows, at, applier.last_source_ts(), stream->BytesBehind(at));
     // The local copy of the state, for `nilus state show`: at most every few seconds.
     if (Clock::now() - last_saved >= std::chrono::seconds(5) || stream->finished()) {
       last_saved = Clock::now();

@@ -273,6 +273,12 @@ class PgChangeStream final : public ChangeStream {
 
   bool finished() const override { return finished_; }
 
+  int64_t BytesBehind(const Position& position) const override {
+    Lsn at, end = server_end_.load();
+    if (end == 0 || !ParseLsn(position.value("lsn", ""), &at)) return -1;
+    return end > at ? static_cast<int64_t>(end - at) : 0;
+  }
+
  private:
   // --- the snapshot --------------------------------------------------------------------------
 
@@ -532,6 +538,7 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
         if (!in_transaction_ && pending_rows_ > 0) NILUS_RETURN_NOT_OK(push(TakeChunk(true)));
         continue;
       }
+      if (event->wal_end > server_end_.load()) server_end_.store(event->wal_end);
       if (event->keepalive) {
         received_ = std::max(received_, event->wal_end);
         if (event->reply_requested) NILUS_RETURN_NOT_OK(status(true));
@@ -787,6 +794,7 @@ WHERE t.oid = $1::oid)sql",
   std::thread reader_;
   BoundedQueue<Item> queue_{4};
   std::atomic<Lsn> confirmed_{0};
+  std::atomic<Lsn> server_end_{0};  // the end of the server's WAL, as its last message said
   Lsn received_ = 0;
   Lsn committed_lsn_ = 0;  // end of the last transaction read whole
   Lsn current_commit_lsn_ = 0;
