@@ -70,3 +70,62 @@ table_digest() {
 cols() {
   sql "$1" "SELECT string_agg(format('t0.%I', attname), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = '$2'::regclass AND attnum > 0 AND NOT attisdropped AND attname <> '_nilus_load_id'"
 }
+
+# --- change data capture ----------------------------------------------------------------------
+
+# cdc_manifest NAME SINK STRATEGY SCHEMA [OPTION]...: writes $WORK/NAME.yaml, a change-capture
+# service from database shop (slot NAME, publication NAME_pub) into schema SCHEMA of SINK as a
+# change log (append) or a mirror (merge); each OPTION ("key: value") is one more source option.
+cdc_manifest() {
+  local name=$1 sink=$2 strategy=$3 schema=$4 option
+  shift 4
+  {
+    cat <<YAML
+name: $name
+type: service
+service:
+  stackSpec:
+    source:
+      address: $PG_URI/shop
+      options:
+        slot.name: $name
+        publication.name: ${name}_pub
+YAML
+    for option in "$@"; do echo "        $option"; done
+    cat <<YAML
+    sink:
+      address: $sink
+      options:
+        dest-table: $schema
+        incremental-strategy: $strategy
+YAML
+  } >"$WORK/$name.yaml"
+}
+
+# start_cdc NAME: runs pipeline NAME in the background, its output appended to $WORK/NAME.log.
+# stop_cdc NAME: SIGTERM, and it must exit 0. kill_cdc NAME: SIGKILL.
+declare -A CDC_PIDS
+start_cdc() {
+  "$NILUS_BIN" run "$WORK/$1.yaml" >>"$WORK/$1.log" 2>&1 &
+  CDC_PIDS[$1]=$!
+}
+stop_cdc() {
+  kill -TERM "${CDC_PIDS[$1]}"
+  wait "${CDC_PIDS[$1]}" || fail "nilus $1 exited $? after SIGTERM"
+}
+kill_cdc() {
+  kill -KILL "${CDC_PIDS[$1]}" 2>/dev/null || true
+  wait "${CDC_PIDS[$1]}" 2>/dev/null || true
+}
+
+# wait_for DESCRIPTION CONDITION: polls until the shell CONDITION (evaluated anew each time)
+# holds; a guard against a hang, not a speed check: it allows ten minutes. On failure the
+# pipelines' logs are shown.
+wait_for() {
+  for _ in $(seq "${NILUS_TEST_WAIT:-1200}"); do
+    if eval "$2" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  tail -n 30 "$WORK"/*.log >&2
+  fail "gave up waiting for: $1"
+}

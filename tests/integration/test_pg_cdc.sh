@@ -17,32 +17,11 @@ sql shop "INSERT INTO orders SELECT g, 'c' || (g % 7), g * 1.25, '2024-01-01 00:
           ARRAY['a', 'b' || g], g % 2 = 0 FROM generate_series(1, 500) g"
 sql shop "INSERT INTO customers SELECT g, 'name ' || g FROM generate_series(1, 20) g"
 
-write_manifest() {  # NAME DEST STRATEGY TABLES
-  cat >"$WORK/$1.yaml" <<YAML
-name: $1
-type: service
-service:
-  stackSpec:
-    source:
-      address: $PG_URI/shop
-      options:
-        engine: debezium
-        slot.name: $1
-        publication.name: $1_pub
-        plugin.name: pgoutput
-        table.include.list: "$4"
-        topic.prefix: cdc
-        heartbeat.interval.ms: 1000
-        max.batch.size: 100
-    sink:
-      address: $2
-      options:
-        dest-table: retail
-        incremental-strategy: $3
-YAML
-}
-write_manifest mirror "sqlite:///$WORK/replica.db" merge "public.orders,public.customers,public.docs"
-write_manifest changelog "$PG_URI/replica" append "public.orders,public.customers,public.audit,public.docs"
+options=("engine: debezium" "plugin.name: pgoutput" "topic.prefix: cdc" "heartbeat.interval.ms: 1000" "max.batch.size: 100")
+cdc_manifest mirror "sqlite:///$WORK/replica.db" merge retail "${options[@]}" \
+  'table.include.list: "public.orders,public.customers,public.docs"'
+cdc_manifest changelog "$PG_URI/replica" append retail "${options[@]}" \
+  'table.include.list: "public.orders,public.customers,public.audit,public.docs"'
 
 # The manifest of docs/cdc.md is valid as written.
 awk '/^```yaml/ { on = 1; next } /^```/ { on = 0 } on' "$ROOT/docs/cdc.md" >"$WORK/doc-example.yaml"
@@ -50,35 +29,12 @@ PG_PASSWORD=unused expect_ok validate "$WORK/doc-example.yaml"
 expect_ok validate "$WORK/mirror.yaml"
 expect_ok validate "$WORK/changelog.yaml"
 
-start_cdc() {  # NAME: runs the pipeline in the background; its pid in PID_<NAME>
-  "$NILUS_BIN" run "$WORK/$1.yaml" >>"$WORK/$1.log" 2>&1 &
-  eval "PID_$1=$!"
-}
-stop_cdc() {  # NAME
-  local pid
-  pid=$(eval echo "\$PID_$1")
-  kill -TERM "$pid"
-  wait "$pid" || fail "nilus $1 exited $? after SIGTERM"
-}
-
 # mirror_rows TABLE COLUMNS: the mirror's rows, sorted, as text
 mirror_rows() {
   sqlite3 -separator '|' "$WORK/replica.db" "SELECT $2 FROM retail__cdc_public_$1 ORDER BY id"
 }
 source_rows() {
   sql shop "SELECT $2 FROM $1 ORDER BY id"
-}
-# wait_for DESCRIPTION CONDITION: polls until the shell CONDITION (evaluated anew each time)
-# holds; a guard against a hang, not a speed check: it allows minutes.
-wait_for() {
-  local what=$1
-  shift
-  for _ in $(seq "${NILUS_TEST_WAIT:-600}"); do
-    if eval "$1" >/dev/null 2>&1; then return 0; fi
-    sleep 0.5
-  done
-  cat "$WORK"/mirror.log "$WORK"/changelog.log >&2
-  fail "gave up waiting for: $what"
 }
 orders_cols="id, customer, amount, paid"
 mirror_matches() {

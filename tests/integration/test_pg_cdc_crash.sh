@@ -14,34 +14,10 @@ sql "CREATE DATABASE replica"
 sql shop "ALTER TABLE pgbench_history ADD COLUMN hid bigserial PRIMARY KEY"
 sql shop "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, 1, 0, now())"
 
-write_manifest() {  # NAME DEST STRATEGY
-  cat >"$WORK/$1.yaml" <<YAML
-name: $1
-type: service
-service:
-  stackSpec:
-    source:
-      address: $PG_URI/shop
-      options:
-        slot.name: $1
-        publication.name: $1_pub
-        table.include.list: "public\\\\.pgbench_.*"
-        topic.prefix: bench
-        max.batch.size: 500
-        heartbeat.interval.ms: 1000
-    sink:
-      address: $2
-      options:
-        dest-table: replica
-        incremental-strategy: $3
-YAML
-}
-write_manifest mirror "sqlite:///$WORK/replica.db" merge
-write_manifest changelog "$PG_URI/replica" append
+options=('table.include.list: "public\\.pgbench_.*"' "topic.prefix: bench" "max.batch.size: 500" "heartbeat.interval.ms: 1000")
+cdc_manifest mirror "sqlite:///$WORK/replica.db" merge replica "${options[@]}"
+cdc_manifest changelog "$PG_URI/replica" append replica "${options[@]}"
 
-declare -A PIDS
-start_cdc() { "$NILUS_BIN" run "$WORK/$1.yaml" >>"$WORK/$1.log" 2>&1 & PIDS[$1]=$!; }
-kill_cdc() { kill -KILL "${PIDS[$1]}" 2>/dev/null || true; wait "${PIDS[$1]}" 2>/dev/null || true; }
 
 # Killed during the snapshot (500k accounts), then restarted.
 start_cdc mirror
@@ -93,17 +69,8 @@ mirror_matches() {
 history=$(sql shop "SELECT count(*) FROM pgbench_history")
 log_count() { sql replica "SELECT count(*) FROM replica.bench_public_$1 WHERE _cdc_op IN ($2)"; }
 changelog_caught_up() { [ "$(log_count pgbench_history "'r', 'c'")" = "$history" ]; }
-# A guard against a hang, not a speed check.
-wait_for() {
-  for _ in $(seq "${NILUS_TEST_WAIT:-1200}"); do
-    if "$@"; then return 0; fi
-    sleep 0.5
-  done
-  tail -n 40 "$WORK/mirror.log" "$WORK/changelog.log" >&2
-  fail "gave up waiting for: $*"
-}
-wait_for mirror_matches
-wait_for changelog_caught_up
+wait_for "every mirror table to match its source" mirror_matches
+wait_for "the change log to catch up" changelog_caught_up
 CHECKS=$((CHECKS + 2))
 
 # Every change once. Each pgbench transaction updates one account, teller and branch and inserts

@@ -8,23 +8,7 @@ ROWS=${ROWS:-2000000}
 
 sql "CREATE DATABASE shop"
 sql shop "CREATE TABLE big (id bigint PRIMARY KEY, payload text)"
-cat >"$WORK/big.yaml" <<YAML
-name: big
-type: service
-service:
-  stackSpec:
-    source:
-      address: $PG_URI/shop
-      options:
-        slot.name: big
-        publication.name: big_pub
-        table.include.list: public.big
-    sink:
-      address: sqlite:///$WORK/log.db
-      options:
-        dest-table: logs
-        incremental-strategy: append
-YAML
+cdc_manifest big "sqlite:///$WORK/log.db" append logs "table.include.list: public.big"
 # The sanitizers' allocator keeps freed memory in quarantine; keep it small so RSS means what it says.
 ASAN_OPTIONS=${ASAN_OPTIONS:-}:quarantine_size_mb=16 /usr/bin/time -f "%M" -o "$WORK/rss" \
   "$NILUS_BIN" run "$WORK/big.yaml" >"$WORK/big.log" 2>&1 &

@@ -16,45 +16,9 @@ sql shop "INSERT INTO a SELECT g, 'a' || g, g FROM generate_series(1, 1000) g"
 # About 130 MB: read in parts (8 MB at least each), for seconds.
 sql shop "INSERT INTO b SELECT g, 'b' || g, repeat('x', 80) FROM generate_series(1, 1000000) g"
 
-write_manifest() {  # NAME DEST STRATEGY
-  cat >"$WORK/$1.yaml" <<YAML
-name: $1
-type: service
-service:
-  stackSpec:
-    source:
-      address: $PG_URI/shop
-      options:
-        slot.name: $1
-        publication.name: $1_pub
-        table.include.list: "public\\\\.(a|b)"
-        extract-parallelism: 3
-        max.batch.size: 100
-        heartbeat.interval.ms: 1000
-    sink:
-      address: $2
-      options:
-        dest-table: replica
-        incremental-strategy: $3
-YAML
-}
-write_manifest mirror "sqlite:///$WORK/replica.db" merge
-write_manifest changelog "$PG_URI/replica" append
-
-declare -A PIDS
-start_cdc() { "$NILUS_BIN" run "$WORK/$1.yaml" >>"$WORK/$1.log" 2>&1 & PIDS[$1]=$!; }
-kill_cdc() { kill -KILL "${PIDS[$1]}" 2>/dev/null || true; wait "${PIDS[$1]}" 2>/dev/null || true; }
-# A guard against a hang, not a speed check.
-wait_for() {
-  local what=$1
-  shift
-  for _ in $(seq "${NILUS_TEST_WAIT:-1200}"); do
-    if eval "$1" >/dev/null 2>&1; then return 0; fi
-    sleep 0.5
-  done
-  tail -n 30 "$WORK/mirror.log" "$WORK/changelog.log" >&2
-  fail "gave up waiting for: $what"
-}
+options=('table.include.list: "public\\.(a|b)"' "extract-parallelism: 3" "max.batch.size: 100" "heartbeat.interval.ms: 1000")
+cdc_manifest mirror "sqlite:///$WORK/replica.db" merge replica "${options[@]}"
+cdc_manifest changelog "$PG_URI/replica" append replica "${options[@]}"
 
 # Each run is killed once a's snapshot has committed, while it reads b (which takes seconds).
 sql shop "CREATE PUBLICATION mirror_pub FOR TABLE a, b; CREATE PUBLICATION changelog_pub FOR TABLE a, b"

@@ -499,7 +499,8 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
     reader_ = std::thread([this] {
       Status st = Stream();
       if (!st.ok() && st.code() != StatusCode::kCancelled) {
-        Item item{{}, st};
+        Item item;
+        item.status = st;
         while (queue_.PushFor(item, std::chrono::seconds(1)) == BoundedQueue<Item>::PushResult::kTimedOut) {
         }
       }
@@ -557,7 +558,9 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
       }
       received_ = std::max(received_, event->wal_start);
       pgoutput::Message m;
-      NILUS_RETURN_NOT_OK(pgoutput::Decode(event->payload, &m).WithContext("at " + FormatLsn(event->wal_start)));
+      if (Status st = pgoutput::Decode(event->payload, &m); !st.ok()) {
+        return st.WithContext("at " + FormatLsn(event->wal_start));
+      }
       NILUS_RETURN_NOT_OK(Handle(m, event->wal_start));
       if (m.type == 'C' && pending_rows_ > 0 &&
           (pending_rows_ >= kChunkRows || Clock::now() - chunk_started_ >= kChunkAge)) {
@@ -741,8 +744,10 @@ WHERE t.oid = $1::oid)sql",
         b.column(k).AppendNull();
         continue;
       }
-      NILUS_RETURN_NOT_OK(AppendValue(t.types[k], v->data, b.column(k))
-                              .WithContext(fmt::format("column {} of {}.{}", t.names[k], t.schema, t.name)));
+      // The message is made only on failure: this runs for every value.
+      if (Status st = AppendValue(t.types[k], v->data, b.column(k)); !st.ok()) {
+        return st.WithContext(fmt::format("column {} of {}.{}", t.names[k], t.schema, t.name));
+      }
     }
     if (!unchanged.empty()) r.unchanged = unchanged + "]";
     r.seq = ++seq_;
