@@ -221,9 +221,10 @@ class PgDialect final : public SqlDialect {
 
   /// The merge sorts the staged rows by key: statistics, and memory to sort in (this
   /// transaction only).
-  Status PrepareMerge(const SqlTable& staging) override {
-    return conn_->Exec("ANALYZE " + Ref(staging) + "; SET LOCAL work_mem = '64MB'").status();
+  Status PrepareMerge(const SqlTable& staging, bool first) override {
+    return conn_->Exec((first ? "ANALYZE " + Ref(staging) + "; " : "") + "SET LOCAL work_mem = '64MB'").status();
   }
+  std::string TempTableClause() const override { return " ON COMMIT DELETE ROWS"; }
   bool UpsertsInPlace() const override { return false; }
 
   Result<std::unique_ptr<BulkWriter>> OpenBulk(const SqlTable& t, const Schema& schema,

@@ -44,10 +44,33 @@ std::string_view RecordedStrategy(const TableSpec& t) {
   return t.rebuild ? "replace" : WriteDispositionName(t.strategy);
 }
 
+}  // namespace
+
+/// What the loads of one connection know of its tables, kept from load to load so that each
+/// does not ask the catalog again: the columns of tables, their key indexes, and the staging
+/// table kept for each merged table (a temporary table, emptied at each commit). A load works
+/// on a copy that replaces this one when it commits: a rolled-back load's DDL is undone, and
+/// so are its notes.
+struct SqlSession {
+  std::map<std::string, std::vector<std::string>> columns;  ///< by Ref: the columns of an existing table
+  std::map<std::string, std::vector<Field>> fields;         ///< by Ref: the same with their types
+  std::map<std::string, KeyIndex> key_index;                ///< by Ref: the index a merge found on its key
+  std::map<std::string, SqlTable> staging;                  ///< by the merged table's Ref
+  int next_staging = 0;
+
+  void Forget(const std::string& ref) {
+    columns.erase(ref);
+    fields.erase(ref);
+    key_index.erase(ref);
+  }
+};
+
+namespace {
+
 class SqlLoad final : public Load {
  public:
-  SqlLoad(SqlDialect& db, std::stop_token stop, LoadSpec spec)
-      : db_(db), stop_(std::move(stop)), spec_(std::move(spec)) {}
+  SqlLoad(SqlDialect& db, std::stop_token stop, LoadSpec spec, SqlSession& session)
+      : db_(db), stop_(std::move(stop)), spec_(std::move(spec)), saved_(session), session_(session) {}
 
   ~SqlLoad() override {
     if (!committed_) {
@@ -79,8 +102,13 @@ class SqlLoad final : public Load {
   const nlohmann::json& prior_state() const override { return prior_; }
 
   Result<std::vector<Field>> TableColumns(const std::string& schema, const std::string& table) override {
+    SqlTable t{schema, table};
+    std::string ref = db_.Ref(t);
+    if (auto it = session_.fields.find(ref); it != session_.fields.end()) return it->second;
     NILUS_RETURN_NOT_OK(FinishBulk());  // the connection runs one statement at a time
-    return db_.TableColumns({schema, table});
+    NILUS_ASSIGN_OR_RAISE(auto fields, db_.TableColumns(t));
+    if (!fields.empty()) session_.fields[ref] = fields;
+    return fields;
   }
 
   Status Write(const TableSpec& spec, const RecordBatch& batch) override {
@@ -108,7 +136,7 @@ class SqlLoad final : public Load {
       const Target* t = Find(spec.schema, name);
       if (t && t->staged) NILUS_RETURN_NOT_OK(db_.Exec("DELETE FROM " + db_.Ref(t->write)));
       SqlTable dest = t ? t->dest : SqlTable{spec.schema, name};
-      NILUS_ASSIGN_OR_RAISE(auto columns, db_.ColumnNames(dest));
+      NILUS_ASSIGN_OR_RAISE(auto columns, Columns(dest));
       if (!columns.empty()) NILUS_RETURN_NOT_OK(db_.Exec(db_.TruncateSql(dest)));
     }
     return Status::OK();
@@ -133,6 +161,7 @@ class SqlLoad final : public Load {
     if (stop_.stop_requested()) return Status::Cancelled("interrupted");
     NILUS_RETURN_NOT_OK(db_.Commit());
     committed_ = true;
+    saved_ = std::move(session_);
     return Status::OK();
   }
 
@@ -143,7 +172,8 @@ class SqlLoad final : public Load {
     SqlTable dest;   // where the load's rows end up: the table, or its replacement in a rebuild
     SqlTable write;  // where batches go: `dest`, or the staging table of a merged root table
     bool staged = false;
-    Schema schema;  // the columns `write` was made to hold
+    bool analyze = false;  // the staging table is new: the planner needs its statistics once
+    Schema schema;         // the columns `write` was made to hold
   };
 
   Target* Find(const std::string& schema, const std::string& name) {
@@ -158,11 +188,23 @@ class SqlLoad final : public Load {
     t.spec = spec;
     t.dest = {spec.schema, spec.rebuild ? spec.name + "__nilus_new" : spec.name};
     t.staged = spec.keyed() && spec.root.empty();
-    t.write = t.staged ? SqlTable{"", fmt::format("_nilus_staging_{}", targets_.size()), true} : t.dest;
+    t.write = t.dest;
     NILUS_RETURN_NOT_OK(FinishBulk());
     NILUS_RETURN_NOT_OK(db_.EnsureSchema(spec.schema));
-    if (spec.rebuild) NILUS_RETURN_NOT_OK(db_.Exec("DROP TABLE IF EXISTS " + db_.Ref(t.dest)));
-    if (t.staged) NILUS_RETURN_NOT_OK(db_.Exec("DROP TABLE IF EXISTS " + db_.Ref(t.write)));
+    if (spec.rebuild) {
+      NILUS_RETURN_NOT_OK(db_.Exec("DROP TABLE IF EXISTS " + db_.Ref(t.dest)));
+      session_.Forget(db_.Ref(t.dest));
+    }
+    if (t.staged) {
+      // The staging table of a merged table is kept for the session's later loads.
+      auto [it, added] = session_.staging.try_emplace(db_.Ref(t.dest));
+      if (added) {
+        it->second = SqlTable{"", fmt::format("_nilus_staging_{}", ++session_.next_staging), true};
+        NILUS_RETURN_NOT_OK(db_.Exec("DROP TABLE IF EXISTS " + db_.Ref(it->second)));
+        t.analyze = true;
+      }
+      t.write = it->second;
+    }
     return &t;
   }
 
@@ -211,24 +253,33 @@ class SqlLoad final : public Load {
   /// Creates `table` with the columns of `schema` (and `key` as its primary key), or adds the
   /// columns it lacks.
   Status EnsureTable(const SqlTable& table, const Schema& schema, const std::vector<std::string>& key) {
-    NILUS_ASSIGN_OR_RAISE(auto have, db_.ColumnNames(table));
+    NILUS_ASSIGN_OR_RAISE(auto have, Columns(table));
     std::string ref = db_.Ref(table);
     if (have.empty()) {
-      std::vector<std::string> cols;
-      if (table.temp) cols.push_back(fmt::format("{} {}", QuoteIdent(kSeqColumn), db_.SequenceType()));
+      std::vector<std::string> cols, names;
+      if (table.temp) {
+        cols.push_back(fmt::format("{} {}", QuoteIdent(kSeqColumn), db_.SequenceType()));
+        names.push_back(kSeqColumn);
+      }
       for (const auto& f : schema.fields()) {
         const bool whole_key = key.size() == 1 && key[0] == f.name;
         cols.push_back(QuoteIdent(f.name) + " " + (whole_key ? db_.KeyColumnType(f) : db_.ColumnType(f)));
+        names.push_back(f.name);
       }
       cols.push_back(QuoteIdent(kLoadIdColumn) + " " + db_.ColumnType({kLoadIdColumn, LogicalType::Text()}) +
                      " NOT NULL");
+      names.push_back(kLoadIdColumn);
       if (!key.empty()) {
         std::vector<std::string> quoted;
         for (const auto& k : key) quoted.push_back(QuoteIdent(k));
         cols.push_back("PRIMARY KEY (" + Join(quoted, ", ") + ")");
       }
       std::string name = table.temp ? "TEMP TABLE " + QuoteIdent(table.name) : "TABLE " + ref;
-      return db_.Exec(fmt::format("CREATE {} ({})", name, Join(cols, ", ")));
+      NILUS_RETURN_NOT_OK(
+          db_.Exec(fmt::format("CREATE {} ({}){}", name, Join(cols, ", "), table.temp ? db_.TempTableClause() : "")));
+      session_.Forget(ref);
+      session_.columns[ref] = std::move(names);
+      return Status::OK();
     }
     for (const auto& f : schema.fields()) {
       if (Contains(have, f.name)) continue;
@@ -236,16 +287,33 @@ class SqlLoad final : public Load {
         spdlog::info("adding column {} {} to {}.{}", f.name, db_.ColumnType(f), table.schema, table.name);
       NILUS_RETURN_NOT_OK(
           db_.Exec(fmt::format("ALTER TABLE {} ADD COLUMN {} {}", ref, QuoteIdent(f.name), db_.ColumnType(f))));
+      session_.fields.erase(ref);
+      session_.columns[ref].push_back(f.name);
     }
     return Status::OK();
+  }
+
+  /// The column names of `table` (empty when it does not exist), from the session's notes or
+  /// the catalog.
+  Result<std::vector<std::string>> Columns(const SqlTable& table) {
+    std::string ref = db_.Ref(table);
+    if (auto it = session_.columns.find(ref); it != session_.columns.end()) return it->second;
+    NILUS_ASSIGN_OR_RAISE(auto names, db_.ColumnNames(table));
+    if (!names.empty()) session_.columns[ref] = names;
+    return names;
   }
 
   /// A merge target needs an index on its key for the merge to cost what the staged rows cost;
   /// tables nilus creates have their primary key, others get an index. Returns whether the
   /// key is unique (a primary key or unique index on exactly its columns).
   Result<bool> IndexKey(const SqlTable& table, const std::vector<std::string>& key) {
+    std::string ref = db_.Ref(table);
+    if (auto it = session_.key_index.find(ref); it != session_.key_index.end()) return it->second == KeyIndex::kUnique;
     NILUS_ASSIGN_OR_RAISE(KeyIndex index, db_.IndexOn(table, key));
-    if (index != KeyIndex::kNone) return index == KeyIndex::kUnique;
+    if (index != KeyIndex::kNone) {
+      session_.key_index[ref] = index;
+      return index == KeyIndex::kUnique;
+    }
     std::vector<std::string> quoted;
     for (const auto& k : key) quoted.push_back(QuoteIdent(k));
     std::string name = ShortenIdentifier(db_.LocalName(table) + "__nilus_key");
@@ -253,6 +321,7 @@ class SqlLoad final : public Load {
                  table.name, Join(key, ", "), name);
     NILUS_RETURN_NOT_OK(
         db_.Exec(fmt::format("CREATE INDEX {} ON {} ({})", QuoteIdent(name), db_.Ref(table), Join(quoted, ", "))));
+    session_.key_index[ref] = KeyIndex::kIndexed;
     return false;
   }
 
@@ -260,7 +329,7 @@ class SqlLoad final : public Load {
   Status IndexChildren(const LoadRecord& record) {
     for (const auto& child : record.child_tables) {
       SqlTable table{record.table.schema, child};
-      NILUS_ASSIGN_OR_RAISE(auto columns, db_.ColumnNames(table));
+      NILUS_ASSIGN_OR_RAISE(auto columns, Columns(table));
       if (!Contains(columns, kRootIdColumn)) continue;
       std::string name = ShortenIdentifier(db_.LocalName(table) + "__nilus_root_id");
       NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("CREATE INDEX IF NOT EXISTS {} ON {} ({})", QuoteIdent(name),
@@ -298,7 +367,7 @@ class SqlLoad final : public Load {
     if (!record.table.rebuild) {
       NILUS_ASSIGN_OR_RAISE(unique, IndexKey(root.dest, key));
     }
-    NILUS_RETURN_NOT_OK(db_.PrepareMerge(root.write));
+    NILUS_RETURN_NOT_OK(db_.PrepareMerge(root.write, root.analyze));
     if (root.schema.FieldIndex(kUnchangedColumn) >= 0) NILUS_RETURN_NOT_OK(FillUnchanged(root, key));
     NILUS_ASSIGN_OR_RAISE(std::vector<LinkedChild> children, LinkedChildren(root, record));
     for (const auto& child : children) {
@@ -339,7 +408,8 @@ class SqlLoad final : public Load {
                                ranked(QuoteIdent(kRowIdColumn) + (ops ? ", " + op : "")),
                                ops ? fmt::format(" OR {} = '{}'", op, kDeleteOperation) : "")));
     }
-    return db_.Exec("DROP TABLE " + staging);
+    // The staging table stays for the next load, empty: the commit empties it, or this does.
+    return db_.TempTableClause().empty() ? db_.Exec("DELETE FROM " + staging) : Status::OK();
   }
 
   /// Gives each staged row's unchanged columns the value its key had before it: that of the
@@ -365,7 +435,7 @@ class SqlLoad final : public Load {
     }
     for (const auto& c : columns) {
       const std::string col = QuoteIdent(c);
-      const std::string mentions = QuoteLiteral("%" + nlohmann::json(c).dump() + "%");
+      const std::string mentions = QuoteLiteral(fmt::format("%{}%", nlohmann::json(c).dump()));
       NILUS_RETURN_NOT_OK(db_.Exec(fmt::format(
           "UPDATE {staging} SET {col} = (SELECT v FROM (SELECT s2.{col} AS v, s2.{seq} AS q FROM {staging} AS s2 "
           "WHERE {same_staged} AND s2.{seq} < {outer}.{seq} AND (s2.{unchanged} IS NULL OR s2.{unchanged} NOT LIKE "
@@ -388,12 +458,12 @@ class SqlLoad final : public Load {
   /// The child tables that name their root row, when the root table has row ids to name.
   Result<std::vector<LinkedChild>> LinkedChildren(const Target& root, const LoadRecord& record) {
     std::vector<LinkedChild> out;
-    NILUS_ASSIGN_OR_RAISE(auto root_columns, db_.ColumnNames(root.dest));
+    NILUS_ASSIGN_OR_RAISE(auto root_columns, Columns(root.dest));
     if (!Contains(root_columns, kRowIdColumn)) return out;
     for (const auto& child : record.child_tables) {
       const Target* written = Find(record.table.schema, child);
       SqlTable table = written ? written->dest : SqlTable{record.table.schema, child};
-      NILUS_ASSIGN_OR_RAISE(auto columns, db_.ColumnNames(table));
+      NILUS_ASSIGN_OR_RAISE(auto columns, Columns(table));
       if (Contains(columns, kRootIdColumn)) out.push_back({table, written != nullptr});
     }
     return out;
@@ -411,9 +481,11 @@ class SqlLoad final : public Load {
                                 .WithContext("replacing the table (views that depend on it must be dropped first)"));
         NILUS_RETURN_NOT_OK(
             db_.Exec(fmt::format("ALTER TABLE {} RENAME TO {}", db_.Ref(t->dest), QuoteIdent(db_.LocalName(table)))));
+        session_.Forget(db_.Ref(table));
+        session_.Forget(db_.Ref(t->dest));
         continue;
       }
-      NILUS_ASSIGN_OR_RAISE(auto columns, db_.ColumnNames(table));
+      NILUS_ASSIGN_OR_RAISE(auto columns, Columns(table));
       if (!columns.empty()) NILUS_RETURN_NOT_OK(db_.Exec(db_.TruncateSql(table)));
     }
     return Status::OK();
@@ -439,6 +511,8 @@ class SqlLoad final : public Load {
   SqlDialect& db_;
   std::stop_token stop_;
   LoadSpec spec_;
+  SqlSession& saved_;   // the destination's notes, replaced by `session_` at commit
+  SqlSession session_;  // this load's copy
   std::string state_schema_;
   nlohmann::json prior_;
   std::map<std::pair<std::string, std::string>, Target> targets_;  // by schema and table
@@ -450,12 +524,12 @@ class SqlLoad final : public Load {
 }  // namespace
 
 SqlDestination::SqlDestination(std::unique_ptr<SqlDialect> db, std::stop_token stop)
-    : db_(std::move(db)), stop_(std::move(stop)) {}
+    : db_(std::move(db)), stop_(std::move(stop)), session_(std::make_unique<SqlSession>()) {}
 SqlDestination::~SqlDestination() = default;
 
 Result<std::unique_ptr<Load>> SqlDestination::Begin(const LoadSpec& spec) {
   NILUS_RETURN_NOT_OK(db_->BeginLocked(spec));
-  auto load = std::make_unique<SqlLoad>(*db_, stop_, spec);
+  auto load = std::make_unique<SqlLoad>(*db_, stop_, spec, *session_);
   NILUS_RETURN_NOT_OK(load->ReadPriorState());
   return std::unique_ptr<Load>(std::move(load));
 }

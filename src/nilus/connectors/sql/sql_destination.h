@@ -15,12 +15,15 @@ namespace nilus {
 ///   renames it over the old one at commit, emptying child tables the load did not write;
 /// - `merge` writes the root table's rows into a temporary staging table and, at commit,
 ///   deletes the table's rows whose key is staged (and their child rows), then inserts the last
-///   staged row of each key unless it is a delete. Every statement joins on the key with `=`
-///   through an index (the primary key nilus declares, or an index it adds), so a merge costs
-///   what the staged rows cost, not what the table holds;
+///   staged row of each key unless it is a delete. The staging table is kept, empty, for the
+///   connection's next load, as are the columns and key indexes the loads looked up. Every statement joins on the key
+///   with `=` through an index (the primary key nilus declares, or an index it adds), so a merge costs what the staged
+///   rows cost, not what the table holds;
 /// - child rows are written straight into their tables, indexed by `_nilus_root_id`;
 /// - `_nilus_loads` rows and the pipeline's `_nilus_state` row are written last, and everything
 ///   commits together.
+struct SqlSession;
+
 class SqlDestination final : public Destination {
  public:
   SqlDestination(std::unique_ptr<SqlDialect> db, std::stop_token stop);
@@ -32,6 +35,7 @@ class SqlDestination final : public Destination {
  private:
   std::unique_ptr<SqlDialect> db_;
   std::stop_token stop_;
+  std::unique_ptr<SqlSession> session_;  // what the loads of this connection learnt of its tables
 };
 
 }  // namespace nilus

@@ -85,9 +85,13 @@ class SqlDialect {
   /// The best index of `table` on `columns` (in any order): a primary key or unique index on
   /// exactly them, an index that starts with them, or none.
   virtual Result<KeyIndex> IndexOn(const SqlTable& table, const std::vector<std::string>& columns) = 0;
-  /// Prepares a merge from the staging table just filled: statistics for the planner, memory
-  /// to sort it in (PostgreSQL: ANALYZE and work_mem).
-  virtual Status PrepareMerge(const SqlTable& staging) = 0;
+  /// Prepares a merge from the staging table just filled: memory to sort it in, and, the first
+  /// time the table is used (`first`), statistics for the planner (PostgreSQL: work_mem and
+  /// ANALYZE; later, the planner scales those statistics to the table's size).
+  virtual Status PrepareMerge(const SqlTable& staging, bool first) = 0;
+  /// What follows `CREATE TEMP TABLE …(…)` so that the table empties itself at each commit
+  /// (PostgreSQL: ON COMMIT DELETE ROWS); "" where the load must empty it (SQLite).
+  virtual std::string TempTableClause() const = 0;
   /// Whether `INSERT … ON CONFLICT DO UPDATE` costs less than DELETE + INSERT for rows that
   /// exist: SQLite updates rows where they are; PostgreSQL writes new row versions either way.
   virtual bool UpsertsInPlace() const = 0;

@@ -220,7 +220,8 @@ class SqliteDialect final : public SqlDialect {
     return best;
   }
 
-  Status PrepareMerge(const SqlTable&) override { return Status::OK(); }
+  Status PrepareMerge(const SqlTable&, bool) override { return Status::OK(); }
+  std::string TempTableClause() const override { return ""; }
   bool UpsertsInPlace() const override { return true; }
 
   Result<std::unique_ptr<BulkWriter>> OpenBulk(const SqlTable& t, const Schema& schema,
