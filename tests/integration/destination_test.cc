@@ -225,6 +225,35 @@ TEST_P(DestinationTest, RowsWithAnOperationUpsertAndDeleteByKey) {
   EXPECT_NE(Q("SELECT _nilus_op FROM " + target_->Ref("raw", "users")).rfind("error", 0), std::string::npos);
 }
 
+TEST_P(DestinationTest, LoadsOfOneConnectionKeepTheirTablesButForgetWhatARollbackUndid) {
+  auto dest = Open();
+  TableSpec users = Table("raw", "users", WriteDisposition::kMerge);
+  ASSERT_TRUE(LoadOnce(*dest, "load-1", {{users, Rows({{1, "a"}, {2, "b"}})}}, nlohmann::json::object()).ok());
+  // A load that adds a column, then rolls back: the column goes with it.
+  Schema wider({{"id", LogicalType::Bigint()}, {"name", LogicalType::Text()}, {"extra", LogicalType::Text()}});
+  auto wide = [&](int64_t id, const std::string& extra) {
+    BatchBuilder b(wider);
+    b.column(0).AppendInt64(id);
+    b.column(1).AppendBytes("w");
+    b.column(2).AppendBytes(extra);
+    return b.Finish();
+  };
+  {
+    auto load = dest->Begin(Spec("load-2"));
+    ASSERT_TRUE(load.ok());
+    ASSERT_TRUE((*load)->Write(users, *wide(3, "rolled back")).ok());
+  }
+  EXPECT_NE(Q("SELECT extra FROM " + target_->Ref("raw", "users")).rfind("error", 0), std::string::npos);
+  // The same connection's next loads add it again, and reuse the staging table, which holds
+  // none of the earlier loads' rows.
+  Status st = LoadOnce(*dest, "load-3", {{users, wide(1, "x")}}, nlohmann::json::object());
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  st = LoadOnce(*dest, "load-4", {{users, Rows({{4, "d"}})}}, nlohmann::json::object());
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Q("SELECT id, name, extra, _nilus_load_id FROM " + target_->Ref("raw", "users") + " ORDER BY id"),
+            "1|w|x|load-3\n2|b||load-1\n4|d||load-4");
+}
+
 TEST_P(DestinationTest, AMergeKeyMustBeSet) {
   auto dest = Open();
   auto load = dest->Begin(Spec("load-1"));
