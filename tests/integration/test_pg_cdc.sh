@@ -107,6 +107,20 @@ wait_for "the updated document in the mirror" '[ "$(mirror_doc)" = "$(doc)" ]'
 wait_for "the document updates in the change log" '[ "$(changelog_count docs u)" = 3 ]'
 expect_sql replica "SELECT count(*) FROM retail.cdc_public_docs WHERE _cdc_op = 'u' AND body IS NULL AND _cdc_unchanged = '[\"body\"]'" 3
 
+# A table without a key and with REPLICA IDENTITY FULL: its updates and deletes carry the whole
+# old row, in _cdc_before (JSON of text values) and, for a delete, in the row's columns.
+sql shop "ALTER TABLE audit REPLICA IDENTITY FULL"
+sql shop "UPDATE audit SET what = 'rechecked'"
+sql shop "DELETE FROM audit"
+wait_for "the keyless table's delete in the change log" '[ "$(changelog_count audit d)" = 1 ]'
+expect_sql replica "SELECT what, _cdc_before::json->>'what' FROM retail.cdc_public_audit WHERE _cdc_op = 'u'" "rechecked|checked"
+expect_sql replica "SELECT what, _cdc_before::json->>'what', at IS NOT NULL FROM retail.cdc_public_audit WHERE _cdc_op = 'd'" \
+  "rechecked|rechecked|t"
+# It cannot be mirrored: the pipeline says why and stops.
+cdc_manifest keyless "sqlite:///$WORK/keyless.db" merge retail 'table.include.list: "public.audit"'
+expect_exit 1 run "$WORK/keyless.yaml"
+expect_err_contains "table public.audit has no primary key, so its rows cannot be mirrored"
+
 # A server restart mid-stream: the pipelines reconnect and carry on.
 as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w restart >/dev/null
 sql shop "INSERT INTO customers VALUES (2, 'after restart')"

@@ -122,11 +122,19 @@ struct ChangeChunk {
   bool at_boundary = false;
 };
 
+/// A table a change stream captures.
+struct CapturedTable {
+  std::string schema, table;
+  std::vector<std::string> key;  ///< its primary key; empty when it has none
+};
+
 /// A stream of changes: first the snapshot of the included tables, then their changes from
 /// the log, with no gap and no overlap between the two.
 class ChangeStream {
  public:
   virtual ~ChangeStream() = default;
+  /// The tables the stream captures, as they were when it opened.
+  virtual const std::vector<CapturedTable>& tables() const = 0;
   /// The next chunk; nullopt when nothing arrived for a while (up to about a second), so that
   /// the caller may commit what it holds. Fails when the stream breaks.
   virtual Result<std::optional<ChangeChunk>> Next() = 0;

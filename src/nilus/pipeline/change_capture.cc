@@ -116,6 +116,14 @@ std::shared_ptr<const RecordBatch> WithColumn(const RecordBatch& batch, Field fi
   return std::make_shared<RecordBatch>(std::move(schema), std::move(columns), batch.num_rows());
 }
 
+Status Unmirrorable(const std::string& schema, const std::string& table) {
+  return Status::FailedPrecondition(
+      "table {}.{} has no primary key, so its rows cannot be mirrored (incremental-strategy: merge needs a key to "
+      "find the row a change applies to); add a primary key to the table, leave it out of table.include.list, or "
+      "capture a change log with incremental-strategy: append",
+      schema, table);
+}
+
 /// Applies chunks of changes to destination loads: one load open at a time, committed with the
 /// position of the last whole source transaction it holds.
 class Applier {
@@ -208,13 +216,7 @@ class Applier {
     t.spec.name = name;
     t.spec.strategy = s_.mirror ? WriteDisposition::kMerge : WriteDisposition::kAppend;
     if (s_.mirror) {
-      if (tc.key.empty()) {
-        return Status::FailedPrecondition(
-            "table {}.{} has no primary key, so its rows cannot be mirrored (incremental-strategy: merge needs a key "
-            "to find the row a change applies to); add a primary key to the table, or capture a change log with "
-            "incremental-strategy: append",
-            tc.schema, tc.table);
-      }
+      if (tc.key.empty()) return Unmirrorable(tc.schema, tc.table);
       for (const auto& k : tc.key) t.spec.primary_key.push_back(NormalizeColumnName(k));
     }
     json prior = committed_.contains("tables") ? committed_["tables"].value(name, json::object()) : json::object();
@@ -311,6 +313,11 @@ Status StreamOnce(const Pipeline& p, const RunOptions& options, const ConnectorR
   NILUS_ASSIGN_OR_RAISE(json position, applier.ReadState());
   NILUS_ASSIGN_OR_RAISE(auto source, registry.OpenChangeSource(p.source, options.stop));
   NILUS_ASSIGN_OR_RAISE(auto stream, source->Open(p.source_options, position));
+  if (settings.mirror) {
+    for (const auto& t : stream->tables()) {
+      if (t.key.empty()) return Unmirrorable(t.schema, t.table);
+    }
+  }
 
   CdcProgress progress;
   auto last_saved = Clock::now() - std::chrono::hours(1);

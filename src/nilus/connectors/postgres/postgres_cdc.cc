@@ -225,8 +225,10 @@ class PgChangeStream final : public ChangeStream {
     if (reader_.joinable()) reader_.join();
   }
 
-  /// Prepares the first Next as `plan` says, from the committed `position`.
-  Status Prepare(const Position& position, Plan plan) {
+  /// Prepares the first Next as `plan` says, from the committed `position`; `captured` are the
+  /// included tables.
+  Status Prepare(const Position& position, Plan plan, std::vector<CapturedTable> captured) {
+    captured_ = std::move(captured);
     plan_ = plan.start;
     tables_to_snapshot_ = std::move(plan.tables);
     resnapshot_ = plan.resnapshot;
@@ -272,6 +274,8 @@ class PgChangeStream final : public ChangeStream {
   }
 
   bool finished() const override { return finished_; }
+
+  const std::vector<CapturedTable>& tables() const override { return captured_; }
 
   int64_t BytesBehind(const Position& position) const override {
     Lsn at, end = server_end_.load();
@@ -774,6 +778,7 @@ WHERE t.oid = $1::oid)sql",
   std::stop_token stop_;
   Config cfg_;
   std::string db_;
+  std::vector<CapturedTable> captured_;
   Lsn start_ = 0;
 
   // The snapshot.
@@ -833,8 +838,13 @@ class PgChangeSource final : public ChangeSource {
     if (cfg.snapshot_mode != "initial_only") NILUS_RETURN_NOT_OK(EnsurePublication(*conn, cfg, tables));
 
     auto stream = std::make_unique<PgChangeStream>(uri_, stop_, Config::From(options), db);
+    std::vector<CapturedTable> captured;
+    for (const auto& [schema, table] : tables) {
+      NILUS_ASSIGN_OR_RAISE(auto key, PgPrimaryKey(*conn, QuoteIdent(schema) + "." + QuoteIdent(table)));
+      captured.push_back({schema, table, std::move(key)});
+    }
     auto prepared = [&](Plan plan) -> Result<std::unique_ptr<ChangeStream>> {
-      NILUS_RETURN_NOT_OK(stream->Prepare(position, std::move(plan)));
+      NILUS_RETURN_NOT_OK(stream->Prepare(position, std::move(plan), std::move(captured)));
       return std::unique_ptr<ChangeStream>(std::move(stream));
     };
     const std::string state = position.value("snapshot", "");
