@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -14,20 +15,17 @@ class BoundedQueue {
  public:
   explicit BoundedQueue(size_t capacity) : capacity_(capacity) {}
 
-  /// Blocks while full; returns false (dropping `item`) when the queue was closed.
-  bool Push(T item) {
-    std::unique_lock lock(mu_);
-    ++blocked_;
-    not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
-    --blocked_;
-    if (closed_) return false;
-    items_.push_back(std::move(item));
-    not_empty_.notify_one();
-    return true;
-  }
-
   /// What a push with a time limit did.
   enum class PushResult { kPushed, kTimedOut, kClosed };
+
+  /// Blocks while full; returns false (dropping `item`) when the queue was closed.
+  bool Push(T item) {
+    while (true) {
+      PushResult r = PushFor(item, std::chrono::hours(1));
+      if (r != PushResult::kTimedOut) return r == PushResult::kPushed;
+    }
+  }
+
   /// Like Push, but gives up after `wait` (keeping `item`), so that a producer can do other work
   /// while the consumer is slow (answer a server's keepalive, say).
   template <typename Duration>
@@ -62,13 +60,10 @@ class BoundedQueue {
 
   /// Blocks while empty; returns nullopt once the queue is closed and drained.
   std::optional<T> Pop() {
-    std::unique_lock lock(mu_);
-    not_empty_.wait(lock, [&] { return closed_ || !items_.empty(); });
-    if (items_.empty()) return std::nullopt;
-    T item = std::move(items_.front());
-    items_.pop_front();
-    not_full_.notify_one();
-    return item;
+    while (true) {
+      if (auto item = PopFor(std::chrono::hours(1))) return item;
+      if (closed()) return std::nullopt;  // else the wait timed out
+    }
   }
 
   /// How many producers wait in Push for room (for tests and progress reports).

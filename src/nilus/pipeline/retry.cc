@@ -14,8 +14,15 @@ Status RetryTransient(std::string_view what, const std::stop_token& stop, const 
   std::mt19937_64 rng(std::random_device{}());
   auto ceiling = policy.initial_delay;
   for (int n = 1;; ++n) {
+    auto started = std::chrono::steady_clock::now();
     Status st = attempt();
     if (st.ok() || !st.IsTransient()) return st;
+    // An attempt that ran well (longer than the longest wait) before it failed starts afresh:
+    // a service that failed after hours waits a second, not a minute.
+    if (std::chrono::steady_clock::now() - started > policy.max_delay) {
+      n = 1;
+      ceiling = policy.initial_delay;
+    }
     if (n >= policy.max_attempts) {
       return st.WithContext(fmt::format("{} failed {} times, giving up", what, n));
     }

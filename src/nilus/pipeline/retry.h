@@ -16,8 +16,10 @@ struct RetryPolicy {
 };
 
 /// Runs `attempt` until it succeeds, fails permanently, or `max_attempts` transient failures
-/// (Unavailable, Aborted) happened. Waits between attempts with exponential backoff and full
-/// jitter; a stop request (`stop`) ends the wait and the retries.
+/// (Unavailable, Aborted) happened in a row. Waits between attempts with exponential backoff and
+/// jitter; an attempt that ran longer than `max_delay` before failing resets the count and the
+/// backoff (a long-lived service that fails after hours retries soon). A stop request (`stop`)
+/// ends the wait and the retries.
 Status RetryTransient(std::string_view what, const std::stop_token& stop, const std::function<Status()>& attempt,
                       const RetryPolicy& policy = {});
 

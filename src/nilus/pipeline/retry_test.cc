@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace nilus {
 
 namespace {
@@ -46,6 +48,21 @@ TEST(RetryTransient, GivesUpAfterMaxAttempts) {
   EXPECT_EQ(st.code(), StatusCode::kAborted);
   EXPECT_EQ(calls, 4);
   EXPECT_NE(st.message().find("failed 4 times"), std::string::npos) << st.message();
+}
+
+TEST(RetryTransient, AnAttemptThatRanLongerThanTheLongestWaitStartsAfresh) {
+  // Each attempt runs past max_delay before failing: the count starts again every time, so
+  // five failures in a row do not exhaust four attempts.
+  int calls = 0;
+  Status st = RetryTransient(
+      "streaming", {},
+      [&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        return ++calls <= 5 ? Status::Unavailable("connection lost") : Status::OK();
+      },
+      kFast);
+  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(calls, 6);
 }
 
 }  // namespace nilus
