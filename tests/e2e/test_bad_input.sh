@@ -99,6 +99,10 @@ printf 'source:\n  address: %s\n  options: {snapshot.mode: sometimes}\nsink:\n  
 expect_exit 2 validate cdc.yaml
 expect_err_contains "snapshot.mode"
 expect_err_contains "initial, always, no_data, initial_only, when_needed"
+# an include list and an exclude list of one kind: the error says where
+printf 'source:\n  address: postgresql://u:pw@127.0.0.1:1/db\n  options:\n    table.include.list: public.a\n    table.exclude.list: public.b\nsink:\n  address: %s\n  options: {dest-table: a, incremental-strategy: append}\n' "$dst" | manifest cdclists
+expect_exit 2 validate cdclists.yaml
+expect_err_contains "cdclists.yaml:5:25: table.include.list and table.exclude.list exclude each other; give one of them"
 
 # an unknown masking algorithm is refused rather than ignored; so is masking the incremental key
 expect_exit 2 ingest --source-uri "$src" --dest-uri "$dst" --dest-table a.b --mask "name:scramble"

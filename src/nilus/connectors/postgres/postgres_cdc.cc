@@ -991,46 +991,56 @@ ORDER BY 1, 2)sql"));
 }  // namespace
 
 Status CheckPostgresChangeOptions(const SourceOptions& o) {
-  auto get = [&](const char* name) {
+  auto get = [&](const std::string& name) {
     auto it = o.cdc.find(name);
     return it == o.cdc.end() ? std::string() : it->second;
   };
+  // Where the manifest gives `name` ("file:line:column: "), for the message.
+  auto at = [&](const std::string& name) {
+    for (const auto& [given, where] : o.given) {
+      if (given == name) return where + ": ";
+    }
+    return std::string();
+  };
   for (const char* kind : {"table", "schema", "column"}) {
-    if (!get(fmt::format("{}.include.list", kind).c_str()).empty() &&
-        !get(fmt::format("{}.exclude.list", kind).c_str()).empty()) {
-      return Status::InvalidInput("{0}.include.list and {0}.exclude.list exclude each other; give one of them", kind);
+    std::string include = fmt::format("{}.include.list", kind), exclude = fmt::format("{}.exclude.list", kind);
+    if (!get(include).empty() && !get(exclude).empty()) {
+      return Status::InvalidInput("{}{} and {} exclude each other; give one of them", at(exclude), include, exclude);
     }
   }
   for (const char* name : {"slot.name", "publication.name"}) {
     std::string v = get(name);
     if (!v.empty() && !RE2::FullMatch(v, "[a-z0-9_]{1,63}")) {
       return Status::InvalidInput(
-          "{} '{}' must be 1 to 63 lower-case letters, digits and underscores (as PostgreSQL names slots)", name, v);
+          "{}{} '{}' must be 1 to 63 lower-case letters, digits and underscores (as PostgreSQL names slots)", at(name),
+          name, v);
     }
   }
   if (get("snapshot.mode") == "always") {
     return Status::InvalidInput(
-        "snapshot.mode 'always' is not supported by the PostgreSQL change source: a snapshot at every start would "
-        "load rows twice into a change log; use initial, when_needed, no_data or initial_only");
+        "{}snapshot.mode 'always' is not supported by the PostgreSQL change source: a snapshot at every start would "
+        "load rows twice into a change log; use initial, when_needed, no_data or initial_only",
+        at("snapshot.mode"));
   }
   if (!get("time.precision.mode").empty() && get("time.precision.mode") != "adaptive" &&
       get("time.precision.mode") != "adaptive_time_microseconds") {
     return Status::InvalidInput(
-        "time.precision.mode '{}' is not supported: nilus keeps times and timestamps in microseconds "
+        "{}time.precision.mode '{}' is not supported: nilus keeps times and timestamps in microseconds "
         "(adaptive_time_microseconds), as their columns' types say",
-        get("time.precision.mode"));
+        at("time.precision.mode"), get("time.precision.mode"));
   }
-  if (!get("topic.heartbeat.prefix").empty() || !get("database.include.list").empty() ||
-      !get("collection.include.list").empty()) {
+  for (const char* name : {"topic.heartbeat.prefix", "database.include.list", "collection.include.list"}) {
+    if (get(name).empty()) continue;
     return Status::InvalidInput(
-        "topic.heartbeat.prefix, database.include.list and collection.include.list do not apply to the PostgreSQL "
-        "change source: heartbeats advance the position committed with the data (heartbeat.interval.ms), and a "
-        "source address names one database");
+        "{}{} does not apply to the PostgreSQL change source: heartbeats advance the position committed with the "
+        "data (heartbeat.interval.ms), and a source address names one database",
+        at(name), name);
   }
   if (get("include.schema.changes") == "true") {
     return Status::InvalidInput(
-        "include.schema.changes: true is not supported: schema changes are applied to the destination tables "
-        "(new columns appear), not written as events");
+        "{}include.schema.changes: true is not supported: schema changes are applied to the destination tables "
+        "(new columns appear), not written as events",
+        at("include.schema.changes"));
   }
   if (!o.table.empty() || !o.incremental_key.empty() || o.sql_limit > 0 || o.yield_limit > 0) {
     return Status::InvalidInput(
