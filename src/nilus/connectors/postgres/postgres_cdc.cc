@@ -327,7 +327,8 @@ class PgChangeStream final : public ChangeStream {
       // says where it stands: the slot's changes of these tables before that point are in it.
       NILUS_ASSIGN_OR_RAISE(snapshot_repl_, PgReplication::Connect(uri_, stop_));
       NILUS_ASSIGN_OR_RAISE(
-          auto slot, snapshot_repl_->CreateSlot(fmt::format("nilus_resume_{}", static_cast<int>(getpid())), true));
+          auto slot, snapshot_repl_->CreateSlot(
+                         fmt::format("{}_resume_{}", cfg_.slot.substr(0, 40), static_cast<int>(getpid())), true));
       snapshot_lsn_ = slot.consistent_point;
       snapshot_name_ = slot.snapshot;
       for (const auto& [schema, table] : tables_to_snapshot_) skip_[schema + "." + table] = snapshot_lsn_;
