@@ -9,10 +9,12 @@ as_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# A port nothing listens on, below the kernel's ephemeral range (32768 and up), where the
+# outgoing connections of concurrent tests would take it.
 pg_free_port() {
   local port
   for _ in $(seq 50); do
-    port=$((20000 + RANDOM % 20000))
+    port=$((20000 + RANDOM % 12000))
     if ! (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return
@@ -40,9 +42,16 @@ synchronous_commit = off
 full_page_writes = off
 shared_buffers = 128MB
 CONF
-  # Trust for the test's own setup over the socket; passwords over TCP, as users connect.
-  as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/pg.log" -w -t 60 start >/dev/null ||
-    { cat "$WORK/pg.log" >&2; fail "PostgreSQL did not start"; }
+  # Trust for the test's own setup over the socket; passwords over TCP, as users connect. A
+  # concurrent test may take the port between the check and the start: then another one.
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/pg.log" -w -t 60 start >/dev/null && break
+    grep -q "Address already in use" "$WORK/pg.log" && [ "$attempt" -lt 5 ] ||
+      { cat "$WORK/pg.log" >&2; fail "PostgreSQL did not start"; }
+    PGPORT=$(pg_free_port)
+    sed -i "s/^port = .*/port = $PGPORT/" "$PGDATA_DIR/postgresql.conf"
+  done
   # Background jobs (nilus services) end with the test, whatever its outcome.
   trap 'kill -KILL $(jobs -p) 2>/dev/null || true; as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m immediate stop >/dev/null 2>&1; rm -rf "$WORK"' EXIT
   export PGHOST=$WORK/pgsock PGPORT PGUSER=postgres PGDATABASE=postgres
