@@ -107,6 +107,13 @@ wait_for "the updated document in the mirror" '[ "$(mirror_doc)" = "$(doc)" ]'
 wait_for "the document updates in the change log" '[ "$(changelog_count docs u)" = 3 ]'
 expect_sql replica "SELECT count(*) FROM retail.cdc_public_docs WHERE _cdc_op = 'u' AND body IS NULL AND _cdc_unchanged = '[\"body\"]'" 3
 
+# A table without a key and without REPLICA IDENTITY FULL cannot be mirrored: the pipeline says
+# why and stops.
+cdc_manifest keyless "sqlite:///$WORK/keyless.db" merge retail 'table.include.list: "public.audit"'
+expect_exit 1 run "$WORK/keyless.yaml"
+expect_err_contains "table public.audit has no primary key and its changes do not carry the whole old row"
+expect_err_contains "ALTER TABLE public.audit REPLICA IDENTITY FULL"
+
 # A table without a key and with REPLICA IDENTITY FULL: its updates and deletes carry the whole
 # old row, in _cdc_before (JSON of text values) and, for a delete, in the row's columns.
 sql shop "ALTER TABLE audit REPLICA IDENTITY FULL"
@@ -116,10 +123,34 @@ wait_for "the keyless table's delete in the change log" '[ "$(changelog_count au
 expect_sql replica "SELECT what, _cdc_before::json->>'what' FROM retail.cdc_public_audit WHERE _cdc_op = 'u'" "rechecked|checked"
 expect_sql replica "SELECT what, _cdc_before::json->>'what', at IS NOT NULL FROM retail.cdc_public_audit WHERE _cdc_op = 'd'" \
   "rechecked|rechecked|t"
-# It cannot be mirrored: the pipeline says why and stops.
-cdc_manifest keyless "sqlite:///$WORK/keyless.db" merge retail 'table.include.list: "public.audit"'
-expect_exit 1 run "$WORK/keyless.yaml"
-expect_err_contains "table public.audit has no primary key, so its rows cannot be mirrored"
+
+# Such a table is mirrored by whole rows, duplicates and NULLs included: an update replaces one
+# equal row, a delete removes one.
+sql shop "CREATE TABLE pairs (a int, b text, j jsonb, f double precision); ALTER TABLE pairs REPLICA IDENTITY FULL;
+  INSERT INTO pairs VALUES (1, 'x', '{\"k\": 1}', 0.1), (1, 'x', '{\"k\": 1}', 0.1), (1, 'x', '{\"k\": 1}', 0.1),
+    (2, NULL, NULL, NULL), (2, NULL, NULL, NULL), (3, 'y', '[]', 1e300)"
+for sink in "sqlite:///$WORK/keyless.db" "$PG_URI/replica"; do
+  name=pairs_$(echo "$sink" | cut -c1-6 | tr -dc 'a-z')
+  cdc_manifest "$name" "$sink" merge "$name" "${options[@]}" 'table.include.list: "public.pairs"'
+  start_cdc "$name"
+done
+source_pairs() { sql shop "SELECT a, coalesce(b, '-'), coalesce(j::text, '-'), coalesce(f::text, '-') FROM pairs ORDER BY 1, 2, 3, 4"; }
+pairs_in_sqlite() {
+  sqlite3 -separator '|' "$WORK/keyless.db" "SELECT a, coalesce(b, '-'), coalesce(j, '-'), coalesce(f, '-') FROM pairs_sqlite__cdc_public_pairs ORDER BY 1, 2, 3, 4" |
+    sed -e 's/{"k":1}/{"k": 1}/' -e 's/1.0e+300/1e+300/'
+}
+pairs_in_pg() { sql replica "SELECT a, coalesce(b, '-'), coalesce(j::text, '-'), coalesce(f::text, '-') FROM pairs_postgr.cdc_public_pairs ORDER BY 1, 2, 3, 4"; }
+pairs_match() { [ "$(pairs_in_sqlite)" = "$(source_pairs)" ] && [ "$(pairs_in_pg)" = "$(source_pairs)" ]; }
+wait_for "the keyless table's snapshot in its mirrors" pairs_match
+sql shop "UPDATE pairs SET b = 'z' WHERE ctid = (SELECT min(ctid) FROM pairs WHERE a = 1)"
+sql shop "DELETE FROM pairs WHERE ctid = (SELECT min(ctid) FROM pairs WHERE a = 2)"
+sql shop "BEGIN; INSERT INTO pairs VALUES (3, 'y', '[]', 1e300), (4, 'w', NULL, 2); DELETE FROM pairs WHERE a = 4;
+  UPDATE pairs SET a = 5 WHERE a = 3; UPDATE pairs SET f = 0.2 WHERE ctid = (SELECT min(ctid) FROM pairs WHERE a = 1 AND b = 'x');
+  COMMIT"
+wait_for "the keyless table's changes in its mirrors" \
+  '[ "$(sql shop "SELECT count(*) FROM pairs WHERE a = 5")" = 2 ] && pairs_match'
+stop_cdc pairs_sqlite
+stop_cdc pairs_postgr
 
 # A server restart mid-stream: the pipelines reconnect and carry on.
 as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w restart >/dev/null

@@ -110,6 +110,8 @@ inline constexpr char kCdcSchema[] = "_cdc_schema";
 inline constexpr char kCdcTable[] = "_cdc_table";
 inline constexpr char kCdcBefore[] = "_cdc_before";
 inline constexpr char kCdcUnchanged[] = "_cdc_unchanged";
+/// Whether `name` is a change-record column (`_cdc_…`).
+inline bool IsChangeRecordColumn(std::string_view name) { return name.substr(0, 5) == "_cdc_"; }
 
 /// A stretch of a change stream: changes of one or more tables, and where the stream stands
 /// after them.
@@ -126,6 +128,9 @@ struct ChangeChunk {
 struct CapturedTable {
   std::string schema, table;
   std::vector<std::string> key;  ///< its primary key; empty when it has none
+  /// Whether its updates and deletes carry the whole old row (PostgreSQL's REPLICA IDENTITY
+  /// FULL): what finds the row of a keyless table.
+  bool whole_old_row = false;
 };
 
 /// A stream of changes: first the snapshot of the included tables, then their changes from
@@ -157,8 +162,11 @@ class ChangeSource {
   virtual ~ChangeSource() = default;
   /// Checks the source (server settings, privileges, slot, publication), takes the snapshot
   /// when `position` says none was committed, and starts streaming from `position` ({} on the
-  /// first run).
-  virtual Result<std::unique_ptr<ChangeStream>> Open(const SourceOptions& options, const nlohmann::json& position) = 0;
+  /// first run). For a `mirror`, an update of a keyless table whose changes carry the whole old
+  /// row comes as the delete of the old row and the create of the new one: the whole row is
+  /// what finds it.
+  virtual Result<std::unique_ptr<ChangeStream>> Open(const SourceOptions& options, const nlohmann::json& position,
+                                                     bool mirror) = 0;
 };
 
 /// A destination table of a load and how it is written.

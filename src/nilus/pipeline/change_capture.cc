@@ -47,7 +47,6 @@ struct Settings {
 
 /// The change-record columns a mirror keeps: where each row's last change came from.
 bool KeptInMirror(std::string_view name) { return name == kCdcLsn || name == kCdcCommitLsn || name == kCdcSourceTs; }
-bool IsChangeRecordColumn(std::string_view name) { return StartsWith(name, "_cdc_"); }
 
 /// A mirror's rows: the table's columns and the kept change-record columns, and, as
 /// `_nilus_op`, "d" for the rows that delete their key.
@@ -118,9 +117,10 @@ std::shared_ptr<const RecordBatch> WithColumn(const RecordBatch& batch, Field fi
 
 Status Unmirrorable(const std::string& schema, const std::string& table) {
   return Status::FailedPrecondition(
-      "table {}.{} has no primary key, so its rows cannot be mirrored (incremental-strategy: merge needs a key to "
-      "find the row a change applies to); add a primary key to the table, leave it out of table.include.list, or "
-      "capture a change log with incremental-strategy: append",
+      "table {0}.{1} has no primary key and its changes do not carry the whole old row, so its rows cannot be "
+      "mirrored (incremental-strategy: merge needs a key, or the whole old row, to find the row a change applies "
+      "to); add a primary key to the table, or run ALTER TABLE {0}.{1} REPLICA IDENTITY FULL, or leave it out of "
+      "table.include.list, or capture a change log with incremental-strategy: append",
       schema, table);
 }
 
@@ -215,8 +215,8 @@ class Applier {
     t.spec.schema = s_.schema;
     t.spec.name = name;
     t.spec.strategy = s_.mirror ? WriteDisposition::kMerge : WriteDisposition::kAppend;
+    // A keyless table is mirrored by whole rows (the stream opened only if its changes carry them).
     if (s_.mirror) {
-      if (tc.key.empty()) return Unmirrorable(tc.schema, tc.table);
       for (const auto& k : tc.key) t.spec.primary_key.push_back(NormalizeColumnName(k));
     }
     json prior = committed_.contains("tables") ? committed_["tables"].value(name, json::object()) : json::object();
@@ -312,10 +312,10 @@ Status StreamOnce(const Pipeline& p, const RunOptions& options, const ConnectorR
   Applier applier(p, options, *dest, settings);
   NILUS_ASSIGN_OR_RAISE(json position, applier.ReadState());
   NILUS_ASSIGN_OR_RAISE(auto source, registry.OpenChangeSource(p.source, options.stop));
-  NILUS_ASSIGN_OR_RAISE(auto stream, source->Open(p.source_options, position));
+  NILUS_ASSIGN_OR_RAISE(auto stream, source->Open(p.source_options, position, settings.mirror));
   if (settings.mirror) {
     for (const auto& t : stream->tables()) {
-      if (t.key.empty()) return Unmirrorable(t.schema, t.table);
+      if (t.key.empty() && !t.whole_old_row) return Unmirrorable(t.schema, t.table);
     }
   }
 

@@ -217,8 +217,8 @@ struct Plan {
 
 class PgChangeStream final : public ChangeStream {
  public:
-  PgChangeStream(Uri uri, std::stop_token stop, Config cfg, std::string db)
-      : uri_(std::move(uri)), stop_(std::move(stop)), cfg_(std::move(cfg)), db_(std::move(db)) {}
+  PgChangeStream(Uri uri, std::stop_token stop, Config cfg, std::string db, bool mirror)
+      : uri_(std::move(uri)), stop_(std::move(stop)), cfg_(std::move(cfg)), db_(std::move(db)), mirror_(mirror) {}
 
   ~PgChangeStream() override {
     queue_.Close();
@@ -701,6 +701,14 @@ WHERE t.oid = $1::oid)sql",
         "c",      lsn,    current_commit_lsn_, 0,           current_xid_, current_commit_ts_, read_ts_, "false", db_,
         t.schema, t.name, std::nullopt,        std::nullopt};
     const bool full = c.old_kind == 'O';
+    if (mirror_ && t.key.empty() && c.kind != 'I' && !full) {
+      return Status::FailedPrecondition(
+          "table {0}.{1} has no primary key and its {2} no longer carries the whole old row, so the mirror cannot "
+          "find the row it changes (was REPLICA IDENTITY FULL taken off the table?); run ALTER TABLE {0}.{1} "
+          "REPLICA IDENTITY FULL, then empty the mirror table and the pipeline's state (nilus state reset) to "
+          "mirror it again",
+          t.schema, t.name, c.kind == 'D' ? "delete" : "update");
+    }
     if (c.kind == 'D') {
       r.op = "d";
       if (full) r.before = BeforeJson(t, c.old_tuple);
@@ -709,8 +717,9 @@ WHERE t.oid = $1::oid)sql",
     if (c.kind == 'U') {
       r.op = "u";
       if (full) r.before = BeforeJson(t, c.old_tuple);
-      // A changed key: the row under the old key goes, as Debezium reports it (a delete, then a create).
-      if (c.old_kind == 'K' || (full && KeyChanged(t, c.old_tuple, c.new_tuple))) {
+      // A changed key: the row under the old key goes, as Debezium reports it (a delete, then a
+      // create). A keyless table's whole row is its key in a mirror.
+      if (c.old_kind == 'K' || (full && (t.key.empty() ? mirror_ : KeyChanged(t, c.old_tuple, c.new_tuple)))) {
         ChangeRecord del = r;
         del.op = "d";
         NILUS_RETURN_NOT_OK(AppendRow(t, c.old_tuple, nullptr, del));
@@ -779,6 +788,7 @@ WHERE t.oid = $1::oid)sql",
   std::stop_token stop_;
   Config cfg_;
   std::string db_;
+  bool mirror_;  ///< an update of a keyless table comes as a delete and a create (ChangeSource::Open)
   std::vector<CapturedTable> captured_;
   Lsn start_ = 0;
 
@@ -823,7 +833,8 @@ class PgChangeSource final : public ChangeSource {
  public:
   PgChangeSource(Uri uri, std::stop_token stop) : uri_(std::move(uri)), stop_(std::move(stop)) {}
 
-  Result<std::unique_ptr<ChangeStream>> Open(const SourceOptions& options, const Position& position) override {
+  Result<std::unique_ptr<ChangeStream>> Open(const SourceOptions& options, const Position& position,
+                                             bool mirror) override {
     NILUS_RETURN_NOT_OK(CheckPostgresChangeOptions(options));
     Config cfg = Config::From(options);
     NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri_, stop_));
@@ -838,11 +849,14 @@ class PgChangeSource final : public ChangeSource {
     NILUS_ASSIGN_OR_RAISE(auto tables, IncludedTables(*conn, cfg));
     if (cfg.snapshot_mode != "initial_only") NILUS_RETURN_NOT_OK(EnsurePublication(*conn, cfg, tables));
 
-    auto stream = std::make_unique<PgChangeStream>(uri_, stop_, Config::From(options), db);
+    auto stream = std::make_unique<PgChangeStream>(uri_, stop_, Config::From(options), db, mirror);
     std::vector<CapturedTable> captured;
     for (const auto& [schema, table] : tables) {
-      NILUS_ASSIGN_OR_RAISE(auto key, PgPrimaryKey(*conn, QuoteIdent(schema) + "." + QuoteIdent(table)));
-      captured.push_back({schema, table, std::move(key)});
+      const std::string qualified = QuoteIdent(schema) + "." + QuoteIdent(table);
+      NILUS_ASSIGN_OR_RAISE(auto key, PgPrimaryKey(*conn, qualified));
+      NILUS_ASSIGN_OR_RAISE(PgResult identity,
+                            conn->Exec("SELECT relreplident FROM pg_class WHERE oid = $1::regclass", {qualified}));
+      captured.push_back({schema, table, std::move(key), identity.Get(0, 0) == "f"});
     }
     auto prepared = [&](Plan plan) -> Result<std::unique_ptr<ChangeStream>> {
       NILUS_RETURN_NOT_OK(stream->Prepare(position, std::move(plan), std::move(captured)));

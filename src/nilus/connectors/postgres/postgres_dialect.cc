@@ -226,6 +226,16 @@ class PgDialect final : public SqlDialect {
   }
   std::string TempTableClause() const override { return " ON COMMIT DELETE ROWS"; }
   bool UpsertsInPlace() const override { return false; }
+  std::string WholeRow(const std::string& alias, const std::vector<std::string>& columns) const override {
+    std::vector<std::string> qualified;
+    for (const auto& c : columns) qualified.push_back(alias + "." + c);
+    return fmt::format("ROW({})::text", Join(qualified, ", "));
+  }
+  std::string SameWholeRow(const std::string& a, const std::string& b,
+                           const std::vector<std::string>& columns) const override {
+    return WholeRow(a, columns) + " = " + WholeRow(b, columns);  // text equality: a hash join
+  }
+  std::string RowLocator() const override { return "ctid"; }
 
   Result<std::unique_ptr<BulkWriter>> OpenBulk(const SqlTable& t, const Schema& schema,
                                                const std::string& load_id) override {

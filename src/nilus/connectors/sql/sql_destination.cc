@@ -344,6 +344,7 @@ class SqlLoad final : public Load {
   /// key order, which keeps index maintenance sequential.
   Status Merge(const Target& root, const LoadRecord& record) {
     const auto& key = record.table.primary_key;
+    if (key.empty()) return MergeWholeRows(root, record);
     std::vector<std::string> keys, cols;
     for (const auto& k : key) keys.push_back(QuoteIdent(k));
     for (const auto& f : root.schema.fields()) {
@@ -409,6 +410,52 @@ class SqlLoad final : public Load {
                                ops ? fmt::format(" OR {} = '{}'", op, kDeleteOperation) : "")));
     }
     // The staging table stays for the next load, empty: the commit empties it, or this does.
+    return db_.TempTableClause().empty() ? db_.Exec("DELETE FROM " + staging) : Status::OK();
+  }
+
+  /// The merge of a keyless table whose deletes carry the whole old row (a change-capture
+  /// mirror; an update is a delete and a create): the table is a multiset of rows, so for each
+  /// distinct staged row (its data columns, NULLs alike) the net count of its creates less its
+  /// deletes is what changes; that many equal rows go from the table, or that many of its
+  /// latest staged copies come in. One pass over the table joins it with the staged rows.
+  Status MergeWholeRows(const Target& root, const LoadRecord& record) {
+    if (!record.child_tables.empty() || root.schema.FieldIndex(kOperationColumn) < 0) {
+      return Status::InvalidInput("{} has no primary key to merge on; give it one (primary-key)",
+                                  record.table.qualified());
+    }
+    std::vector<std::string> data, cols;
+    for (const auto& f : root.schema.fields()) {
+      if (IsMergeControlColumn(f.name)) continue;
+      cols.push_back(QuoteIdent(f.name));
+      if (!IsChangeRecordColumn(f.name)) data.push_back(QuoteIdent(f.name));
+    }
+    cols.push_back(QuoteIdent(kLoadIdColumn));
+    NILUS_RETURN_NOT_OK(db_.PrepareMerge(root.write, root.analyze));
+    const std::string dest = db_.Ref(root.dest), staging = db_.Ref(root.write), loc = db_.RowLocator();
+    const std::string op = QuoteIdent(kOperationColumn), seq = QuoteIdent(kSeqColumn);
+    const std::string deletes = fmt::format("{} = '{}'", op, kDeleteOperation);
+    const std::string net_deletes =
+        fmt::format("sum(CASE WHEN {} THEN 1 ELSE -1 END) OVER (PARTITION BY {})", deletes, db_.WholeRow("s", data));
+    std::vector<std::string> s_data, s_cols;
+    for (const auto& c : data) s_data.push_back("s." + c);
+    for (const auto& c : cols) s_cols.push_back("s." + c);
+    NILUS_RETURN_NOT_OK(db_.Exec(fmt::format(
+        "WITH gone AS (SELECT * FROM (SELECT {data_s}, {net} AS _nilus_n, row_number() OVER (PARTITION BY {whole_s} "
+        "ORDER BY s.{seq}) AS _nilus_first FROM {staging} AS s) AS s WHERE _nilus_first = 1 AND _nilus_n > 0), "
+        "found AS (SELECT d.{loc} AS _nilus_loc, g._nilus_n, row_number() OVER (PARTITION BY {whole_d} ORDER BY "
+        "d.{loc}) AS _nilus_nth FROM {dest} AS d JOIN gone AS g ON {same}) "
+        "DELETE FROM {dest} WHERE {loc} IN (SELECT _nilus_loc FROM found WHERE _nilus_nth <= _nilus_n)",
+        fmt::arg("data_s", Join(s_data, ", ")), fmt::arg("net", net_deletes),
+        fmt::arg("whole_s", db_.WholeRow("s", data)), fmt::arg("seq", seq), fmt::arg("staging", staging),
+        fmt::arg("loc", loc), fmt::arg("whole_d", db_.WholeRow("d", data)), fmt::arg("dest", dest),
+        fmt::arg("same", db_.SameWholeRow("d", "g", data)))));
+    NILUS_RETURN_NOT_OK(db_.Exec(fmt::format(
+        "INSERT INTO {dest} ({cols}) SELECT {cols} FROM (SELECT {s_cols}, -{net} AS _nilus_n, row_number() OVER "
+        "(PARTITION BY {whole_s}, coalesce(s.{op}, '') ORDER BY s.{seq} DESC) AS _nilus_k, s.{op} FROM {staging} AS "
+        "s) AS s WHERE ({op} IS NULL OR NOT {deletes}) AND _nilus_k <= _nilus_n",
+        fmt::arg("dest", dest), fmt::arg("cols", Join(cols, ", ")), fmt::arg("s_cols", Join(s_cols, ", ")),
+        fmt::arg("net", net_deletes), fmt::arg("whole_s", db_.WholeRow("s", data)), fmt::arg("op", op),
+        fmt::arg("seq", seq), fmt::arg("staging", staging), fmt::arg("deletes", deletes))));
     return db_.TempTableClause().empty() ? db_.Exec("DELETE FROM " + staging) : Status::OK();
   }
 

@@ -95,6 +95,15 @@ class SqlDialect {
   /// Whether `INSERT … ON CONFLICT DO UPDATE` costs less than DELETE + INSERT for rows that
   /// exist: SQLite updates rows where they are; PostgreSQL writes new row versions either way.
   virtual bool UpsertsInPlace() const = 0;
+  /// What groups the rows of table alias `alias` by every one of `columns`, NULLs alike, in
+  /// GROUP BY and PARTITION BY: PostgreSQL the row's text (every type has one, not every type an
+  /// equality), SQLite the columns themselves.
+  virtual std::string WholeRow(const std::string& alias, const std::vector<std::string>& columns) const = 0;
+  /// A join condition true when rows `a` and `b` hold the same values in `columns`, NULLs alike.
+  virtual std::string SameWholeRow(const std::string& a, const std::string& b,
+                                   const std::vector<std::string>& columns) const = 0;
+  /// The column that locates a row where it is stored (PostgreSQL ctid, SQLite rowid).
+  virtual std::string RowLocator() const = 0;
   /// Starts bulk-loading rows of `schema` (and `_nilus_load_id` = `load_id`) into `table`,
   /// which has those columns. One bulk writer is open at a time.
   virtual Result<std::unique_ptr<BulkWriter>> OpenBulk(const SqlTable& table, const Schema& schema,
