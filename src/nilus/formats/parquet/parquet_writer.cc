@@ -231,7 +231,8 @@ class ParquetWriter::ColumnWriter {
         bools_.push_back(static_cast<uint32_t>(value_[0]));
       } else {
         if (dictionary_on_) NILUS_RETURN_NOT_OK(AddToDictionary());
-        if (!dictionary_on_) AppendPlain();
+        // The first page is kept plain too, in case the dictionary does not pay.
+        if (!dictionary_on_ || dictionary_pages_ == 0) AppendPlain();
       }
       defs_.push_back(1);
       ++page_values_;
@@ -460,14 +461,22 @@ class ParquetWriter::ColumnWriter {
         if (bools_[k]) body_[start + k / 8] = static_cast<char>(body_[start + k / 8] | (1 << (k % 8)));
       }
     } else if (!indices_.empty()) {
+      const size_t levels = body_.size();
       int width = BitWidth(dictionary_.empty() ? 0 : static_cast<uint32_t>(dictionary_.size() - 1));
       body_.push_back(static_cast<char>(width));
       RleHybrid(indices_, width, body_);
       encoding = kRleDictionary;
-      ++dictionary_pages_;
-      // A dictionary that does not make the first page smaller is given up.
-      if (dictionary_pages_ == 1 && static_cast<int64_t>(body_.size() + dict_plain_.size()) >= page_raw_) {
+      // A dictionary that does not make the first page smaller is given up, and the page
+      // written plain.
+      if (dictionary_pages_ == 0 && body_.size() + dict_plain_.size() >= levels + plain_.size()) {
+        body_.resize(levels);
+        body_ += plain_;
+        encoding = kPlain;
         dictionary_on_ = false;
+        dictionary_.clear();
+        dict_plain_.clear();
+      } else {
+        ++dictionary_pages_;
       }
     } else {
       body_ += plain_;
