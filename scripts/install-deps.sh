@@ -20,6 +20,8 @@ if [ "${1:-}" = "--with-servers" ]; then
     # fuzz tests: clang with libFuzzer
     clang libclang-rt-14-dev
     postgresql-15 postgresql-client-15 pgcopydb
+    # an Avro reader nilus did not write, for the format tests
+    python3-avro
   )
 fi
 

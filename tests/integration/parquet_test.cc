@@ -1,5 +1,5 @@
 // The Parquet writer, checked by a reader we did not write: DuckDB (tests/tools/duckdb) reads
-// every file and must return the rows, types and statistics written. test_parquet.sh runs it
+// every file and must return the rows, types and statistics written. test_formats.sh runs it
 // with NILUS_DUCKDB_QUERY set to DuckDB's query script.
 #include <gtest/gtest.h>
 
@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 /// DuckDB's answer to `sql`: rows as lines, values separated by '|'.
 std::string DuckDb(const std::string& sql) {
   const char* script = std::getenv("NILUS_DUCKDB_QUERY");
-  if (!script) ADD_FAILURE() << "NILUS_DUCKDB_QUERY is not set: run tests/integration/test_parquet.sh";
+  if (!script) ADD_FAILURE() << "NILUS_DUCKDB_QUERY is not set: run tests/integration/test_formats.sh";
   std::string quoted = "'";
   for (char c : sql) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   quoted += "'";
