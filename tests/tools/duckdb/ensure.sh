@@ -6,6 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 if [ ! -d "$here/node_modules/@duckdb/node-api" ]; then

@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <unordered_map>
+#include <functional>
 
 #include "nilus/formats/parquet/thrift_compact.h"
 
@@ -251,8 +251,8 @@ class ParquetWriter::ColumnWriter {
     if (dictionary_pages_ > 0) {
       std::string page;
       NILUS_RETURN_NOT_OK(Compress(dict_plain_, page));
-      std::string header = PageHeader(kDictionaryPage, dict_plain_.size(), page.size(),
-                                      static_cast<int32_t>(dictionary_.size()), kPlain);
+      std::string header =
+          PageHeader(kDictionaryPage, dict_plain_.size(), page.size(), static_cast<int32_t>(entries_.size()), kPlain);
       out += header;
       out += page;
       raw_total_ += static_cast<int64_t>(header.size() + dict_plain_.size());
@@ -298,7 +298,8 @@ class ParquetWriter::ColumnWriter {
     // The next chunk starts afresh.
     const int64_t raw = raw_total_;
     pages_.clear();
-    dictionary_.clear();
+    entries_.clear();
+    slots_.clear();
     dict_plain_.clear();
     dictionary_on_ = type_.physical != Physical::kBoolean;
     dictionary_pages_ = 0;
@@ -309,56 +310,60 @@ class ParquetWriter::ColumnWriter {
   }
 
  private:
-  /// The value at row `i` in Parquet's plain encoding (without a byte array's length), in value_.
+  /// The value at row `i` in Parquet's plain encoding (without a byte array's length), as
+  /// value_: the column's own bytes, or scratch_.
   Status Encode(const Column& c, int64_t i) {
-    value_.clear();
+    scratch_.clear();
+    value_ = scratch_;
     switch (type_.physical) {
       case Physical::kBoolean:
-        value_.push_back(c.Bool(i) ? 1 : 0);
-        return Status::OK();
+        scratch_.push_back(c.Bool(i) ? 1 : 0);
+        break;
       case Physical::kInt32:
         if (type_.logical == Logical::kDecimal) {
           __int128 v;
           if (!Unscaled(c.View(i), type_.precision, type_.scale, &v)) return BadDecimal(c.View(i));
-          PutLE32(value_, static_cast<uint32_t>(static_cast<int32_t>(v)));
+          PutLE32(scratch_, static_cast<uint32_t>(static_cast<int32_t>(v)));
         } else {
-          PutLE32(value_, static_cast<uint32_t>(static_cast<int32_t>(c.Int64(i))));
+          PutLE32(scratch_, static_cast<uint32_t>(static_cast<int32_t>(c.Int64(i))));
         }
-        return Status::OK();
+        break;
       case Physical::kInt64:
         if (type_.logical == Logical::kDecimal) {
           __int128 v;
           if (!Unscaled(c.View(i), type_.precision, type_.scale, &v)) return BadDecimal(c.View(i));
-          PutLE64(value_, static_cast<uint64_t>(static_cast<int64_t>(v)));
+          PutLE64(scratch_, static_cast<uint64_t>(static_cast<int64_t>(v)));
         } else {
-          PutLE64(value_, static_cast<uint64_t>(c.Int64(i)));
+          PutLE64(scratch_, static_cast<uint64_t>(c.Int64(i)));
         }
-        return Status::OK();
+        break;
       case Physical::kDouble: {
         double d = c.Double(i);
         uint64_t bits;
         std::memcpy(&bits, &d, 8);
-        PutLE64(value_, bits);
-        return Status::OK();
+        PutLE64(scratch_, bits);
+        break;
       }
       case Physical::kByteArray:
-        value_.assign(c.View(i));
+        value_ = c.View(i);
         return Status::OK();
       case Physical::kFixed:
         if (type_.logical == Logical::kDecimal) {
           __int128 v;
           if (!Unscaled(c.View(i), type_.precision, type_.scale, &v)) return BadDecimal(c.View(i));
-          for (int b = type_.length - 1; b >= 0; --b) value_.push_back(static_cast<char>(v >> (8 * b)));
+          for (int b = type_.length - 1; b >= 0; --b) scratch_.push_back(static_cast<char>(v >> (8 * b)));
         } else {
-          value_.assign(c.View(i));
+          value_ = c.View(i);
           if (static_cast<int32_t>(value_.size()) != type_.length) {
             return Status::InvalidInput("column '{}': a value of {} bytes where {} are expected", field_.name,
                                         value_.size(), type_.length);
           }
+          return Status::OK();
         }
-        return Status::OK();
+        break;
     }
-    return Status::Internal("unknown Parquet type");
+    value_ = scratch_;
+    return Status::OK();
   }
 
   Status BadDecimal(std::string_view text) const {
@@ -403,8 +408,8 @@ class ParquetWriter::ColumnWriter {
         return;
       }
     }
-    if (!min_ || Less(value_, *min_)) min_ = value_;
-    if (!max_ || Less(*max_, value_)) max_ = value_;
+    if (!min_ || Less(value_, *min_)) min_ = std::string(value_);
+    if (!max_ || Less(*max_, value_)) max_ = std::string(value_);
   }
 
   void AppendPlain() {
@@ -415,21 +420,42 @@ class ParquetWriter::ColumnWriter {
   /// Adds value_ to the page as a dictionary index; gives the dictionary up (after flushing the
   /// page of indices) when it would grow beyond its limit.
   Status AddToDictionary() {
-    auto it = dictionary_.find(value_);
-    if (it == dictionary_.end()) {
-      int64_t entry = static_cast<int64_t>(value_.size()) + (type_.physical == Physical::kByteArray ? 4 : 0);
-      if (static_cast<int64_t>(dict_plain_.size()) + entry > options_.dictionary_bytes) {
-        NILUS_RETURN_NOT_OK(FlushPage());
-        dictionary_on_ = false;
+    if (slots_.empty()) slots_.assign(1024, 0);
+    size_t mask = slots_.size() - 1;
+    size_t s = std::hash<std::string_view>{}(value_)&mask;
+    while (uint32_t e = slots_[s]) {
+      if (Entry(e - 1) == value_) {
+        indices_.push_back(e - 1);
         return Status::OK();
       }
-      if (type_.physical == Physical::kByteArray) PutLE32(dict_plain_, static_cast<uint32_t>(value_.size()));
-      dict_plain_ += value_;
-      it = dictionary_.emplace(value_, static_cast<uint32_t>(dictionary_.size())).first;
+      s = (s + 1) & mask;
     }
-    indices_.push_back(it->second);
+    int64_t entry = static_cast<int64_t>(value_.size()) + (type_.physical == Physical::kByteArray ? 4 : 0);
+    if (static_cast<int64_t>(dict_plain_.size()) + entry > options_.dictionary_bytes) {
+      NILUS_RETURN_NOT_OK(FlushPage());
+      dictionary_on_ = false;
+      return Status::OK();
+    }
+    if (type_.physical == Physical::kByteArray) PutLE32(dict_plain_, static_cast<uint32_t>(value_.size()));
+    entries_.emplace_back(static_cast<uint32_t>(dict_plain_.size()), static_cast<uint32_t>(value_.size()));
+    dict_plain_ += value_;
+    slots_[s] = static_cast<uint32_t>(entries_.size());
+    indices_.push_back(static_cast<uint32_t>(entries_.size() - 1));
+    if (entries_.size() * 2 > slots_.size()) {
+      // Twice the slots, at most half of them full.
+      std::vector<uint32_t> slots(slots_.size() * 2, 0);
+      mask = slots.size() - 1;
+      for (size_t k = 0; k < entries_.size(); ++k) {
+        size_t t = std::hash<std::string_view>{}(Entry(k)) & mask;
+        while (slots[t]) t = (t + 1) & mask;
+        slots[t] = static_cast<uint32_t>(k + 1);
+      }
+      slots_.swap(slots);
+    }
     return Status::OK();
   }
+
+  std::string_view Entry(size_t k) const { return {dict_plain_.data() + entries_[k].first, entries_[k].second}; }
 
   Status Compress(const std::string& raw, std::string& out) const {
     if (options_.codec == Codec::kNone) {
@@ -462,7 +488,7 @@ class ParquetWriter::ColumnWriter {
       }
     } else if (!indices_.empty()) {
       const size_t levels = body_.size();
-      int width = BitWidth(dictionary_.empty() ? 0 : static_cast<uint32_t>(dictionary_.size() - 1));
+      int width = BitWidth(entries_.empty() ? 0 : static_cast<uint32_t>(entries_.size() - 1));
       body_.push_back(static_cast<char>(width));
       RleHybrid(indices_, width, body_);
       encoding = kRleDictionary;
@@ -473,7 +499,8 @@ class ParquetWriter::ColumnWriter {
         body_ += plain_;
         encoding = kPlain;
         dictionary_on_ = false;
-        dictionary_.clear();
+        entries_.clear();
+        slots_.clear();
         dict_plain_.clear();
       } else {
         ++dictionary_pages_;
@@ -504,14 +531,18 @@ class ParquetWriter::ColumnWriter {
 
   // The page being filled.
   std::vector<uint32_t> defs_, bools_, indices_;
-  std::string plain_, value_, body_, levels_, compressed_;
+  std::string plain_, scratch_, body_, levels_, compressed_;
+  std::string_view value_;
   int32_t page_values_ = 0;
   int64_t page_raw_ = 0;
 
   // The chunk.
   std::string pages_;
-  std::unordered_map<std::string, uint32_t> dictionary_;
+  /// The dictionary: its entries' plain encoding, where each entry's bytes are in it, and an
+  /// open-addressing table of entry numbers (plus one; 0 is free) by hash.
   std::string dict_plain_;
+  std::vector<std::pair<uint32_t, uint32_t>> entries_;
+  std::vector<uint32_t> slots_;
   bool dictionary_on_ = true;
   int dictionary_pages_ = 0;
   int64_t values_ = 0, nulls_ = 0, nans_ = 0, raw_total_ = 0, chunk_raw_ = 0;
