@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "command_output.h"
 #include "nilus/formats/avro/avro_writer.h"
 
 namespace nilus::avro {
@@ -19,13 +20,8 @@ using nlohmann::json;
 json ReadBack(const std::string& path) {
   const char* script = std::getenv("NILUS_AVRO_READ");
   if (!script) ADD_FAILURE() << "NILUS_AVRO_READ is not set: run tests/integration/test_formats.sh";
-  std::string cmd = std::string("/usr/bin/python3 -W ignore ") + (script ? script : "missing") + " '" + path + "' 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
+  std::string out =
+      CommandOutput(std::string("/usr/bin/python3 -W ignore ") + (script ? script : "missing") + " '" + path + "'");
   json parsed = json::parse(out, nullptr, false);
   if (parsed.is_discarded()) ADD_FAILURE() << out.substr(0, 2000);
   return parsed;

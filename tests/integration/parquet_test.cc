@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
+#include "command_output.h"
 #include "nilus/core/values.h"
 #include "nilus/formats/parquet/parquet_writer.h"
 
@@ -24,14 +24,7 @@ std::string DuckDb(const std::string& sql) {
   std::string quoted = "'";
   for (char c : sql) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   quoted += "'";
-  std::string cmd = std::string("node ") + (script ? script : "missing") + " " + quoted + " 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
+  return CommandOutput(std::string("node ") + (script ? script : "missing") + " " + quoted);
 }
 
 class ParquetTest : public ::testing::Test {

@@ -2,8 +2,6 @@
 
 #include <zlib.h>
 
-#include <cerrno>
-#include <cstring>
 #include <random>
 
 namespace nilus::avro {
@@ -32,22 +30,11 @@ Status Deflate(const std::string& in, std::string& out) {
 
 }  // namespace
 
-FileWriter::FileWriter(std::FILE* file, std::string path, Codec codec)
-    : file_(file), path_(std::move(path)), codec_(codec) {}
-
-FileWriter::~FileWriter() {
-  if (!file_) return;
-  // Abandoned before Close: the partial file is no file.
-  std::fclose(file_);
-  std::remove(path_.c_str());
-}
-
 Result<std::unique_ptr<FileWriter>> FileWriter::Open(const std::string& path, std::string_view schema_json,
                                                      const std::vector<std::pair<std::string, std::string>>& metadata,
                                                      Codec codec) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return Status::IOError("cannot create {}: {}", path, std::strerror(errno));
-  auto w = std::unique_ptr<FileWriter>(new FileWriter(f, path, codec));
+  NILUS_ASSIGN_OR_RAISE(auto file, OutputFile::Open(path));
+  auto w = std::unique_ptr<FileWriter>(new FileWriter(std::move(file), codec));
   std::random_device random;
   for (int i = 0; i < 4; ++i) {
     uint32_t r = random();
@@ -66,16 +53,8 @@ Result<std::unique_ptr<FileWriter>> FileWriter::Open(const std::string& path, st
   }
   e.EndBlocks();
   header += w->sync_;
-  NILUS_RETURN_NOT_OK(w->Write(header));
+  NILUS_RETURN_NOT_OK(w->file_->Write(header));
   return w;
-}
-
-Status FileWriter::Write(std::string_view bytes) {
-  if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) {
-    return Status::IOError("writing {}: {}", path_, std::strerror(errno));
-  }
-  size_ += static_cast<int64_t>(bytes.size());
-  return Status::OK();
 }
 
 Status FileWriter::Append(std::string_view record) {
@@ -96,9 +75,9 @@ Status FileWriter::FlushBlock() {
   Encoder e(head);
   e.Long(records_);
   e.Long(static_cast<int64_t>(data.size()));
-  NILUS_RETURN_NOT_OK(Write(head));
-  NILUS_RETURN_NOT_OK(Write(data));
-  NILUS_RETURN_NOT_OK(Write(sync_));
+  NILUS_RETURN_NOT_OK(file_->Write(head));
+  NILUS_RETURN_NOT_OK(file_->Write(data));
+  NILUS_RETURN_NOT_OK(file_->Write(sync_));
   block_.clear();
   records_ = 0;
   return Status::OK();
@@ -106,10 +85,8 @@ Status FileWriter::FlushBlock() {
 
 Result<int64_t> FileWriter::Close() {
   NILUS_RETURN_NOT_OK(FlushBlock());
-  std::FILE* f = file_;
-  file_ = nullptr;
-  if (std::fclose(f) != 0) return Status::IOError("closing {}: {}", path_, std::strerror(errno));
-  return size_;
+  NILUS_RETURN_NOT_OK(file_->Close());
+  return file_->size();
 }
 
 }  // namespace nilus::avro

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "nilus/core/status.h"
+#include "nilus/formats/output_file.h"
 
 namespace nilus::avro {
 
@@ -54,7 +54,6 @@ enum class Codec { kNull, kDeflate };
 /// records encoded by the caller, each block compressed and followed by the sync marker.
 class FileWriter {
  public:
-  ~FileWriter();
   /// Creates `path` for records of `schema_json`, with `metadata` (key, value) in its header.
   static Result<std::unique_ptr<FileWriter>> Open(const std::string& path, std::string_view schema_json,
                                                   const std::vector<std::pair<std::string, std::string>>& metadata,
@@ -66,15 +65,13 @@ class FileWriter {
   Result<int64_t> Close();
 
  private:
-  FileWriter(std::FILE* file, std::string path, Codec codec);
+  FileWriter(std::unique_ptr<OutputFile> file, Codec codec) : file_(std::move(file)), codec_(codec) {}
   Status FlushBlock();
-  Status Write(std::string_view bytes);
 
-  std::FILE* file_;
-  std::string path_;
+  std::unique_ptr<OutputFile> file_;
   Codec codec_;
   std::string sync_, block_;
-  int64_t records_ = 0, size_ = 0;
+  int64_t records_ = 0;
 };
 
 }  // namespace nilus::avro

@@ -2,7 +2,6 @@
 
 #include <zstd.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -549,40 +548,25 @@ class ParquetWriter::ColumnWriter {
   std::optional<std::string> min_, max_;
 };
 
-ParquetWriter::ParquetWriter(std::FILE* file, std::string path, Schema schema, WriterOptions options)
-    : file_(file), path_(std::move(path)), schema_(std::move(schema)), options_(std::move(options)) {}
+ParquetWriter::ParquetWriter(std::unique_ptr<OutputFile> file, Schema schema, WriterOptions options)
+    : file_(std::move(file)), schema_(std::move(schema)), options_(std::move(options)) {}
 
-ParquetWriter::~ParquetWriter() {
-  ZSTD_freeCCtx(zstd_);
-  if (!file_) return;
-  // Abandoned before Close: the partial file is no file.
-  std::fclose(file_);
-  std::remove(path_.c_str());
-}
+ParquetWriter::~ParquetWriter() { ZSTD_freeCCtx(zstd_); }
 
 Result<std::unique_ptr<ParquetWriter>> ParquetWriter::Open(const std::string& path, const Schema& schema,
                                                            WriterOptions options) {
   if (!options.field_ids.empty() && options.field_ids.size() != schema.num_fields()) {
     return Status::Internal("{} field ids for {} columns", options.field_ids.size(), schema.num_fields());
   }
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return Status::IOError("cannot create {}: {}", path, std::strerror(errno));
-  auto w = std::unique_ptr<ParquetWriter>(new ParquetWriter(f, path, schema, std::move(options)));
+  NILUS_ASSIGN_OR_RAISE(auto file, OutputFile::Open(path));
+  auto w = std::unique_ptr<ParquetWriter>(new ParquetWriter(std::move(file), schema, std::move(options)));
   w->zstd_ = ZSTD_createCCtx();
   for (const auto& field : w->schema_.fields()) {
     w->columns_.push_back(std::make_unique<ColumnWriter>(field, w->options_, w->zstd_));
   }
   w->summaries_.resize(w->columns_.size());
-  NILUS_RETURN_NOT_OK(w->Append("PAR1"));
+  NILUS_RETURN_NOT_OK(w->file_->Write("PAR1"));
   return w;
-}
-
-Status ParquetWriter::Append(std::string_view bytes) {
-  if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) {
-    return Status::IOError("writing {}: {}", path_, std::strerror(errno));
-  }
-  offset_ += static_cast<int64_t>(bytes.size());
-  return Status::OK();
 }
 
 Status ParquetWriter::Write(const RecordBatch& batch) {
@@ -602,14 +586,14 @@ Status ParquetWriter::Write(const RecordBatch& batch) {
 }
 
 int64_t ParquetWriter::EstimatedSize() const {
-  int64_t size = offset_;
+  int64_t size = file_->size();
   for (const auto& c : columns_) size += c->pending_bytes();
   return size;
 }
 
 Status ParquetWriter::FlushRowGroup() {
   if (group_rows_ == 0) return Status::OK();
-  const int64_t start = offset_;
+  const int64_t start = file_->size();
   std::string group;
   CompactWriter g(group);
   g.BeginList(1, Type::kStruct, columns_.size());
@@ -618,15 +602,15 @@ Status ParquetWriter::FlushRowGroup() {
   for (size_t c = 0; c < columns_.size(); ++c) {
     chunk.clear();
     std::string meta;
-    NILUS_ASSIGN_OR_RAISE(int64_t chunk_raw, columns_[c]->FinishChunk(offset_, chunk, meta, summaries_[c]));
+    NILUS_ASSIGN_OR_RAISE(int64_t chunk_raw, columns_[c]->FinishChunk(file_->size(), chunk, meta, summaries_[c]));
     raw += chunk_raw;
-    NILUS_RETURN_NOT_OK(Append(chunk));
+    NILUS_RETURN_NOT_OK(file_->Write(chunk));
     g.Raw(meta);
   }
   g.I64(2, raw);
   g.I64(3, group_rows_);
   g.I64(5, start);
-  g.I64(6, offset_ - start);
+  g.I64(6, file_->size() - start);
   g.I16(7, static_cast<int16_t>(groups_));
   g.EndStruct();
   footer_groups_ += group;
@@ -734,11 +718,9 @@ Result<FileSummary> ParquetWriter::Close() {
   w.EndStruct();
   PutLE32(footer, static_cast<uint32_t>(footer.size()));
   footer += "PAR1";
-  NILUS_RETURN_NOT_OK(Append(footer));
-  std::FILE* f = file_;
-  file_ = nullptr;
-  if (std::fclose(f) != 0) return Status::IOError("closing {}: {}", path_, std::strerror(errno));
-  return FileSummary{rows_, offset_, summaries_, group_offsets_};
+  NILUS_RETURN_NOT_OK(file_->Write(footer));
+  NILUS_RETURN_NOT_OK(file_->Close());
+  return FileSummary{rows_, file_->size(), summaries_, group_offsets_};
 }
 
 }  // namespace nilus::parquet

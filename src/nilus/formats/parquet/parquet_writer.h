@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -9,6 +8,7 @@
 
 #include "nilus/core/record_batch.h"
 #include "nilus/core/status.h"
+#include "nilus/formats/output_file.h"
 
 typedef struct ZSTD_CCtx_s ZSTD_CCtx;
 
@@ -73,17 +73,15 @@ class ParquetWriter {
 
  private:
   class ColumnWriter;
-  ParquetWriter(std::FILE* file, std::string path, Schema schema, WriterOptions options);
+  ParquetWriter(std::unique_ptr<OutputFile> file, Schema schema, WriterOptions options);
   Status FlushRowGroup();
-  Status Append(std::string_view bytes);
 
-  std::FILE* file_;
+  std::unique_ptr<OutputFile> file_;
   ZSTD_CCtx* zstd_ = nullptr;
-  std::string path_;
   Schema schema_;
   WriterOptions options_;
   std::vector<std::unique_ptr<ColumnWriter>> columns_;
-  int64_t offset_ = 0, rows_ = 0, group_rows_ = 0;
+  int64_t rows_ = 0, group_rows_ = 0;
   std::string footer_groups_;  // the row groups' thrift, for the footer
   int groups_ = 0;
   std::vector<int64_t> group_offsets_;
