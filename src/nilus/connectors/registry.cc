@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "nilus/connectors/files/files_source.h"
+#include "nilus/connectors/lakehouse/lakehouse_connector.h"
 #include "nilus/connectors/postgres/postgres_connector.h"
 #include "nilus/connectors/sqlite/sqlite_connector.h"
 #include "nilus/core/strings.h"
@@ -17,6 +18,7 @@ namespace {
 /// The one list of built-in connectors. Adding a connector adds one line here.
 Status RegisterBuiltinConnectors(ConnectorRegistry& registry) {
   NILUS_RETURN_NOT_OK(RegisterFiles(registry));
+  NILUS_RETURN_NOT_OK(RegisterLakehouse(registry));
   NILUS_RETURN_NOT_OK(RegisterPostgres(registry));
   NILUS_RETURN_NOT_OK(RegisterSqlite(registry));
   return Status::OK();

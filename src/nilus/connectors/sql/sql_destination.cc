@@ -69,8 +69,13 @@ namespace {
 
 class SqlLoad final : public Load {
  public:
-  SqlLoad(SqlDialect& db, std::stop_token stop, LoadSpec spec, SqlSession& session)
-      : db_(db), stop_(std::move(stop)), spec_(std::move(spec)), saved_(session), session_(session) {}
+  SqlLoad(SqlDialect& db, std::stop_token stop, LoadSpec spec, SqlSession& session, CommitStep step)
+      : db_(db),
+        stop_(std::move(stop)),
+        spec_(std::move(spec)),
+        step_(std::move(step)),
+        saved_(session),
+        session_(session) {}
 
   ~SqlLoad() override {
     if (!committed_) {
@@ -157,6 +162,7 @@ class SqlLoad final : public Load {
       if (record.table.rebuild) NILUS_RETURN_NOT_OK(SwapIn(record));
       if (record.table.rebuild) NILUS_RETURN_NOT_OK(IndexChildren(record));
     }
+    if (step_) NILUS_RETURN_NOT_OK(step_(db_));
     NILUS_RETURN_NOT_OK(WriteBookkeeping(tables, state));
     if (stop_.stop_requested()) return Status::Cancelled("interrupted");
     NILUS_RETURN_NOT_OK(db_.Commit());
@@ -558,6 +564,7 @@ class SqlLoad final : public Load {
   SqlDialect& db_;
   std::stop_token stop_;
   LoadSpec spec_;
+  CommitStep step_;
   SqlSession& saved_;   // the destination's notes, replaced by `session_` at commit
   SqlSession session_;  // this load's copy
   std::string state_schema_;
@@ -574,9 +581,9 @@ SqlDestination::SqlDestination(std::unique_ptr<SqlDialect> db, std::stop_token s
     : db_(std::move(db)), stop_(std::move(stop)), session_(std::make_unique<SqlSession>()) {}
 SqlDestination::~SqlDestination() = default;
 
-Result<std::unique_ptr<Load>> SqlDestination::Begin(const LoadSpec& spec) {
+Result<std::unique_ptr<Load>> SqlDestination::Begin(const LoadSpec& spec, CommitStep step) {
   NILUS_RETURN_NOT_OK(db_->BeginLocked(spec));
-  auto load = std::make_unique<SqlLoad>(*db_, stop_, spec, *session_);
+  auto load = std::make_unique<SqlLoad>(*db_, stop_, spec, *session_, std::move(step));
   NILUS_RETURN_NOT_OK(load->ReadPriorState());
   return std::unique_ptr<Load>(std::move(load));
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <stop_token>
 
@@ -24,12 +25,22 @@ namespace nilus {
 ///   commits together.
 struct SqlSession;
 
+/// What a destination that keeps its tables' data elsewhere and their catalog in a SQL database
+/// (the lakehouse) adds to the commit of a load on that database: statements run inside its
+/// transaction, after the load's own tables and before its bookkeeping rows. A failure rolls
+/// the whole load back.
+using CommitStep = std::function<Status(SqlDialect& db)>;
+
 class SqlDestination final : public Destination {
  public:
   SqlDestination(std::unique_ptr<SqlDialect> db, std::stop_token stop);
   ~SqlDestination() override;
 
-  Result<std::unique_ptr<Load>> Begin(const LoadSpec& spec) override;
+  Result<std::unique_ptr<Load>> Begin(const LoadSpec& spec) override { return Begin(spec, nullptr); }
+  /// A load whose commit runs `step` too.
+  Result<std::unique_ptr<Load>> Begin(const LoadSpec& spec, CommitStep step);
+  /// The connection, for statements of a destination built on this one, inside its loads.
+  SqlDialect& dialect() { return *db_; }
   Status ResetState(const std::string& pipeline) override;
 
  private:

@@ -313,13 +313,17 @@ class SqliteDialect final : public SqlDialect {
 
 }  // namespace
 
-Result<std::unique_ptr<Destination>> OpenSqliteDestination(const Uri& uri, std::stop_token stop) {
-  NILUS_ASSIGN_OR_RAISE(std::string path, SqlitePath(uri));
+Result<std::unique_ptr<SqlDestination>> OpenSqliteFile(const std::string& path, std::stop_token stop) {
   NILUS_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path, true, stop));
   NILUS_RETURN_NOT_OK(db->UseWal());
   NILUS_RETURN_NOT_OK(db->Exec("PRAGMA synchronous=NORMAL"));
-  return std::unique_ptr<Destination>(
-      new SqlDestination(std::make_unique<SqliteDialect>(std::move(db)), std::move(stop)));
+  return std::make_unique<SqlDestination>(std::make_unique<SqliteDialect>(std::move(db)), std::move(stop));
+}
+
+Result<std::unique_ptr<Destination>> OpenSqliteDestination(const Uri& uri, std::stop_token stop) {
+  NILUS_ASSIGN_OR_RAISE(std::string path, SqlitePath(uri));
+  NILUS_ASSIGN_OR_RAISE(auto dest, OpenSqliteFile(path, std::move(stop)));
+  return std::unique_ptr<Destination>(std::move(dest));
 }
 
 }  // namespace nilus

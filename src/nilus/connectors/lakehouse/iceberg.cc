@@ -1,0 +1,470 @@
+#include "nilus/connectors/lakehouse/iceberg.h"
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "nilus/core/values.h"
+#include "nilus/formats/avro/avro_reader.h"
+#include "nilus/formats/avro/avro_writer.h"
+
+namespace nilus::iceberg {
+
+namespace {
+
+using nlohmann::json;
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string RandomUuid() {
+  std::random_device random;
+  std::string bytes;
+  for (int i = 0; i < 4; ++i) {
+    uint32_t r = random();
+    bytes.append(reinterpret_cast<const char*>(&r), 4);
+  }
+  bytes[6] = static_cast<char>((bytes[6] & 0x0f) | 0x40);  // version 4
+  bytes[8] = static_cast<char>((bytes[8] & 0x3f) | 0x80);  // the RFC 4122 variant
+  return FormatUuid(bytes);
+}
+
+LogicalType LogicalOf(const std::string& type) {
+  if (type == "boolean") return LogicalType::Bool();
+  if (type == "int" || type == "long") return LogicalType::Bigint();
+  if (type == "float" || type == "double") return LogicalType::Double();
+  if (type == "date") return LogicalType::Date();
+  if (type == "time") return LogicalType::Time();
+  if (type == "timestamp") return LogicalType::Timestamp();
+  if (type == "timestamptz") return LogicalType::TimestampTz();
+  if (type == "uuid") return LogicalType::Uuid();
+  if (type == "binary" || type.rfind("fixed", 0) == 0) return LogicalType::Binary();
+  int p = 0, s = 0;
+  if (std::sscanf(type.c_str(), "decimal(%d,%d)", &p, &s) == 2 ||
+      std::sscanf(type.c_str(), "decimal(%d, %d)", &p, &s) == 2) {
+    return LogicalType::Decimal(p, s);
+  }
+  return LogicalType::Text();
+}
+
+/// The unscaled value of a Parquet decimal statistic, as a big-endian two's complement of the
+/// fewest bytes (Iceberg's single-value form of a decimal).
+std::string DecimalBound(std::string_view plain, parquet::Physical physical) {
+  __int128 v = 0;
+  if (physical == parquet::Physical::kInt32) {
+    int32_t x;
+    std::memcpy(&x, plain.data(), 4);
+    v = x;
+  } else if (physical == parquet::Physical::kInt64) {
+    int64_t x;
+    std::memcpy(&x, plain.data(), 8);
+    v = x;
+  } else {
+    v = static_cast<int8_t>(plain[0]) < 0 ? -1 : 0;
+    for (char c : plain) v = (v << 8) | static_cast<uint8_t>(c);
+  }
+  std::string out;
+  for (int b = 15; b >= 0; --b) out.push_back(static_cast<char>(v >> (8 * b)));
+  size_t start = 0;
+  while (start + 1 < out.size() && ((out[start] == 0 && !(out[start + 1] & 0x80)) ||
+                                    (out[start] == static_cast<char>(0xff) && (out[start + 1] & 0x80)))) {
+    ++start;
+  }
+  return out.substr(start);
+}
+
+parquet::Physical PhysicalOfDecimal(const LogicalType& t) {
+  if (t.precision <= 9) return parquet::Physical::kInt32;
+  if (t.precision <= 18) return parquet::Physical::kInt64;
+  return parquet::Physical::kFixed;
+}
+
+/// Iceberg's single-value form of a Parquet statistic of a column of `type`; nullopt when it
+/// is not kept (long strings: a bound must not cost more than the data it summarises).
+std::optional<std::string> Bound(const LogicalType& type, const std::string& plain) {
+  if (type.id == TypeId::kDecimal && type.precision >= 1 && type.precision <= 38) {
+    return DecimalBound(plain, PhysicalOfDecimal(type));
+  }
+  if (plain.size() > 64) return std::nullopt;
+  return plain;
+}
+
+json MapSchema(const std::string& name, int key_id, int value_id, const json& value_type) {
+  return {{"type", "array"},
+          {"logicalType", "map"},
+          {"items",
+           {{"type", "record"},
+            {"name", name},
+            {"fields",
+             {{{"name", "key"}, {"type", "int"}, {"field-id", key_id}},
+              {{"name", "value"}, {"type", value_type}, {"field-id", value_id}}}}}}};
+}
+
+json Optional(const std::string& name, int id, const json& type) {
+  return {{"name", name}, {"type", {"null", type}}, {"default", nullptr}, {"field-id", id}};
+}
+
+json Required(const std::string& name, int id, const json& type) {
+  return {{"name", name}, {"type", type}, {"field-id", id}};
+}
+
+/// The Avro schema of a (format version 2) manifest entry of an unpartitioned table.
+json ManifestEntrySchema() {
+  json data_file = {
+      {"type", "record"},
+      {"name", "r2"},
+      {"fields",
+       {Required("content", 134, "int"), Required("file_path", 100, "string"), Required("file_format", 101, "string"),
+        Required("partition", 102, {{"type", "record"}, {"name", "r102"}, {"fields", json::array()}}),
+        Required("record_count", 103, "long"), Required("file_size_in_bytes", 104, "long"),
+        Optional("column_sizes", 108, MapSchema("k117_v118", 117, 118, "long")),
+        Optional("value_counts", 109, MapSchema("k119_v120", 119, 120, "long")),
+        Optional("null_value_counts", 110, MapSchema("k121_v122", 121, 122, "long")),
+        Optional("nan_value_counts", 137, MapSchema("k138_v139", 138, 139, "long")),
+        Optional("lower_bounds", 125, MapSchema("k126_v127", 126, 127, "bytes")),
+        Optional("upper_bounds", 128, MapSchema("k129_v130", 129, 130, "bytes")),
+        Optional("key_metadata", 131, "bytes"),
+        Optional("split_offsets", 132, {{"type", "array"}, {"items", "long"}, {"element-id", 133}}),
+        Optional("equality_ids", 135, {{"type", "array"}, {"items", "int"}, {"element-id", 136}}),
+        Optional("sort_order_id", 140, "int")}}};
+  return {{"type", "record"},
+          {"name", "manifest_entry"},
+          {"fields",
+           {Required("status", 0, "int"), Optional("snapshot_id", 1, "long"), Optional("sequence_number", 3, "long"),
+            Optional("file_sequence_number", 4, "long"), Required("data_file", 2, data_file)}}};
+}
+
+/// The Avro schema of a (format version 2) manifest list entry.
+json ManifestFileSchema() {
+  json summary = {{"type", "record"},
+                  {"name", "r508"},
+                  {"fields",
+                   {Required("contains_null", 509, "boolean"), Optional("contains_nan", 518, "boolean"),
+                    Optional("lower_bound", 510, "bytes"), Optional("upper_bound", 511, "bytes")}}};
+  json partitions = {{"type", "array"}, {"element-id", 508}, {"items", summary}};
+  return {{"type", "record"},
+          {"name", "manifest_file"},
+          {"fields",
+           {Required("manifest_path", 500, "string"), Required("manifest_length", 501, "long"),
+            Required("partition_spec_id", 502, "int"), Required("content", 517, "int"),
+            Required("sequence_number", 515, "long"), Required("min_sequence_number", 516, "long"),
+            Required("added_snapshot_id", 503, "long"), Required("added_files_count", 504, "int"),
+            Required("existing_files_count", 505, "int"), Required("deleted_files_count", 506, "int"),
+            Required("added_rows_count", 512, "long"), Required("existing_rows_count", 513, "long"),
+            Required("deleted_rows_count", 514, "long"), Optional("partitions", 507, partitions),
+            Optional("key_metadata", 519, "bytes")}}};
+}
+
+/// Writes an optional map of field id to value (a union's second branch), or null when empty.
+template <typename F>
+void IdMap(avro::Encoder& e, const std::vector<std::pair<int32_t, int64_t>>& items, F value) {
+  if (items.empty()) {
+    e.Union(0);
+    return;
+  }
+  e.Union(1);
+  e.BeginBlock(static_cast<int64_t>(items.size()));
+  for (const auto& [id, v] : items) {
+    e.Int(id);
+    value(v);
+  }
+  e.EndBlocks();
+}
+
+}  // namespace
+
+std::string TypeName(const LogicalType& t) {
+  switch (t.id) {
+    case TypeId::kBool:
+      return "boolean";
+    case TypeId::kBigint:
+      return "long";
+    case TypeId::kDouble:
+      return "double";
+    case TypeId::kDecimal:
+      if (t.precision < 1 || t.precision > 38) return "string";
+      return fmt::format("decimal({}, {})", t.precision, t.scale);
+    case TypeId::kText:
+    case TypeId::kJson:
+      return "string";
+    case TypeId::kBinary:
+      return "binary";
+    case TypeId::kDate:
+      return "date";
+    case TypeId::kTime:
+      return "time";
+    case TypeId::kTimestamp:
+      return "timestamp";
+    case TypeId::kTimestampTz:
+      return "timestamptz";
+    case TypeId::kUuid:
+      return "uuid";
+  }
+  return "string";
+}
+
+TableMetadata TableMetadata::Create(const std::string& location) {
+  TableMetadata t;
+  t.location_ = location;
+  t.json_ = {{"format-version", 2},
+             {"table-uuid", RandomUuid()},
+             {"location", location},
+             {"last-sequence-number", 0},
+             {"last-updated-ms", NowMillis()},
+             {"last-column-id", 0},
+             {"current-schema-id", 0},
+             {"schemas", {{{"type", "struct"}, {"schema-id", 0}, {"fields", json::array()}}}},
+             {"default-spec-id", 0},
+             {"partition-specs", {{{"spec-id", 0}, {"fields", json::array()}}}},
+             {"last-partition-id", 999},
+             {"default-sort-order-id", 0},
+             {"sort-orders", {{{"order-id", 0}, {"fields", json::array()}}}},
+             {"properties", {{"write.format.default", "parquet"}}},
+             {"refs", json::object()},
+             {"snapshots", json::array()},
+             {"snapshot-log", json::array()},
+             {"metadata-log", json::array()}};
+  return t;
+}
+
+Result<TableMetadata> TableMetadata::Read(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::IOError("cannot read the table metadata {}", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  TableMetadata t;
+  t.json_ = json::parse(ss.str(), nullptr, false);
+  if (t.json_.is_discarded() || !t.json_.is_object()) return Status::IOError("{} is not table metadata JSON", path);
+  if (t.json_.value("format-version", 0) != 2) {
+    return Status::FailedPrecondition("{}: nilus writes Iceberg tables of format version 2; this one is version {}",
+                                      path, t.json_.value("format-version", 0));
+  }
+  t.location_ = t.json_.value("location", "");
+  return t;
+}
+
+const json& TableMetadata::CurrentSchema() const {
+  const int id = json_.value("current-schema-id", 0);
+  for (const auto& s : json_["schemas"]) {
+    if (s.value("schema-id", -1) == id) return s;
+  }
+  return json_["schemas"].back();
+}
+
+std::vector<Field> TableMetadata::Fields() const {
+  std::vector<Field> out;
+  for (const auto& f : CurrentSchema()["fields"]) {
+    if (!f["type"].is_string()) continue;  // nested types are not written by nilus
+    out.push_back({f["name"].get<std::string>(), LogicalOf(f["type"].get<std::string>()), !f.value("required", false)});
+  }
+  return out;
+}
+
+Result<std::vector<int32_t>> TableMetadata::ColumnIds(const Schema& schema) {
+  json fields = CurrentSchema()["fields"];
+  std::vector<int32_t> ids;
+  bool added = false;
+  int last = json_.value("last-column-id", 0);
+  for (const auto& column : schema.fields()) {
+    const std::string type = TypeName(column.type);
+    auto it = std::find_if(fields.begin(), fields.end(), [&](const json& f) { return f["name"] == column.name; });
+    if (it != fields.end()) {
+      if ((*it)["type"] != type) {
+        return Status::FailedPrecondition(
+            "column '{}' of the table at {} is {} in the table and {} in this load; Iceberg cannot change it so (a "
+            "new name, or a variant column, can hold the new type)",
+            column.name, location_, (*it)["type"].dump(), type);
+      }
+      ids.push_back((*it)["id"].get<int32_t>());
+      continue;
+    }
+    fields.push_back({{"id", ++last}, {"name", column.name}, {"required", false}, {"type", type}});
+    ids.push_back(last);
+    added = true;
+  }
+  if (added) {
+    int schema_id = 0;
+    for (const auto& s : json_["schemas"]) schema_id = std::max(schema_id, s.value("schema-id", 0) + 1);
+    if (json_["snapshots"].empty()) {
+      json_["schemas"] = json::array();  // the first columns of a new table: schema 0
+      schema_id = 0;
+    }
+    json_["schemas"].push_back({{"type", "struct"}, {"schema-id", schema_id}, {"fields", fields}});
+    json_["current-schema-id"] = schema_id;
+    json_["last-column-id"] = last;
+  }
+  return ids;
+}
+
+int64_t TableMetadata::current_snapshot_id() const {
+  auto it = json_.find("current-snapshot-id");
+  return it == json_.end() || it->is_null() ? -1 : it->get<int64_t>();
+}
+
+std::string TableMetadata::CurrentManifestList() const {
+  const int64_t id = current_snapshot_id();
+  for (const auto& s : json_["snapshots"]) {
+    if (s.value("snapshot-id", int64_t{-2}) == id) return s.value("manifest-list", "");
+  }
+  return "";
+}
+
+void TableMetadata::AddSnapshot(int64_t id, const std::string& manifest_list, const std::string& operation,
+                                const json& summary, const std::string& previous_file) {
+  const int64_t now = NowMillis(), seq = NextSequenceNumber(), parent = current_snapshot_id();
+  json s_summary = summary;
+  s_summary["operation"] = operation;
+  json snapshot = {{"snapshot-id", id},    {"sequence-number", seq},
+                   {"timestamp-ms", now},  {"manifest-list", manifest_list},
+                   {"summary", s_summary}, {"schema-id", json_.value("current-schema-id", 0)}};
+  if (parent >= 0) snapshot["parent-snapshot-id"] = parent;
+  json_["snapshots"].push_back(snapshot);
+  json_["current-snapshot-id"] = id;
+  json_["last-sequence-number"] = seq;
+  json_["last-updated-ms"] = now;
+  json_["refs"]["main"] = {{"snapshot-id", id}, {"type", "branch"}};
+  json_["snapshot-log"].push_back({{"timestamp-ms", now}, {"snapshot-id", id}});
+  if (!previous_file.empty())
+    json_["metadata-log"].push_back({{"timestamp-ms", now}, {"metadata-file", previous_file}});
+}
+
+Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& table, const Schema& columns,
+                              const std::vector<int32_t>& ids, int64_t snapshot_id, int64_t sequence_number,
+                              const std::vector<DataFile>& files) {
+  (void)sequence_number;  // added files inherit the sequence number of their manifest
+  NILUS_ASSIGN_OR_RAISE(
+      auto w, avro::FileWriter::Open(path, ManifestEntrySchema().dump(),
+                                     {{"schema", table.CurrentSchema().dump()},
+                                      {"schema-id", std::to_string(table.CurrentSchema().value("schema-id", 0))},
+                                      {"partition-spec", "[]"},
+                                      {"partition-spec-id", "0"},
+                                      {"format-version", "2"},
+                                      {"content", "data"}}));
+  std::string record;
+  for (const auto& file : files) {
+    record.clear();
+    avro::Encoder e(record);
+    e.Int(1);  // ADDED
+    e.Union(1);
+    e.Long(snapshot_id);
+    e.Union(0);  // sequence numbers: inherited
+    e.Union(0);
+    e.Int(0);  // data
+    e.String(file.path);
+    e.String("PARQUET");
+    e.Long(file.summary.rows);
+    e.Long(file.summary.bytes);
+    std::vector<std::pair<int32_t, int64_t>> sizes, values, nulls, nans;
+    std::vector<std::pair<int32_t, std::string>> lower, upper;
+    for (size_t c = 0; c < file.summary.columns.size() && c < ids.size(); ++c) {
+      const auto& s = file.summary.columns[c];
+      sizes.emplace_back(ids[c], s.compressed_bytes);
+      values.emplace_back(ids[c], s.values);
+      nulls.emplace_back(ids[c], s.nulls);
+      if (columns.field(c).type.id == TypeId::kDouble) nans.emplace_back(ids[c], s.nans);
+      if (s.min && s.max) {
+        auto lo = Bound(columns.field(c).type, *s.min), hi = Bound(columns.field(c).type, *s.max);
+        if (lo && hi) {
+          lower.emplace_back(ids[c], *lo);
+          upper.emplace_back(ids[c], *hi);
+        }
+      }
+    }
+    auto as_long = [&](int64_t v) { e.Long(v); };
+    IdMap(e, sizes, as_long);
+    IdMap(e, values, as_long);
+    IdMap(e, nulls, as_long);
+    IdMap(e, nans, as_long);
+    for (const auto* bounds : {&lower, &upper}) {
+      if (bounds->empty()) {
+        e.Union(0);
+        continue;
+      }
+      e.Union(1);
+      e.BeginBlock(static_cast<int64_t>(bounds->size()));
+      for (const auto& [id, v] : *bounds) {
+        e.Int(id);
+        e.Bytes(v);
+      }
+      e.EndBlocks();
+    }
+    e.Union(0);  // key_metadata
+    e.Union(1);  // split_offsets: the row groups
+    e.BeginBlock(static_cast<int64_t>(file.summary.row_group_offsets.size()));
+    for (int64_t offset : file.summary.row_group_offsets) e.Long(offset);
+    e.EndBlocks();
+    e.Union(0);  // equality_ids
+    e.Union(0);  // sort_order_id
+    NILUS_RETURN_NOT_OK(w->Append(record));
+  }
+  return w->Close();
+}
+
+Result<std::vector<ManifestEntry>> ReadManifestList(const std::string& path) {
+  NILUS_ASSIGN_OR_RAISE(avro::File file, avro::ReadFile(path));
+  std::vector<ManifestEntry> out;
+  auto number = [](const json& r, std::initializer_list<const char*> names) -> int64_t {
+    for (const char* n : names) {
+      if (r.contains(n) && r[n].is_number()) return r[n].get<int64_t>();
+    }
+    return 0;
+  };
+  for (const auto& r : file.records) {
+    if (number(r, {"content"}) != 0) {
+      return Status::FailedPrecondition(
+          "{} lists delete files (another engine wrote them); nilus appends only to tables without them", path);
+    }
+    ManifestEntry m;
+    m.path = r.value("manifest_path", "");
+    m.length = number(r, {"manifest_length"});
+    m.sequence_number = number(r, {"sequence_number"});
+    m.min_sequence_number = number(r, {"min_sequence_number"});
+    m.added_snapshot_id = number(r, {"added_snapshot_id"});
+    m.added_files = static_cast<int32_t>(number(r, {"added_files_count", "added_data_files_count"}));
+    m.existing_files = static_cast<int32_t>(number(r, {"existing_files_count", "existing_data_files_count"}));
+    m.deleted_files = static_cast<int32_t>(number(r, {"deleted_files_count", "deleted_data_files_count"}));
+    m.added_rows = number(r, {"added_rows_count"});
+    m.existing_rows = number(r, {"existing_rows_count"});
+    m.deleted_rows = number(r, {"deleted_rows_count"});
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Status WriteManifestList(const std::string& path, int64_t snapshot_id, int64_t parent_id, int64_t sequence_number,
+                         const std::vector<ManifestEntry>& manifests) {
+  NILUS_ASSIGN_OR_RAISE(
+      auto w, avro::FileWriter::Open(path, ManifestFileSchema().dump(),
+                                     {{"snapshot-id", std::to_string(snapshot_id)},
+                                      {"parent-snapshot-id", parent_id < 0 ? "null" : std::to_string(parent_id)},
+                                      {"sequence-number", std::to_string(sequence_number)},
+                                      {"format-version", "2"}}));
+  std::string record;
+  for (const auto& m : manifests) {
+    record.clear();
+    avro::Encoder e(record);
+    e.String(m.path);
+    e.Long(m.length);
+    e.Int(0);  // partition spec
+    e.Int(0);  // data
+    e.Long(m.sequence_number);
+    e.Long(m.min_sequence_number);
+    e.Long(m.added_snapshot_id);
+    e.Int(m.added_files);
+    e.Int(m.existing_files);
+    e.Int(m.deleted_files);
+    e.Long(m.added_rows);
+    e.Long(m.existing_rows);
+    e.Long(m.deleted_rows);
+    e.Union(0);  // partitions: an unpartitioned table has none
+    e.Union(0);  // key_metadata
+    NILUS_RETURN_NOT_OK(w->Append(record));
+  }
+  return w->Close().status();
+}
+
+}  // namespace nilus::iceberg
