@@ -1,5 +1,6 @@
 // The Avro container writer, checked by a reader we did not write: Debian's python3-avro
-// (tests/tools/avro_read.py) reads each file back. test_formats.sh runs it.
+// (tests/tools/avro_read.py) reads each file back; our own reader must agree. test_formats.sh
+// runs it.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "command_output.h"
+#include "nilus/formats/avro/avro_reader.h"
 #include "nilus/formats/avro/avro_writer.h"
 
 namespace nilus::avro {
@@ -183,6 +185,17 @@ TEST_P(AvroTest, RecordsAndMetadataReadBackInManyBlocks) {
   auto size = (*w)->Close();
   ASSERT_TRUE(size.ok());
   EXPECT_EQ(*size, static_cast<int64_t>(fs::file_size(path)));
+
+  // Our own reader (what the lakehouse reads manifest lists with) agrees, bytes as raw strings.
+  auto ours = ReadFile(path);
+  ASSERT_TRUE(ours.ok()) << ours.status().ToString();
+  ASSERT_EQ(ours->records.size(), entries.size());
+  EXPECT_EQ(ours->metadata["format-version"], "2");
+  EXPECT_EQ(ours->records[0]["data_file"]["column_sizes"][1], json({{"key", 200}, {"value", 1LL << 40}}));
+  EXPECT_EQ(ours->records[0]["data_file"]["properties"]["k"], std::string("\0\x01\xff", 3));
+  EXPECT_EQ(ours->records[1]["snapshot_id"], nullptr);
+  EXPECT_EQ(ours->records[1]["data_file"]["record_count"], -9223372036854775807LL - 1);
+  EXPECT_EQ(ours->records.back()["data_file"]["file_path"], entries.back().path);
 
   json got = ReadBack(path);
   EXPECT_EQ(got["codec"], GetParam() == Codec::kDeflate ? "deflate" : "null");
