@@ -62,6 +62,19 @@ ingest orders.csv --dest-table raw.inc --incremental-key id
 [ "$(field inc "['snapshots']")" = 1 ] || fail "an empty load made a snapshot"
 [ "$(field inc "['manifest_rows']")" = 100000 ] || fail "the incremental table has the wrong rows"
 
+# Two runs of one pipeline at once: the second waits for the first, then finds nothing new.
+for run in 1 2; do
+  "$NILUS_BIN" ingest --source-uri csv://orders.csv --source-table orders --dest-uri lakehouse://wh \
+    --dest-table raw.twice --incremental-key id >"$WORK/out.$run" 2>"$WORK/err.$run" &
+  eval "pid$run=\$!"
+done
+wait "$pid1" || { cat "$WORK/err.1" >&2; fail "the first of two runs failed"; }
+wait "$pid2" || { cat "$WORK/err.2" >&2; fail "the second of two runs failed"; }
+[ "$(duck "SELECT count(*), count(DISTINCT id) FROM read_parquet($(files twice))")" = "100000|100000" ] ||
+  fail "two runs at once loaded rows twice"
+[ "$(field twice "['snapshots']")" = 1 ] || fail "two runs at once made two snapshots"
+CHECKS=$((CHECKS + 2))
+
 # merge is refused, with what to do instead.
 expect_exit 2 ingest --source-uri csv://more.csv --source-table more --dest-uri lakehouse://wh --dest-table raw.m \
   --incremental-strategy merge --primary-key id

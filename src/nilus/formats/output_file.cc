@@ -1,7 +1,11 @@
 #include "nilus/formats/output_file.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace nilus {
 
@@ -28,9 +32,17 @@ Status OutputFile::Write(std::string_view bytes) {
 Status OutputFile::Close() {
   std::FILE* f = file_;
   file_ = nullptr;
-  if (std::fclose(f) != 0) {
+  // On disk before anything that refers to it is committed: the data, then its name.
+  bool synced = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+  if (std::fclose(f) != 0 || !synced) {
     std::remove(path_.c_str());
-    return Status::IOError("closing {}: {}", path_, std::strerror(errno));
+    return Status::IOError("writing {}: {}", path_, std::strerror(errno));
+  }
+  std::string dir = std::filesystem::path(path_).parent_path().string();
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
   }
   return Status::OK();
 }

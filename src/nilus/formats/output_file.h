@@ -10,9 +10,10 @@
 
 namespace nilus {
 
-/// A file being written whole: created (or truncated) at Open, complete only after Close. One
-/// that is destroyed before Close is removed, so that an abandoned write leaves no partial
-/// file behind.
+/// A file being written whole: created (or truncated) at Open, complete only after Close, which
+/// puts its bytes and its name on disk (fsync of the file and of its folder), so that a commit
+/// that refers to it afterwards survives a power failure. One that is destroyed before Close is
+/// removed, so that an abandoned write leaves no partial file behind.
 class OutputFile {
  public:
   ~OutputFile();
