@@ -2,6 +2,8 @@
 
 #include <zstd.h>
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -324,7 +326,10 @@ class ParquetWriter::ColumnWriter {
           if (!Unscaled(c.View(i), type_.precision, type_.scale, &v)) return BadDecimal(c.View(i));
           PutLE32(scratch_, static_cast<uint32_t>(static_cast<int32_t>(v)));
         } else {
-          PutLE32(scratch_, static_cast<uint32_t>(static_cast<int32_t>(c.Int64(i))));
+          // A date beyond INT32's days is an infinity (PostgreSQL's): ±INT32_MAX stands for it,
+          // as in DuckDB.
+          const int64_t day = std::clamp<int64_t>(c.Int64(i), -INT32_MAX, INT32_MAX);
+          PutLE32(scratch_, static_cast<uint32_t>(static_cast<int32_t>(day)));
         }
         break;
       case Physical::kInt64:
@@ -333,7 +338,10 @@ class ParquetWriter::ColumnWriter {
           if (!Unscaled(c.View(i), type_.precision, type_.scale, &v)) return BadDecimal(c.View(i));
           PutLE64(scratch_, static_cast<uint64_t>(static_cast<int64_t>(v)));
         } else {
-          PutLE64(scratch_, static_cast<uint64_t>(c.Int64(i)));
+          // PostgreSQL's -infinity timestamp is INT64_MIN; -INT64_MAX is DuckDB's (and +infinity
+          // is INT64_MAX in both).
+          const int64_t v = type_.logical == Logical::kTimestamp ? std::max(c.Int64(i), -INT64_MAX) : c.Int64(i);
+          PutLE64(scratch_, static_cast<uint64_t>(v));
         }
         break;
       case Physical::kDouble: {
