@@ -75,6 +75,17 @@ wait "$pid2" || { cat "$WORK/err.2" >&2; fail "the second of two runs failed"; }
 [ "$(field twice "['snapshots']")" = 1 ] || fail "two runs at once made two snapshots"
 CHECKS=$((CHECKS + 2))
 
+# Nested arrays become child tables, Iceberg tables of their own committed with their root.
+printf '%s\n' '{"id": 1, "items": [{"sku": "a", "qty": 2}, {"sku": "b", "qty": 1}]}' '{"id": 2, "items": []}' \
+  '{"id": 3, "items": [{"sku": "c", "qty": 5}]}' >nested.jsonl
+expect_ok ingest --source-uri jsonl://nested.jsonl --source-table nested --dest-uri lakehouse://wh --dest-table raw.nested \
+  --max-table-nesting 1
+[ "$(duck "SELECT count(*), sum(i.qty), count(DISTINCT n.id) FROM read_parquet($(files nested__items)) i
+  JOIN read_parquet($(files nested)) n ON i._nilus_root_id = n._nilus_id")" = "3|8|2" ] || fail "the child table's rows"
+[ "$(field nested__items "['summary']['nilus.load-id']")" = "$(field nested "['summary']['nilus.load-id']")" ] ||
+  fail "the child table was not committed with its root"
+CHECKS=$((CHECKS + 2))
+
 # merge is refused, with what to do instead.
 expect_exit 2 ingest --source-uri csv://more.csv --source-table more --dest-uri lakehouse://wh --dest-table raw.m \
   --incremental-strategy merge --primary-key id
