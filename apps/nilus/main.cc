@@ -170,7 +170,7 @@ struct IngestCommand {
   std::string source_uri, source_table, dest_uri, dest_table;
   std::string incremental_key, incremental_strategy = "append", primary_key;
   std::string interval_start, interval_end, type_hints, mask, page_size, extract_parallelism, sql_limit, yield_limit,
-      sql_exclude_columns, max_table_nesting, date_detection;
+      sql_exclude_columns, max_table_nesting, date_detection, loader_file_size;
   bool full_refresh = false;
   int64_t lock_timeout = 600;
 
@@ -206,6 +206,7 @@ struct IngestCommand {
         ->type_name("INT");
     cmd.add_option("--date-detection", date_detection, "ISO-8601 strings become dates and timestamps (default true)")
         ->type_name("BOOL");
+    cmd.add_option("--loader-file-size", loader_file_size, "Rows per data file (lakehouse)")->type_name("INT");
     cmd.add_flag("--full-refresh", full_refresh, "Ignore saved state and rebuild the destination table");
     cmd.add_option("--lock-timeout", lock_timeout,
                    "Seconds to wait for another run of the same pipeline to finish (default 600)")
@@ -236,6 +237,7 @@ struct IngestCommand {
     add(source, "date-detection", date_detection);
     add(sink, "dest-table", dest_table);
     add(sink, "incremental-strategy", incremental_strategy);
+    add(sink, "loader-file-size", loader_file_size);
     auto p = ResolvePipeline("", source, sink, ConnectorRegistry::Builtin());
     if (!p.ok()) return Fail(p.status());
     auto loads = RunAll({*p}, RunOptions{full_refresh, std::chrono::seconds(lock_timeout), g.stop});

@@ -75,6 +75,14 @@ wait "$pid2" || { cat "$WORK/err.2" >&2; fail "the second of two runs failed"; }
 [ "$(field twice "['snapshots']")" = 1 ] || fail "two runs at once made two snapshots"
 CHECKS=$((CHECKS + 2))
 
+# loader-file-size: rows per data file.
+ingest orders.csv --dest-table raw.cut --loader-file-size 30000
+[ "$(duck "SELECT count(*), count(DISTINCT filename), max(n) FROM (SELECT filename, count(*) OVER (PARTITION BY filename) AS n
+  FROM read_parquet($(files cut), filename = true))")" = "100000|4|30000" ] || fail "loader-file-size did not cut the files"
+expect_exit 2 ingest --source-uri csv://orders.csv --source-table orders --dest-uri "sqlite:///$WORK/x.db" \
+  --dest-table raw.cut --loader-file-size 30000
+expect_err_contains "lakehouse"
+
 # Nested arrays become child tables, Iceberg tables of their own committed with their root.
 printf '%s\n' '{"id": 1, "items": [{"sku": "a", "qty": 2}, {"sku": "b", "qty": 1}]}' '{"id": 2, "items": []}' \
   '{"id": 3, "items": [{"sku": "c", "qty": 5}]}' >nested.jsonl

@@ -211,6 +211,9 @@ struct LoadSpec {
   /// The commit must survive a power failure, whatever the database's own setting: change data
   /// capture tells the source to release its log once the commit returns.
   bool durable = false;
+  /// `loader-file-size`: the rows of one data file, where the destination writes files (the
+  /// lakehouse); 0 leaves it to the destination.
+  int64_t file_rows = 0;
 };
 
 /// One destination transaction over any number of tables: batches of rows for each, then data,

@@ -189,7 +189,13 @@ class Applier {
     auto micros =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
-    return LoadSpec{p_.name, s_.state_key(), load_id, FormatTimestamp(micros, true), options_.lock_timeout, true};
+    return LoadSpec{p_.name,
+                    s_.state_key(),
+                    load_id,
+                    FormatTimestamp(micros, true),
+                    options_.lock_timeout,
+                    true,
+                    std::max<int64_t>(p_.sink_options.loader_file_size, 0)};
   }
 
   /// Opens a load, checking that nobody committed for this pipeline since this run did.

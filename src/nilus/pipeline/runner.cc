@@ -257,6 +257,7 @@ Result<LoadSummary> RunPipeline(const Pipeline& p, const RunOptions& options, co
   summary.strategy = table.rebuild ? "replace" : WriteDispositionName(table.strategy);
   auto started = Clock::now();
   LoadSpec load{p.name, dest_table, "", FormatTimestamp(NowMicros(), true), options.lock_timeout};
+  load.file_rows = std::max<int64_t>(p.sink_options.loader_file_size, 0);
 
   Committed committed;
   Status st = RetryTransient(context, options.stop, [&]() -> Status {

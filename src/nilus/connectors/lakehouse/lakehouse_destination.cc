@@ -72,7 +72,8 @@ struct TableWrite {
   Schema schema;         ///< of the file being written (the batches' columns and the load id)
   std::vector<int32_t> ids;
   std::unique_ptr<parquet::ParquetWriter> writer;
-  std::string writing;  ///< its path
+  std::string writing;    ///< its path
+  int64_t file_rows = 0;  ///< the rows written to it
   std::vector<iceberg::DataFile> files;
   std::string new_metadata;  ///< written at commit
 };
@@ -135,9 +136,24 @@ class LakehouseLoad final : public Load {
     RecordBatch rows(schema, std::move(columns), batch.num_rows());
 
     if (t->writer && !(t->schema == schema)) NILUS_RETURN_NOT_OK(CloseFile(*t));
-    if (!t->writer) NILUS_RETURN_NOT_OK(OpenFile(*t, schema));
-    NILUS_RETURN_NOT_OK(t->writer->Write(rows).WithContext("writing " + spec.qualified()));
-    if (t->writer->EstimatedSize() >= kFileBytes) NILUS_RETURN_NOT_OK(CloseFile(*t));
+    // A file ends at loader-file-size rows (the batch split where it must), or at kFileBytes.
+    for (int64_t start = 0; start < rows.num_rows();) {
+      if (!t->writer) NILUS_RETURN_NOT_OK(OpenFile(*t, schema));
+      int64_t n = rows.num_rows() - start;
+      if (spec_.file_rows > 0) n = std::min(n, spec_.file_rows - t->file_rows);
+      std::shared_ptr<const RecordBatch> part;
+      if (n < rows.num_rows()) {
+        std::vector<int64_t> take(static_cast<size_t>(n));
+        for (int64_t r = 0; r < n; ++r) take[static_cast<size_t>(r)] = start + r;
+        part = TakeRows(rows, take);
+      }
+      NILUS_RETURN_NOT_OK(t->writer->Write(part ? *part : rows).WithContext("writing " + spec.qualified()));
+      t->file_rows += n;
+      start += n;
+      if ((spec_.file_rows > 0 && t->file_rows >= spec_.file_rows) || t->writer->EstimatedSize() >= kFileBytes) {
+        NILUS_RETURN_NOT_OK(CloseFile(*t));
+      }
+    }
     return Status::OK();
   }
 
@@ -170,7 +186,7 @@ class LakehouseLoad final : public Load {
     NILUS_ASSIGN_OR_RAISE(SqlRows rows, db_->Query("SELECT metadata_location FROM iceberg_tables WHERE catalog_name "
                                                    "= $1 AND table_namespace = $2 AND table_name = $3",
                                                    {kCatalogName, ns, name}));
-    TableWrite t{ns, name, "", iceberg::TableMetadata::Create(""), false, {}, {}, nullptr, "", {}, ""};
+    TableWrite t{ns, name, "", iceberg::TableMetadata::Create(""), false, {}, {}, nullptr, "", 0, {}, ""};
     if (!rows.empty() && rows[0][0]) {
       t.previous = *rows[0][0];
       NILUS_ASSIGN_OR_RAISE(t.metadata, iceberg::TableMetadata::Read(t.previous));
@@ -220,6 +236,7 @@ class LakehouseLoad final : public Load {
     options.field_ids = t.ids;
     NILUS_ASSIGN_OR_RAISE(t.writer, parquet::ParquetWriter::Open(t.writing, schema, options));
     t.schema = schema;
+    t.file_rows = 0;
     return Status::OK();
   }
 
@@ -366,6 +383,8 @@ Result<std::unique_ptr<Destination>> OpenLakehouse(const Uri& uri, std::stop_tok
 
 }  // namespace
 
-Status RegisterLakehouse(ConnectorRegistry& registry) { return registry.AddDestination("lakehouse", OpenLakehouse); }
+Status RegisterLakehouse(ConnectorRegistry& registry) {
+  return registry.AddDestination("lakehouse", OpenLakehouse, {.options = {"loader-file-size"}});
+}
 
 }  // namespace nilus
