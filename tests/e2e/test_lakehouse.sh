@@ -82,6 +82,10 @@ ingest orders.csv --dest-table raw.cut --loader-file-size 30000
 expect_exit 2 ingest --source-uri csv://orders.csv --source-table orders --dest-uri "sqlite:///$WORK/x.db" \
   --dest-table raw.cut --loader-file-size 30000
 expect_err_contains "lakehouse"
+# Options of the lakehouse it does not implement yet are refused, not ignored.
+printf 'source:\n  address: csv://orders.csv\n  options: {source-table: orders}\nsink:\n  address: lakehouse://wh\n  options: {dest-table: raw.p, incremental-strategy: append, partition-by: [placed]}\n' >part.yaml
+expect_exit 2 validate part.yaml
+expect_err_contains "part.yaml:6:76: sink option 'partition-by' is not implemented by the lakehouse:// destination yet"
 
 # Nested arrays become child tables, Iceberg tables of their own committed with their root.
 printf '%s\n' '{"id": 1, "items": [{"sku": "a", "qty": 2}, {"sku": "b", "qty": 1}]}' '{"id": 2, "items": []}' \

@@ -110,6 +110,16 @@ Status ConnectorRegistry::CheckOptions(const Pipeline& p) const {
         "line where it stopped)",
         p.source.scheme());
   }
+  if (auto own = destination_traits_.find(p.destination.scheme()); own != destination_traits_.end()) {
+    for (const auto& [name, where] : p.sink_options.given) {
+      const auto& not_yet = own->second.not_yet;
+      if (std::find(not_yet.begin(), not_yet.end(), name) != not_yet.end()) {
+        return Status::InvalidInput(
+            "{}: sink option '{}' is not implemented by the {}:// destination yet; leave it out", where, name,
+            p.destination.scheme());
+      }
+    }
+  }
   return check(p.sink_options.given, destination_traits_, p.destination.scheme(), "sink", HonouredByEverySink);
 }
 

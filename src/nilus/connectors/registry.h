@@ -37,6 +37,8 @@ struct SourceTraits {
 struct DestinationTraits {
   /// The sink options it honours beyond those every destination has (HonouredByEverySink).
   std::vector<std::string> options = {};
+  /// The sink options that belong to it but that it does not honour yet: refused, not ignored.
+  std::vector<std::string> not_yet = {};
 };
 
 /// Maps address schemes to connector factories. Filled by `RegisterBuiltinConnectors`, one

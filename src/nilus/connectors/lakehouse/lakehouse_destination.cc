@@ -384,7 +384,9 @@ Result<std::unique_ptr<Destination>> OpenLakehouse(const Uri& uri, std::stop_tok
 }  // namespace
 
 Status RegisterLakehouse(ConnectorRegistry& registry) {
-  return registry.AddDestination("lakehouse", OpenLakehouse, {.options = {"loader-file-size"}});
+  return registry.AddDestination(
+      "lakehouse", OpenLakehouse,
+      {.options = {"loader-file-size"}, .not_yet = {"partition-by", "cluster-by", "staging_bucket", "aws_region"}});
 }
 
 }  // namespace nilus
