@@ -468,10 +468,10 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
                    snapshot_table_.name,
                    std::nullopt,
                    std::nullopt};
-    for (int64_t i = 0; i < data.num_rows(); ++i) {
-      r.seq = ++snapshot_rows_;
-      AppendRecord(meta, 0, r);
-    }
+    // Sequence 0: a transaction that commits exactly at the snapshot's position is not in the
+    // snapshot but streamed, so at one commit position the snapshot's rows come first.
+    for (int64_t i = 0; i < data.num_rows(); ++i) AppendRecord(meta, 0, r);
+    snapshot_rows_ += data.num_rows();
     auto meta_batch = meta.Finish();
     std::vector<RecordBatch::ColumnPtr> columns;
     for (size_t i = 0; i < data.num_columns(); ++i) columns.push_back(data.column_ptr(i));
