@@ -1,4 +1,3 @@
-#include <re2/re2.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -45,10 +44,11 @@ CREATE TABLE IF NOT EXISTS iceberg_namespace_properties (
 /// A data file is cut when it reaches this size.
 constexpr int64_t kFileBytes = 128 << 20;
 
-/// The files nilus writes in a table's folders start with the id of the load that wrote them.
-const RE2& LoadFileName() {
-  static const RE2 re(R"((\d{8}T\d{6}\.\d{6}Z\.[0-9a-f]{4})-.*)");
-  return re;
+/// The files a load writes in a table's folders start with its id; while it runs, a marker named
+/// after it stands in the table's `pending/` folder, so that what a killed load left is found
+/// without listing the table's files.
+fs::path PendingMarker(const std::string& location, const std::string& load_id) {
+  return fs::path(location) / "pending" / load_id;
 }
 
 int64_t NewSnapshotId() {
@@ -86,11 +86,14 @@ class LakehouseLoad final : public Load {
   ~LakehouseLoad() override {
     // Not committed: what this load wrote is referenced by nothing; take it away now (a killed
     // run's files are taken away by the next load of the table).
-    if (committed_) return;
+    std::error_code ec;
     for (auto& [key, t] : tables_) {
-      t.writer.reset();
-      for (const auto& f : t.files) fs::remove(f.path);
-      if (!t.new_metadata.empty()) fs::remove(t.new_metadata);
+      if (!committed_) {
+        t.writer.reset();
+        for (const auto& f : t.files) fs::remove(f.path, ec);
+        if (!t.new_metadata.empty()) fs::remove(t.new_metadata, ec);
+      }
+      fs::remove(PendingMarker(t.metadata.location(), spec_.load_id), ec);
     }
   }
 
@@ -194,25 +197,34 @@ class LakehouseLoad final : public Load {
       t.metadata = iceberg::TableMetadata::Create((fs::path(warehouse_) / ns / name).string());
     }
     NILUS_RETURN_NOT_OK(RemoveUncommitted(t.metadata.location()));
+    fs::path marker = PendingMarker(t.metadata.location(), spec_.load_id);
+    std::error_code ec;
+    fs::create_directories(marker.parent_path(), ec);
+    if (ec) return Status::IOError("cannot create {}: {}", marker.parent_path().string(), ec.message());
+    NILUS_RETURN_NOT_OK(WriteWholeFile(marker.string(), ""));
     return &tables_.emplace(key, std::move(t)).first->second;
   }
 
-  /// Removes the files of loads that did not commit from a table's data and metadata folders.
+  /// Removes what loads that never committed left in a table's folders: the loads whose markers
+  /// stand in `pending/` (the table's files are listed only when there is one).
   Status RemoveUncommitted(const std::string& location) {
-    for (const char* folder : {"data", "metadata"}) {
-      fs::path dir = fs::path(location) / folder;
-      std::error_code ec;
-      if (!fs::is_directory(dir, ec)) continue;
-      for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        std::string load_id;
-        if (!RE2::FullMatch(entry.path().filename().string(), LoadFileName(), &load_id)) continue;
-        if (load_id == spec_.load_id) continue;
-        NILUS_ASSIGN_OR_RAISE(SqlRows done,
-                              db_->Query("SELECT 1 FROM _nilus_loads WHERE load_id = $1 LIMIT 1", {load_id}));
-        if (!done.empty()) continue;
-        spdlog::info("removing {}, left by load {} that did not commit", entry.path().string(), load_id);
-        fs::remove(entry.path(), ec);
+    std::error_code ec;
+    const fs::path pending = fs::path(location) / "pending";
+    if (!fs::is_directory(pending, ec)) return Status::OK();
+    for (const auto& marker : fs::directory_iterator(pending, ec)) {
+      const std::string load_id = marker.path().filename().string();
+      NILUS_ASSIGN_OR_RAISE(SqlRows done,
+                            db_->Query("SELECT 1 FROM _nilus_loads WHERE load_id = $1 LIMIT 1", {load_id}));
+      if (done.empty()) {
+        for (const char* folder : {"data", "metadata"}) {
+          for (const auto& entry : fs::directory_iterator(fs::path(location) / folder, ec)) {
+            if (!StartsWith(entry.path().filename().string(), load_id + "-")) continue;
+            spdlog::info("removing {}, left by load {} that did not commit", entry.path().string(), load_id);
+            fs::remove(entry.path(), ec);
+          }
+        }
       }
+      fs::remove(marker.path(), ec);  // a committed load's marker, left by a run killed just after its commit
     }
     return Status::OK();
   }

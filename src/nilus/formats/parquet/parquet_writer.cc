@@ -415,8 +415,17 @@ class ParquetWriter::ColumnWriter {
         return;
       }
     }
-    if (!min_ || Less(value_, *min_)) min_ = std::string(value_);
-    if (!max_ || Less(*max_, value_)) max_ = std::string(value_);
+    // Assigned in place: on a rising column every value is a new maximum.
+    if (!min_) {
+      min_.emplace(value_);
+    } else if (Less(value_, *min_)) {
+      min_->assign(value_);
+    }
+    if (!max_) {
+      max_.emplace(value_);
+    } else if (Less(*max_, value_)) {
+      max_->assign(value_);
+    }
   }
 
   void AppendPlain() {
