@@ -9,14 +9,14 @@ packages=(
   g++ cmake ninja-build pkg-config
   # libraries
   libyaml-cpp-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libzstd-dev zlib1g-dev libre2-dev libpq-dev libssl-dev libsimdjson-dev
+  libzstd-dev zlib1g-dev libre2-dev libpq-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev
   # unit tests, the quickstart's read-back, formatting check
   libgtest-dev sqlite3 clang-format
 )
 if [ "${1:-}" = "--with-servers" ]; then
   packages+=(
     # end-to-end and integration tests, benchmarks
-    zstd gzip time bc
+    zstd gzip time bc curl
     # fuzz tests: clang with libFuzzer
     clang libclang-rt-14-dev
     postgresql-15 postgresql-client-15 pgcopydb

@@ -1,0 +1,78 @@
+#include "nilus/storage/local_storage.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "nilus/core/strings.h"
+#include "nilus/formats/output_file.h"
+
+namespace nilus {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+Status MakeParent(const std::string& location) {
+  std::error_code ec;
+  fs::create_directories(fs::path(location).parent_path(), ec);
+  if (ec) return Status::IOError("cannot create {}: {}", fs::path(location).parent_path().string(), ec.message());
+  return Status::OK();
+}
+
+class LocalStorage final : public Storage {
+ public:
+  Result<std::string> StagingPath(const std::string& location) override {
+    NILUS_RETURN_NOT_OK(MakeParent(location));
+    return location;
+  }
+
+  Status Publish(const std::string&) override { return Status::OK(); }
+
+  Status Write(const std::string& location, std::string_view bytes) override {
+    NILUS_RETURN_NOT_OK(MakeParent(location));
+    NILUS_ASSIGN_OR_RAISE(auto file, OutputFile::Open(location));
+    NILUS_RETURN_NOT_OK(file->Write(bytes));
+    return file->Close();
+  }
+
+  Result<std::string> Read(const std::string& location) override {
+    std::ifstream in(location, std::ios::binary);
+    if (!in) {
+      if (errno == ENOENT) return Status::NotFound("{} does not exist", location);
+      return Status::IOError("cannot read {}: {}", location, std::strerror(errno));
+    }
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    return bytes.str();
+  }
+
+  Result<std::vector<std::string>> List(const std::string& prefix) override {
+    // The prefix ends in a folder or in the start of a file name.
+    fs::path folder = EndsWith(prefix, "/") ? fs::path(prefix) : fs::path(prefix).parent_path();
+    std::vector<std::string> out;
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec)) return out;
+    for (const auto& entry : fs::directory_iterator(folder, ec)) {
+      std::string path = entry.path().string();
+      if (entry.is_regular_file(ec) && StartsWith(path, prefix)) out.push_back(std::move(path));
+    }
+    if (ec) return Status::IOError("cannot list {}: {}", folder.string(), ec.message());
+    return out;
+  }
+
+  Status Remove(const std::string& location) override {
+    std::error_code ec;
+    fs::remove(location, ec);
+    if (ec) return Status::IOError("cannot remove {}: {}", location, ec.message());
+    return Status::OK();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Storage> OpenLocalStorage() { return std::make_unique<LocalStorage>(); }
+
+}  // namespace nilus
