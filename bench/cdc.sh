@@ -9,7 +9,8 @@
 # inserting a history row: 4 changes) is written while every consumer is stopped; then each
 # consumer is started and timed until it has committed the position the workload ended at.
 # (a) pg_recvlogical --endpos to a file
-# (b) nilus into a SQLite change log, (c) a PostgreSQL change log, (d) a PostgreSQL mirror.
+# (b) nilus into a SQLite change log, (c) a PostgreSQL change log, (d) a PostgreSQL mirror,
+# (e) a lakehouse change log and (f) a lakehouse mirror (Iceberg on local disk).
 # Then the lag of the PostgreSQL change log at a steady pgbench -R RATE (p50, p99, max).
 BENCH_POSTGRES=1 source "$(dirname "$0")/lib.sh"
 TXNS=${TXNS:-40000}
@@ -50,14 +51,17 @@ YAML
 manifest log_sqlite "sqlite:///$work/log.db" append
 manifest log_pg "$PG_URI/dst" append
 manifest mirror_pg "$PG_URI/dst" merge
+manifest log_lake "lakehouse://$work/log_lake" append
+manifest mirror_lake "lakehouse://$work/mirror_lake" merge
 committed_lsn() {  # NAME: the position the pipeline committed
   case $1 in
     log_sqlite) sqlite3 "$work/log.db" "SELECT json_extract(state, '$.source.lsn') FROM _nilus_state" 2>/dev/null ;;
+    *_lake) sqlite3 "$work/$1/catalog.db" "SELECT json_extract(state, '$.source.lsn') FROM _nilus_state" 2>/dev/null ;;
     *) sql dst "SELECT state::json->'source'->>'lsn' FROM $1._nilus_state" 2>/dev/null ;;
   esac
 }
 # Each pipeline creates its slot (and commits its first position) before the workload.
-for name in log_sqlite log_pg mirror_pg; do
+for name in log_sqlite log_pg mirror_pg log_lake mirror_lake; do
   "$NILUS_BIN" run "$work/$name.yaml" >"$work/$name.log" 2>&1 &
   pid=$!
   until [ -n "$(committed_lsn "$name")" ]; do
@@ -87,10 +91,11 @@ caught_up() { [ "$(sql src "SELECT '$(committed_lsn "$1")'::pg_lsn >= '$end'::pg
 committed_at() {
   case $1 in
     log_sqlite) sqlite3 "$work/log.db" "SELECT (julianday(max(finished_at)) - 2440587.5) * 86400.0 FROM _nilus_loads" ;;
+    *_lake) sqlite3 "$work/$1/catalog.db" "SELECT (julianday(max(finished_at)) - 2440587.5) * 86400.0 FROM _nilus_loads" ;;
     *) sql dst "SELECT extract(epoch FROM max(finished_at)) FROM $1._nilus_loads" ;;
   esac
 }
-for name in log_sqlite log_pg mirror_pg; do
+for name in log_sqlite log_pg mirror_pg log_lake mirror_lake; do
   start=$(date +%s.%N)
   /usr/bin/time -f "%M" -o "$work/rss.$name" "$NILUS_BIN" run "$work/$name.yaml" >>"$work/$name.log" 2>&1 &
   pid=$!

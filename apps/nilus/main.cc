@@ -170,7 +170,7 @@ struct IngestCommand {
   std::string source_uri, source_table, dest_uri, dest_table;
   std::string incremental_key, incremental_strategy = "append", primary_key;
   std::string interval_start, interval_end, type_hints, mask, page_size, extract_parallelism, sql_limit, yield_limit,
-      sql_exclude_columns, max_table_nesting, date_detection, loader_file_size;
+      sql_exclude_columns, max_table_nesting, date_detection, loader_file_size, aws_region;
   bool full_refresh = false;
   int64_t lock_timeout = 600;
 
@@ -207,6 +207,8 @@ struct IngestCommand {
     cmd.add_option("--date-detection", date_detection, "ISO-8601 strings become dates and timestamps (default true)")
         ->type_name("BOOL");
     cmd.add_option("--loader-file-size", loader_file_size, "Rows per data file (lakehouse)")->type_name("INT");
+    cmd.add_option("--aws-region", aws_region, "Region of an s3:// destination (default: AWS_REGION)")
+        ->type_name("REGION");
     cmd.add_flag("--full-refresh", full_refresh, "Ignore saved state and rebuild the destination table");
     cmd.add_option("--lock-timeout", lock_timeout,
                    "Seconds to wait for another run of the same pipeline to finish (default 600)")
@@ -238,6 +240,7 @@ struct IngestCommand {
     add(sink, "dest-table", dest_table);
     add(sink, "incremental-strategy", incremental_strategy);
     add(sink, "loader-file-size", loader_file_size);
+    add(sink, "aws_region", aws_region);
     auto p = ResolvePipeline("", source, sink, ConnectorRegistry::Builtin());
     if (!p.ok()) return Fail(p.status());
     auto loads = RunAll({*p}, RunOptions{full_refresh, std::chrono::seconds(lock_timeout), g.stop});

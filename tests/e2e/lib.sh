@@ -24,6 +24,20 @@ nilus() {
   set -e
 }
 
+# A port nothing listens on, below the kernel's ephemeral range (32768 and up), where the
+# outgoing connections of concurrent tests would take it.
+free_port() {
+  local port
+  for _ in $(seq 50); do
+    port=$((20000 + RANDOM % 12000))
+    if ! (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+  fail "no free port found"
+}
+
 # expect_ok ARGS...: runs nilus and requires exit code 0.
 expect_ok() {
   nilus "$@"

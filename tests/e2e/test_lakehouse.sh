@@ -14,7 +14,7 @@ files() { field "$1" "['files']" | tr '"' "'"; }
 # The example of docs/connectors/lakehouse.md, as written.
 mkdir -p examples/data
 cp "$ROOT/examples/data/orders.csv" examples/data/
-example=$(awk '/^```sh/ { on = 1; next } /^```/ { on = 0 } on' "$ROOT/docs/connectors/lakehouse.md" | sed 's/\\$//' | tr '\n' ' ')
+example=$(awk '/^```sh$/ { on = 1; next } /^```/ { on = 0 } on' "$ROOT/docs/connectors/lakehouse.md" | sed 's/\\$//' | tr '\n' ' ')
 eval "expect_ok ${example#nilus }"
 [ "$(CATALOG=lake/catalog.db field orders "['manifest_rows']")" = 6 ] || fail "the doc's example did not load six orders"
 doc_sums="SELECT count(*), sum(order_id), count(ship_date), sum(amount)"
@@ -98,10 +98,45 @@ expect_ok ingest --source-uri jsonl://nested.jsonl --source-table nested --dest-
   fail "the child table was not committed with its root"
 CHECKS=$((CHECKS + 2))
 
-# merge is refused, with what to do instead.
-expect_exit 2 ingest --source-uri csv://more.csv --source-table more --dest-uri lakehouse://wh --dest-table raw.m \
-  --incremental-strategy merge --primary-key id
-expect_err_contains "the lakehouse destination does not merge yet"
+# merge: the rows of a key replace the table's. A later load's keys delete the older rows by
+# equality deletes; a key twice in one load (batches of 7,000 rows) keeps its last row, the
+# earlier one deleted by position. DuckDB reads the table with the deletes applied and finds, for
+# every key, the last row the CSV files gave it.
+scan() { field "$1" "['scan']"; }
+merge() { ingest "$1" --dest-table raw.m --incremental-strategy merge --primary-key id --page-size 7000; }
+awk 'BEGIN { print "id,customer,amount,placed"; for (i = 1; i <= 20000; i++)
+  printf "%d,first%d,%d.25,2024-03-01T00:00:00\n", (i * 7919) % 30000, i, i % 500 }' >m1.csv
+awk 'BEGIN { print "id,customer,amount,placed"; for (i = 1; i <= 20000; i++)
+  printf "%d,second%d,%d.75,2024-04-01T00:00:00\n", (i * 104729) % 15000, i, i % 300 }' >m2.csv
+merge m1.csv
+merge m2.csv
+last_rows="SELECT id, last(customer ORDER BY n) AS customer, last(amount ORDER BY n) AS amount
+  FROM (SELECT *, row_number() OVER () + f * 1000000 AS n FROM (SELECT *, 1 AS f FROM read_csv('m1.csv')
+        UNION ALL BY NAME SELECT *, 2 AS f FROM read_csv('m2.csv'))) GROUP BY id"
+sums="SELECT count(*), count(DISTINCT id), sum(id), md5(string_agg(id || customer || amount, ',' ORDER BY id))"
+[ "$(duck "$sums FROM ($(scan m))")" = "$(duck "$sums FROM ($last_rows)")" ] || fail "the merged table differs from the last rows of each key"
+[ "$(field m "['summary']['added-equality-delete-files']")" -ge 1 ] || fail "the second merge wrote no equality deletes"
+[ "$(field m "['summary']['added-position-deletes']")" -ge 1 ] || fail "keys repeated in one load left no position deletes"
+[ "$(field m "['operation']")" = overwrite ] || fail "a merge with deletes is not an overwrite"
+CHECKS=$((CHECKS + 4))
+# A merged table with nested arrays would need its child rows deleted by their root: refused.
+expect_exit 2 ingest --source-uri jsonl://nested.jsonl --source-table nested --dest-uri lakehouse://wh \
+  --dest-table raw.nm --max-table-nesting 1 --incremental-strategy merge --primary-key id
+expect_err_contains "max-table-nesting 0"
+
+# The history stays bounded (a CDC pipeline commits every second): 105 loads leave 100
+# snapshots, 100 earlier metadata files and 100 version copies, and every row.
+for i in $(seq 105); do
+  printf 'id\n%d\n' "$i" >"one$i.csv"
+  "$NILUS_BIN" ingest --source-uri "csv://one$i.csv" --source-table "one$i" --dest-uri lakehouse://wh \
+    --dest-table raw.hist >/dev/null 2>&1 || fail "a load of the history test failed"
+done
+[ "$(field hist "['snapshots']")" = 100 ] || fail "snapshots were not expired: $(field hist "['snapshots']")"
+[ "$(duck "SELECT count(*) FROM read_parquet($(files hist))")" = 105 ] || fail "expiring snapshots lost rows"
+[ "$(ls wh/raw/hist/metadata | grep -c -- '-snap-')" = 100 ] || fail "manifest lists of expired snapshots were left"
+[ "$(ls wh/raw/hist/metadata | grep -c -- '-[0-9]*\.metadata\.json$')" = 101 ] || fail "old metadata files were left"
+[ "$(ls wh/raw/hist/metadata | grep -c '^v[0-9]*\.metadata\.json$')" = 101 ] || fail "old version copies were left"
+CHECKS=$((CHECKS + 5))
 
 # A run killed while it writes leaves the table as it was; its files are taken away by the next
 # run, which loads every row once.

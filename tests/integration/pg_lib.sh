@@ -9,27 +9,13 @@ as_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# A port nothing listens on, below the kernel's ephemeral range (32768 and up), where the
-# outgoing connections of concurrent tests would take it.
-pg_free_port() {
-  local port
-  for _ in $(seq 50); do
-    port=$((20000 + RANDOM % 12000))
-    if ! (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return
-    fi
-  done
-  fail "no free port found"
-}
-
 pg_start() {
   mkdir -p "$PGDATA_DIR" "$WORK/pgsock"
   [ "$(id -u)" -ne 0 ] || chown postgres "$PGDATA_DIR" "$WORK/pgsock" "$WORK"
   chmod 755 "$WORK"
   as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres -E UTF8 --locale=C.UTF-8 --auth-local=trust \
     --auth-host=scram-sha-256 >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; fail "initdb failed"; }
-  PGPORT=$(pg_free_port)
+  PGPORT=$(free_port)
   cat >>"$PGDATA_DIR/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $PGPORT
@@ -49,7 +35,7 @@ CONF
     as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/pg.log" -w -t 60 start >/dev/null && break
     grep -q "Address already in use" "$WORK/pg.log" && [ "$attempt" -lt 5 ] ||
       { cat "$WORK/pg.log" >&2; fail "PostgreSQL did not start"; }
-    PGPORT=$(pg_free_port)
+    PGPORT=$(free_port)
     sed -i "s/^port = .*/port = $PGPORT/" "$PGDATA_DIR/postgresql.conf"
   done
   # Background jobs (nilus services) end with the test, whatever its outcome.
@@ -125,6 +111,21 @@ stop_cdc() {
 kill_cdc() {
   kill -KILL "${CDC_PIDS[$1]}" 2>/dev/null || true
   wait "${CDC_PIDS[$1]}" 2>/dev/null || true
+}
+# kill_while PID NAME...: while process PID runs, kills one of the pipelines NAME… with SIGKILL
+# every 1–3 s and starts it again; the number of kills in $KILLS.
+kill_while() {
+  local pid=$1 name
+  shift
+  local names=("$@")
+  KILLS=0
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep "$((1 + RANDOM % 2)).$((RANDOM % 10))"
+    name=${names[$((RANDOM % ${#names[@]}))]}
+    kill_cdc "$name"
+    start_cdc "$name"
+    KILLS=$((KILLS + 1))
+  done
 }
 
 # wait_for DESCRIPTION CONDITION: polls until the shell CONDITION (evaluated anew each time)

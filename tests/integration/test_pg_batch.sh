@@ -94,7 +94,7 @@ expect_exit 1 ingest --source-uri "postgresql://reader:reader-pw@127.0.0.1:$PGPO
   --dest-uri "$dst" --dest-table raw.x
 expect_err_contains "permission denied for table orders"
 expect_err_contains "grant the privilege"
-unused_port=$(pg_free_port)
+unused_port=$(free_port)
 expect_exit 1 ingest --source-uri "postgresql://app:app-secret-pw@127.0.0.1:$unused_port/src" --source-table public.orders \
   --dest-uri "$dst" --dest-table raw.x
 expect_err_contains "cannot connect to PostgreSQL at 127.0.0.1:$unused_port/src"

@@ -36,18 +36,10 @@ grep -q "created replication slot" "$WORK/mirror.log" || fail "the first run did
 BENCH=$!
 start_cdc mirror
 start_cdc changelog
-kills=0
-pipelines=(mirror changelog)
-while kill -0 "$BENCH" 2>/dev/null; do
-  sleep "$((1 + RANDOM % 2)).$((RANDOM % 10))"
-  name=${pipelines[$((RANDOM % 2))]}
-  kill_cdc "$name"
-  start_cdc "$name"
-  kills=$((kills + 1))
-done
+kill_while "$BENCH" mirror changelog
 wait "$BENCH" || { cat "$WORK/pgbench.log" >&2; fail "pgbench failed"; }
-echo "killed and restarted $kills times during the workload"
-[ "$kills" -ge 20 ] || fail "only $kills kills"
+echo "killed and restarted $KILLS times during the workload"
+[ "$KILLS" -ge 20 ] || fail "only $KILLS kills"
 # A kill during a snapshot resumes it with the tables it had not loaded, so on a slow machine
 # much of the workload may land through snapshots; once the change log streams, more
 # transactions make sure the stream is checked too.

@@ -188,6 +188,10 @@ struct TableSpec {
   std::string qualified() const { return schema + "." + name; }
 };
 
+/// Checks the key of a merge batch: every `primary_key` column is in `batch`, and none is NULL
+/// (a NULL key would never match). The same rule in every destination.
+Status CheckMergeKeys(const TableSpec& spec, const RecordBatch& batch);
+
 /// The `_nilus_loads` row of one root table of a load, and what the commit needs to know of it.
 struct LoadRecord {
   TableSpec table;
@@ -214,6 +218,8 @@ struct LoadSpec {
   /// `loader-file-size`: the rows of one data file, where the destination writes files (the
   /// lakehouse); 0 leaves it to the destination.
   int64_t file_rows = 0;
+  /// `aws_region`: the region of a destination on S3 ("" for the environment's).
+  std::string aws_region = {};
 };
 
 /// One destination transaction over any number of tables: batches of rows for each, then data,

@@ -153,6 +153,30 @@ std::string LogLevelOf(const YAML::Node& node) {
   return "";
 }
 
+/// The address of a lakehouse depot as the platform writes it: `{TYPE: S3, DESTINATION_BUCKET:
+/// s3://bucket/prefix}`. Its credentials come from the environment, as the platform injects them.
+Result<std::string> S3DepotAddress(const YAML::Node& depot, const std::string& file, const std::string& name) {
+  for (const auto& kv : depot) {
+    const std::string key = kv.first.Scalar();
+    if (key != "TYPE" && key != "DESTINATION_BUCKET") {
+      return Status::InvalidInput(
+          "{}: depot '{}': unknown field {}; an S3 depot has TYPE and DESTINATION_BUCKET, and takes its credentials "
+          "and endpoint from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT)",
+          file, name, key);
+    }
+  }
+  const YAML::Node type = depot["TYPE"], bucket = depot["DESTINATION_BUCKET"];
+  if (!type.IsScalar() || ToLower(type.Scalar()) != "s3") {
+    return Status::InvalidInput("{}: depot '{}': TYPE {} is not one nilus resolves; it knows TYPE: S3", file, name,
+                                type.IsScalar() ? type.Scalar() : "(not a word)");
+  }
+  if (!bucket || !bucket.IsScalar() || !StartsWith(ToLower(bucket.Scalar()), "s3://")) {
+    return Status::InvalidInput("{}: depot '{}': a depot of TYPE S3 needs DESTINATION_BUCKET: s3://bucket/prefix", file,
+                                name);
+  }
+  return bucket.Scalar();
+}
+
 /// Resolves `dataos://NAME` through the depot file.
 Result<std::string> ResolveDepot(const std::string& address, const std::string& where) {
   if (!StartsWith(ToLower(address), "dataos://")) return address;
@@ -185,7 +209,11 @@ Result<std::string> ResolveDepot(const std::string& address, const std::string& 
                                 known.empty() ? "nothing" : Join(known, ", "));
   }
   if (depot.IsMap() && depot["address"]) depot = depot["address"];
-  if (!depot.IsScalar()) return Status::InvalidInput("{}: depot '{}' must be an address or {{address: …}}", file, name);
+  if (depot.IsMap() && depot["TYPE"]) return S3DepotAddress(depot, file, name);
+  if (!depot.IsScalar()) {
+    return Status::InvalidInput(
+        "{}: depot '{}' must be an address, {{address: …}} or {{TYPE: S3, DESTINATION_BUCKET: …}}", file, name);
+  }
   return depot.Scalar();
 }
 

@@ -195,7 +195,8 @@ class Applier {
                     FormatTimestamp(micros, true),
                     options_.lock_timeout,
                     true,
-                    std::max<int64_t>(p_.sink_options.loader_file_size, 0)};
+                    std::max<int64_t>(p_.sink_options.loader_file_size, 0),
+                    p_.sink_options.aws_region};
   }
 
   /// Opens a load, checking that nobody committed for this pipeline since this run did.

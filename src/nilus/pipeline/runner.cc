@@ -256,8 +256,14 @@ Result<LoadSummary> RunPipeline(const Pipeline& p, const RunOptions& options, co
   summary.dest_table = dest_table;
   summary.strategy = table.rebuild ? "replace" : WriteDispositionName(table.strategy);
   auto started = Clock::now();
-  LoadSpec load{p.name, dest_table, "", FormatTimestamp(NowMicros(), true), options.lock_timeout};
-  load.file_rows = std::max<int64_t>(p.sink_options.loader_file_size, 0);
+  LoadSpec load{p.name,
+                dest_table,
+                "",
+                FormatTimestamp(NowMicros(), true),
+                options.lock_timeout,
+                false,
+                std::max<int64_t>(p.sink_options.loader_file_size, 0),
+                p.sink_options.aws_region};
 
   Committed committed;
   Status st = RetryTransient(context, options.stop, [&]() -> Status {

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "nilus/core/values.h"
@@ -231,13 +232,9 @@ TableMetadata TableMetadata::Create(const std::string& location) {
   return t;
 }
 
-Result<TableMetadata> TableMetadata::Read(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::IOError("cannot read the table metadata {}", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
+Result<TableMetadata> TableMetadata::Parse(std::string_view text, const std::string& path) {
   TableMetadata t;
-  t.json_ = json::parse(ss.str(), nullptr, false);
+  t.json_ = json::parse(text, nullptr, false);
   if (t.json_.is_discarded() || !t.json_.is_object()) return Status::IOError("{} is not table metadata JSON", path);
   if (t.json_.value("format-version", 0) != 2) {
     return Status::FailedPrecondition("{}: nilus writes Iceberg tables of format version 2; this one is version {}",
@@ -313,8 +310,9 @@ std::string TableMetadata::CurrentManifestList() const {
   return "";
 }
 
-void TableMetadata::AddSnapshot(int64_t id, const std::string& manifest_list, const std::string& operation,
-                                const json& summary, const std::string& previous_file) {
+std::vector<std::string> TableMetadata::AddSnapshot(int64_t id, const std::string& manifest_list,
+                                                    const std::string& operation, const json& summary,
+                                                    const std::string& previous_file) {
   const int64_t now = NowMillis(), seq = NextSequenceNumber(), parent = current_snapshot_id();
   json s_summary = summary;
   s_summary["operation"] = operation;
@@ -330,12 +328,35 @@ void TableMetadata::AddSnapshot(int64_t id, const std::string& manifest_list, co
   json_["snapshot-log"].push_back({{"timestamp-ms", now}, {"snapshot-id", id}});
   if (!previous_file.empty())
     json_["metadata-log"].push_back({{"timestamp-ms", now}, {"metadata-file", previous_file}});
+
+  std::vector<std::string> dropped;
+  json& snapshots = json_["snapshots"];
+  if (snapshots.size() > kKeptSnapshots) {
+    const size_t expire = snapshots.size() - kKeptSnapshots;
+    std::set<int64_t> expired;
+    for (size_t i = 0; i < expire; ++i) {
+      expired.insert(snapshots[i].value("snapshot-id", int64_t{0}));
+      dropped.push_back(snapshots[i].value("manifest-list", ""));
+    }
+    snapshots.erase(snapshots.begin(), snapshots.begin() + static_cast<std::ptrdiff_t>(expire));
+    json kept = json::array();
+    for (auto& entry : json_["snapshot-log"]) {
+      if (!expired.count(entry.value("snapshot-id", int64_t{0}))) kept.push_back(std::move(entry));
+    }
+    json_["snapshot-log"] = std::move(kept);
+  }
+  json& log = json_["metadata-log"];
+  if (log.size() > kKeptMetadataFiles) {
+    const size_t expire = log.size() - kKeptMetadataFiles;
+    for (size_t i = 0; i < expire; ++i) dropped.push_back(log[i].value("metadata-file", ""));
+    log.erase(log.begin(), log.begin() + static_cast<std::ptrdiff_t>(expire));
+  }
+  return dropped;
 }
 
-Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& table, const Schema& columns,
-                              const std::vector<int32_t>& ids, int64_t snapshot_id, int64_t sequence_number,
+Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& table, int64_t snapshot_id,
                               const std::vector<DataFile>& files) {
-  (void)sequence_number;  // added files inherit the sequence number of their manifest
+  const bool deletes = !files.empty() && files[0].content != Content::kData;
   NILUS_ASSIGN_OR_RAISE(
       auto w, avro::FileWriter::Open(path, ManifestEntrySchema().dump(),
                                      {{"schema", table.CurrentSchema().dump()},
@@ -343,7 +364,7 @@ Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& tabl
                                       {"partition-spec", "[]"},
                                       {"partition-spec-id", "0"},
                                       {"format-version", "2"},
-                                      {"content", "data"}}));
+                                      {"content", deletes ? "deletes" : "data"}}));
   std::string record;
   for (const auto& file : files) {
     record.clear();
@@ -353,21 +374,23 @@ Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& tabl
     e.Long(snapshot_id);
     e.Union(0);  // sequence numbers: inherited
     e.Union(0);
-    e.Int(0);  // data
+    e.Int(static_cast<int>(file.content));
     e.String(file.path);
     e.String("PARQUET");
     e.Long(file.summary.rows);
     e.Long(file.summary.bytes);
     std::vector<std::pair<int32_t, int64_t>> sizes, values, nulls, nans;
     std::vector<std::pair<int32_t, std::string>> lower, upper;
+    const auto& ids = file.ids;
     for (size_t c = 0; c < file.summary.columns.size() && c < ids.size(); ++c) {
       const auto& s = file.summary.columns[c];
+      const LogicalType& type = file.types[c];
       sizes.emplace_back(ids[c], s.compressed_bytes);
       values.emplace_back(ids[c], s.values);
       nulls.emplace_back(ids[c], s.nulls);
-      if (columns.field(c).type.id == TypeId::kDouble) nans.emplace_back(ids[c], s.nans);
+      if (type.id == TypeId::kDouble) nans.emplace_back(ids[c], s.nans);
       if (s.min && s.max) {
-        auto lo = Bound(columns.field(c).type, *s.min), hi = Bound(columns.field(c).type, *s.max);
+        auto lo = Bound(type, *s.min), hi = Bound(type, *s.max);
         if (lo && hi) {
           lower.emplace_back(ids[c], *lo);
           upper.emplace_back(ids[c], *hi);
@@ -397,15 +420,22 @@ Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& tabl
     e.BeginBlock(static_cast<int64_t>(file.summary.row_group_offsets.size()));
     for (int64_t offset : file.summary.row_group_offsets) e.Long(offset);
     e.EndBlocks();
-    e.Union(0);  // equality_ids
+    if (file.equality_ids.empty()) {
+      e.Union(0);
+    } else {
+      e.Union(1);
+      e.BeginBlock(static_cast<int64_t>(file.equality_ids.size()));
+      for (int32_t id : file.equality_ids) e.Int(id);
+      e.EndBlocks();
+    }
     e.Union(0);  // sort_order_id
     NILUS_RETURN_NOT_OK(w->Append(record));
   }
   return w->Close();
 }
 
-Result<std::vector<ManifestEntry>> ReadManifestList(const std::string& path) {
-  NILUS_ASSIGN_OR_RAISE(avro::File file, avro::ReadFile(path));
+Result<std::vector<ManifestEntry>> ReadManifestList(std::string_view bytes, const std::string& path) {
+  NILUS_ASSIGN_OR_RAISE(avro::File file, avro::Decode(bytes, path));
   std::vector<ManifestEntry> out;
   auto number = [](const json& r, std::initializer_list<const char*> names) -> int64_t {
     for (const char* n : names) {
@@ -414,12 +444,9 @@ Result<std::vector<ManifestEntry>> ReadManifestList(const std::string& path) {
     return 0;
   };
   for (const auto& r : file.records) {
-    if (number(r, {"content"}) != 0) {
-      return Status::FailedPrecondition(
-          "{} lists delete files (another engine wrote them); nilus appends only to tables without them", path);
-    }
     ManifestEntry m;
     m.path = r.value("manifest_path", "");
+    m.content = static_cast<int32_t>(number(r, {"content"}));
     m.length = number(r, {"manifest_length"});
     m.sequence_number = number(r, {"sequence_number"});
     m.min_sequence_number = number(r, {"min_sequence_number"});
@@ -450,7 +477,7 @@ Status WriteManifestList(const std::string& path, int64_t snapshot_id, int64_t p
     e.String(m.path);
     e.Long(m.length);
     e.Int(0);  // partition spec
-    e.Int(0);  // data
+    e.Int(m.content);
     e.Long(m.sequence_number);
     e.Long(m.min_sequence_number);
     e.Long(m.added_snapshot_id);

@@ -15,10 +15,27 @@ namespace nilus::iceberg {
 /// writer's physical and logical type stand for (a decimal without a precision is a string).
 std::string TypeName(const LogicalType& type);
 
-/// A data file a load wrote, as a manifest lists it.
+/// How much history a table's metadata keeps (Iceberg's history.expire.min-snapshots-to-keep and
+/// write.metadata.previous-versions-max, applied at every commit): a change data capture
+/// pipeline commits every second or so, and each commit rewrites the metadata whole.
+inline constexpr size_t kKeptSnapshots = 100;
+inline constexpr size_t kKeptMetadataFiles = 100;
+
+/// What a file of a table holds (the `content` of a manifest entry's data file).
+enum class Content { kData = 0, kPositionDeletes = 1, kEqualityDeletes = 2 };
+
+/// The reserved field ids of a position delete file's columns.
+inline constexpr int32_t kDeleteFilePathId = 2147483546;
+inline constexpr int32_t kDeletePosId = 2147483545;
+
+/// A file a load wrote, as a manifest lists it.
 struct DataFile {
   std::string path;  ///< its location
   parquet::FileSummary summary;
+  Content content = Content::kData;
+  std::vector<int32_t> ids;           ///< the field ids of its columns
+  std::vector<LogicalType> types;     ///< and their types
+  std::vector<int32_t> equality_ids;  ///< of an equality delete file: the columns it matches on
 };
 
 /// One table's metadata (format version 2): schemas with field ids, snapshots, and the log of
@@ -27,7 +44,8 @@ class TableMetadata {
  public:
   /// A new, empty table at `location`.
   static TableMetadata Create(const std::string& location);
-  static Result<TableMetadata> Read(const std::string& path);
+  /// The metadata file `text`, read from `path`.
+  static Result<TableMetadata> Parse(std::string_view text, const std::string& path);
 
   const std::string& location() const { return location_; }
   /// The current schema's columns (their logical types, as far as Iceberg's types say).
@@ -42,9 +60,12 @@ class TableMetadata {
   std::string CurrentManifestList() const;
   int64_t NextSequenceNumber() const { return json_.value("last-sequence-number", int64_t{0}) + 1; }
   /// Adds the snapshot `id` (its manifest list, operation and summary) and makes it current;
-  /// `previous_file` is the metadata file this one replaces ("" for none).
-  void AddSnapshot(int64_t id, const std::string& manifest_list, const std::string& operation,
-                   const nlohmann::json& summary, const std::string& previous_file);
+  /// `previous_file` is the metadata file this one replaces ("" for none). The history stays
+  /// bounded: the newest kKeptSnapshots snapshots and kKeptMetadataFiles earlier metadata files
+  /// are kept. Returns the files that fell out of it (the manifest lists of expired snapshots,
+  /// the metadata files beyond the log), to remove once this metadata is committed.
+  std::vector<std::string> AddSnapshot(int64_t id, const std::string& manifest_list, const std::string& operation,
+                                       const nlohmann::json& summary, const std::string& previous_file);
   std::string Dump() const { return json_.dump(2); }
 
  private:
@@ -52,23 +73,24 @@ class TableMetadata {
   std::string location_;
 };
 
-/// Writes the manifest at `path` listing `files` as added by snapshot `snapshot_id` with
-/// `sequence_number`; returns its size in bytes.
-Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& table, const Schema& columns,
-                              const std::vector<int32_t>& ids, int64_t snapshot_id, int64_t sequence_number,
+/// Writes the manifest at `path` listing `files` (all data, or all deletes) as added by snapshot
+/// `snapshot_id` (their sequence number is the snapshot's, inherited); returns its size in bytes.
+Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& table, int64_t snapshot_id,
                               const std::vector<DataFile>& files);
 
 /// A manifest as a manifest list lists it.
 struct ManifestEntry {
   std::string path;
   int64_t length = 0;
+  int32_t content = 0;  ///< 0: data files, 1: delete files
   int64_t sequence_number = 0, min_sequence_number = 0, added_snapshot_id = 0;
   int32_t added_files = 0, existing_files = 0, deleted_files = 0;
   int64_t added_rows = 0, existing_rows = 0, deleted_rows = 0;
 };
 
-/// The data manifests of the manifest list at `path` (one another engine may have written).
-Result<std::vector<ManifestEntry>> ReadManifestList(const std::string& path);
+/// The manifests of the manifest list `bytes`, read from `path` (one another engine may
+/// have written).
+Result<std::vector<ManifestEntry>> ReadManifestList(std::string_view bytes, const std::string& path);
 Status WriteManifestList(const std::string& path, int64_t snapshot_id, int64_t parent_id, int64_t sequence_number,
                          const std::vector<ManifestEntry>& manifests);
 

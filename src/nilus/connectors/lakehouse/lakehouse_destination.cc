@@ -1,15 +1,20 @@
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
+#include <functional>
 #include <map>
 #include <random>
+#include <unordered_map>
 
 #include "nilus/connectors/lakehouse/iceberg.h"
 #include "nilus/connectors/lakehouse/lakehouse_connector.h"
+#include "nilus/connectors/postgres/postgres_internal.h"
 #include "nilus/connectors/sqlite/sqlite_internal.h"
+#include "nilus/core/home.h"
 #include "nilus/core/strings.h"
 #include "nilus/formats/parquet/parquet_writer.h"
+#include "nilus/storage/storage.h"
 
 namespace nilus {
 
@@ -47,8 +52,8 @@ constexpr int64_t kFileBytes = 128 << 20;
 /// The files a load writes in a table's folders start with its id; while it runs, a marker named
 /// after it stands in the table's `pending/` folder, so that what a killed load left is found
 /// without listing the table's files.
-fs::path PendingMarker(const std::string& location, const std::string& load_id) {
-  return fs::path(location) / "pending" / load_id;
+std::string PendingMarker(const std::string& location, const std::string& load_id) {
+  return location + "/pending/" + load_id;
 }
 
 int64_t NewSnapshotId() {
@@ -56,27 +61,84 @@ int64_t NewSnapshotId() {
   return static_cast<int64_t>(rng() >> 1);
 }
 
-Status WriteWholeFile(const std::string& path, std::string_view text) {
-  NILUS_ASSIGN_OR_RAISE(auto file, OutputFile::Open(path));
-  NILUS_RETURN_NOT_OK(file->Write(text));
-  return file->Close();
-}
+/// A Parquet file being written.
+struct FileInProgress {
+  std::unique_ptr<parquet::ParquetWriter> writer;
+  std::string path;
+  Schema schema;
+  std::vector<int32_t> ids;  ///< the Iceberg field ids of its columns
+  int64_t rows = 0;
+};
 
-/// One Iceberg table a load writes: its metadata as the load found it, the data files written
-/// so far, and the one being written.
+/// A row this load wrote: its data file (an index into TableWrite::data_paths) and position.
+struct RowAt {
+  int32_t file = -1;  ///< -1: none (the key's last change in this load deletes it)
+  int64_t pos = -1;
+};
+
+/// One Iceberg table a load writes: its metadata as the load found it, the files written so far
+/// (data files and, for a merge, delete files), and those being written.
 struct TableWrite {
   std::string ns, name;
   std::string previous;  ///< the metadata file the catalog points at ("" for a new table)
   iceberg::TableMetadata metadata;
-  bool replace = false;  ///< the snapshot holds this load's files only
-  Schema schema;         ///< of the file being written (the batches' columns and the load id)
-  std::vector<int32_t> ids;
-  std::unique_ptr<parquet::ParquetWriter> writer;
-  std::string writing;    ///< its path
-  int64_t file_rows = 0;  ///< the rows written to it
-  std::vector<iceberg::DataFile> files;
-  std::string new_metadata;  ///< written at commit
+  bool replace = false;                  ///< the snapshot holds this load's files only
+  FileInProgress data;                   ///< the data file being written
+  std::vector<std::string> data_paths;   ///< this load's data files, in the order they were opened
+  std::vector<iceberg::DataFile> files;  ///< closed files: data, equality deletes, position deletes
+  std::string new_metadata;              ///< written at commit
+  std::vector<std::string> dropped;      ///< files the new metadata no longer refers to
+
+  // A merge: the load's rows replace the table's rows of the same key (see Upserts).
+  FileInProgress equality_deletes;              ///< the keys whose older rows go
+  std::unordered_map<std::string, RowAt> live;  ///< each key of the load: the row that holds it now
+  std::vector<RowAt> superseded;                ///< rows of this load that a later row of their key replaced
+
+  /// Whether snapshots before this load may hold rows (that a merge must delete by key).
+  bool older_rows() const { return !replace && !metadata.CurrentManifestList().empty(); }
 };
+
+/// Appends the bytes of row `r`'s value in `column` to a merge key: NULL and each value distinct.
+void AppendKey(const Column& column, int64_t r, std::string& key) {
+  if (column.IsNull(r)) {
+    key.push_back('\0');
+    return;
+  }
+  key.push_back('\1');
+  switch (column.type().layout()) {
+    case PhysicalLayout::kBool:
+      key.push_back(column.Bool(r) ? '\1' : '\0');
+      return;
+    case PhysicalLayout::kInt64: {
+      const int64_t v = column.Int64(r);
+      key.append(reinterpret_cast<const char*>(&v), sizeof v);
+      return;
+    }
+    case PhysicalLayout::kDouble: {
+      const double v = column.Double(r);
+      key.append(reinterpret_cast<const char*>(&v), sizeof v);
+      return;
+    }
+    case PhysicalLayout::kVarLen: {
+      const std::string_view v = column.View(r);
+      const auto n = static_cast<uint32_t>(v.size());
+      key.append(reinterpret_cast<const char*>(&n), sizeof n);
+      key.append(v);
+      return;
+    }
+  }
+}
+
+/// `batch` with only the columns at `indexes`, in that order.
+RecordBatch SelectColumns(const RecordBatch& batch, const std::vector<int>& indexes) {
+  Schema schema;
+  std::vector<RecordBatch::ColumnPtr> columns;
+  for (int i : indexes) {
+    schema.AddField(batch.schema().field(static_cast<size_t>(i)));
+    columns.push_back(batch.column_ptr(static_cast<size_t>(i)));
+  }
+  return RecordBatch(std::move(schema), std::move(columns), batch.num_rows());
+}
 
 class LakehouseLoad final : public Load {
  public:
@@ -86,19 +148,18 @@ class LakehouseLoad final : public Load {
   ~LakehouseLoad() override {
     // Not committed: what this load wrote is referenced by nothing; take it away now (a killed
     // run's files are taken away by the next load of the table).
-    std::error_code ec;
     for (auto& [key, t] : tables_) {
       if (!committed_) {
-        t.writer.reset();
-        for (const auto& f : t.files) fs::remove(f.path, ec);
-        if (!t.new_metadata.empty()) fs::remove(t.new_metadata, ec);
+        (void)Discard(t);
+        if (!t.new_metadata.empty()) (void)storage_->Remove(t.new_metadata);
       }
-      fs::remove(PendingMarker(t.metadata.location(), spec_.load_id), ec);
+      (void)storage_->Remove(PendingMarker(t.metadata.location(), spec_.load_id));
     }
   }
 
-  /// Opens the catalog load whose commit swaps this load's tables in.
+  /// Opens the warehouse's storage and the catalog load whose commit swaps this load's tables in.
   Status Begin(SqlDestination& catalog) {
+    NILUS_ASSIGN_OR_RAISE(storage_, OpenStorage(warehouse_, spec_.aws_region));
     NILUS_ASSIGN_OR_RAISE(catalog_load_, catalog.Begin(spec_, [this](SqlDialect& db) { return SwapTables(db); }));
     db_ = &catalog.dialect();
     return Status::OK();
@@ -116,48 +177,37 @@ class LakehouseLoad final : public Load {
   }
 
   Status Write(const TableSpec& spec, const RecordBatch& batch) override {
-    if (spec.keyed()) {
-      return Status::InvalidInput(
-          "the lakehouse destination does not merge yet: {} asks for incremental-strategy merge; use append or "
-          "replace",
-          spec.qualified());
-    }
     NILUS_ASSIGN_OR_RAISE(TableWrite * t, Table(spec.schema, spec.name));
     if (spec.rebuild && !t->replace) {
       t->replace = true;
       NILUS_RETURN_NOT_OK(Discard(*t));
     }
+    RecordBatch rows = batch;
+    std::vector<std::string> keys;
+    if (spec.keyed()) {
+      NILUS_ASSIGN_OR_RAISE(rows, Upserts(*t, spec, batch, keys));
+    } else if (batch.schema().FieldIndex(kOperationColumn) >= 0) {
+      return Status::Internal("rows with an operation ({}) written to {}, which is not merged", kOperationColumn,
+                              spec.qualified());
+    }
     // Every row carries the load's id.
-    Schema schema = batch.schema();
+    Schema schema = rows.schema();
     schema.AddField({kLoadIdColumn, LogicalType::Text(), false});
     auto ids = std::make_shared<Column>(LogicalType::Text());
-    ids->Reserve(batch.num_rows());
-    for (int64_t r = 0; r < batch.num_rows(); ++r) ids->AppendBytes(spec_.load_id);
+    ids->Reserve(rows.num_rows());
+    for (int64_t r = 0; r < rows.num_rows(); ++r) ids->AppendBytes(spec_.load_id);
     std::vector<RecordBatch::ColumnPtr> columns;
-    for (size_t c = 0; c < batch.num_columns(); ++c) columns.push_back(batch.column_ptr(c));
+    for (size_t c = 0; c < rows.num_columns(); ++c) columns.push_back(rows.column_ptr(c));
     columns.push_back(ids);
-    RecordBatch rows(schema, std::move(columns), batch.num_rows());
-
-    if (t->writer && !(t->schema == schema)) NILUS_RETURN_NOT_OK(CloseFile(*t));
-    // A file ends at loader-file-size rows (the batch split where it must), or at kFileBytes.
-    for (int64_t start = 0; start < rows.num_rows();) {
-      if (!t->writer) NILUS_RETURN_NOT_OK(OpenFile(*t, schema));
-      int64_t n = rows.num_rows() - start;
-      if (spec_.file_rows > 0) n = std::min(n, spec_.file_rows - t->file_rows);
-      std::shared_ptr<const RecordBatch> part;
-      if (n < rows.num_rows()) {
-        std::vector<int64_t> take(static_cast<size_t>(n));
-        for (int64_t r = 0; r < n; ++r) take[static_cast<size_t>(r)] = start + r;
-        part = TakeRows(rows, take);
-      }
-      NILUS_RETURN_NOT_OK(t->writer->Write(part ? *part : rows).WithContext("writing " + spec.qualified()));
-      t->file_rows += n;
-      start += n;
-      if ((spec_.file_rows > 0 && t->file_rows >= spec_.file_rows) || t->writer->EstimatedSize() >= kFileBytes) {
-        NILUS_RETURN_NOT_OK(CloseFile(*t));
-      }
-    }
-    return Status::OK();
+    return WriteRows(*t, t->data, RecordBatch(schema, std::move(columns), rows.num_rows()), spec_.file_rows,
+                     [&](int64_t first, int64_t n) {
+                       // Where each upserted key's row now is.
+                       const auto file = static_cast<int32_t>(t->data_paths.size() - 1);
+                       for (int64_t r = first; r < first + n && !keys.empty(); ++r) {
+                         t->live[keys[static_cast<size_t>(r)]] = {file, t->data.rows - n + (r - first)};
+                       }
+                     })
+        .WithContext("writing " + spec.qualified());
   }
 
   Status Truncate(const TableSpec& spec, const std::vector<std::string>& child_tables) override {
@@ -176,7 +226,12 @@ class LakehouseLoad final : public Load {
     if (stop_.stop_requested()) return Status::Cancelled("interrupted");
     NILUS_RETURN_NOT_OK(catalog_load_->Commit(records, state));
     committed_ = true;
-    for (auto& [key, t] : tables_) WriteVersionHint(t);
+    for (auto& [key, t] : tables_) {
+      WriteVersionHint(t);
+      for (const auto& file : t.dropped) {
+        if (Status st = storage_->Remove(file); !st.ok()) spdlog::warn("{}.{}: {}", t.ns, t.name, st.ToString());
+      }
+    }
     return Status::OK();
   }
 
@@ -189,114 +244,285 @@ class LakehouseLoad final : public Load {
     NILUS_ASSIGN_OR_RAISE(SqlRows rows, db_->Query("SELECT metadata_location FROM iceberg_tables WHERE catalog_name "
                                                    "= $1 AND table_namespace = $2 AND table_name = $3",
                                                    {kCatalogName, ns, name}));
-    TableWrite t{ns, name, "", iceberg::TableMetadata::Create(""), false, {}, {}, nullptr, "", 0, {}, ""};
+    TableWrite t{ns, name, "", iceberg::TableMetadata::Create(""), false, {}, {}, {}, "", {}, {}, {}, {}};
     if (!rows.empty() && rows[0][0]) {
       t.previous = *rows[0][0];
-      NILUS_ASSIGN_OR_RAISE(t.metadata, iceberg::TableMetadata::Read(t.previous));
+      NILUS_ASSIGN_OR_RAISE(std::string text, storage_->Read(t.previous));
+      NILUS_ASSIGN_OR_RAISE(t.metadata, iceberg::TableMetadata::Parse(text, t.previous));
     } else {
-      t.metadata = iceberg::TableMetadata::Create((fs::path(warehouse_) / ns / name).string());
+      t.metadata = iceberg::TableMetadata::Create(warehouse_ + "/" + ns + "/" + name);
     }
-    NILUS_RETURN_NOT_OK(RemoveUncommitted(t.metadata.location()));
-    fs::path marker = PendingMarker(t.metadata.location(), spec_.load_id);
-    std::error_code ec;
-    fs::create_directories(marker.parent_path(), ec);
-    if (ec) return Status::IOError("cannot create {}: {}", marker.parent_path().string(), ec.message());
-    NILUS_RETURN_NOT_OK(WriteWholeFile(marker.string(), ""));
+    NILUS_RETURN_NOT_OK(RemoveUncommitted(ns, t.metadata.location()));
+    NILUS_RETURN_NOT_OK(storage_->Write(PendingMarker(t.metadata.location(), spec_.load_id), ""));
     return &tables_.emplace(key, std::move(t)).first->second;
   }
 
   /// Removes what loads that never committed left in a table's folders: the loads whose markers
-  /// stand in `pending/` (the table's files are listed only when there is one).
-  Status RemoveUncommitted(const std::string& location) {
-    std::error_code ec;
-    const fs::path pending = fs::path(location) / "pending";
-    if (!fs::is_directory(pending, ec)) return Status::OK();
-    for (const auto& marker : fs::directory_iterator(pending, ec)) {
-      const std::string load_id = marker.path().filename().string();
+  /// stand in `pending/` (only their own files are listed, by the load id they start with).
+  Status RemoveUncommitted(const std::string& ns, const std::string& location) {
+    NILUS_ASSIGN_OR_RAISE(std::vector<std::string> markers, storage_->List(location + "/pending/"));
+    if (markers.empty()) return Status::OK();
+    // The loads of a namespace's tables are recorded in its bookkeeping (one per schema where the
+    // catalog database has schemas).
+    NILUS_RETURN_NOT_OK(db_->EnsureBookkeeping(ns));
+    const std::string loads = db_->Ref(db_->Bookkeeping(ns, "_nilus_loads"));
+    for (const auto& marker : markers) {
+      const std::string load_id = marker.substr(marker.rfind('/') + 1);
       NILUS_ASSIGN_OR_RAISE(SqlRows done,
-                            db_->Query("SELECT 1 FROM _nilus_loads WHERE load_id = $1 LIMIT 1", {load_id}));
+                            db_->Query(fmt::format("SELECT 1 FROM {} WHERE load_id = $1 LIMIT 1", loads), {load_id}));
       if (done.empty()) {
-        for (const char* folder : {"data", "metadata"}) {
-          for (const auto& entry : fs::directory_iterator(fs::path(location) / folder, ec)) {
-            if (!StartsWith(entry.path().filename().string(), load_id + "-")) continue;
-            spdlog::info("removing {}, left by load {} that did not commit", entry.path().string(), load_id);
-            fs::remove(entry.path(), ec);
+        for (const char* folder : {"/data/", "/metadata/"}) {
+          NILUS_ASSIGN_OR_RAISE(std::vector<std::string> left, storage_->List(location + folder + load_id + "-"));
+          for (const auto& file : left) {
+            spdlog::info("removing {}, left by load {} that did not commit", file, load_id);
+            NILUS_RETURN_NOT_OK(storage_->Remove(file));
           }
         }
       }
-      fs::remove(marker.path(), ec);  // a committed load's marker, left by a run killed just after its commit
+      // Also a committed load's marker, left by a run killed just after its commit.
+      NILUS_RETURN_NOT_OK(storage_->Remove(marker));
     }
     return Status::OK();
   }
 
-  /// Forgets (and deletes) the files this load wrote to `t` so far.
+  /// Forgets (and deletes) the files this load wrote to `t` so far, and what it knew of its keys.
   Status Discard(TableWrite& t) {
-    t.writer.reset();
-    for (const auto& f : t.files) fs::remove(f.path);
+    for (FileInProgress* f : {&t.data, &t.equality_deletes}) {
+      if (f->writer) {
+        f->writer.reset();  // the unfinished file goes with it
+        NILUS_RETURN_NOT_OK(storage_->Remove(f->path));
+      }
+    }
+    for (const auto& f : t.files) NILUS_RETURN_NOT_OK(storage_->Remove(f.path));
     t.files.clear();
+    t.data_paths.clear();
+    t.live.clear();
+    t.superseded.clear();
     return Status::OK();
   }
 
-  Status OpenFile(TableWrite& t, const Schema& schema) {
-    NILUS_ASSIGN_OR_RAISE(t.ids, t.metadata.ColumnIds(schema));
-    fs::path dir = fs::path(t.metadata.location()) / "data";
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return Status::IOError("cannot create {}: {}", dir.string(), ec.message());
-    t.writing = (dir / fmt::format("{}-{:05d}.parquet", spec_.load_id, files_++)).string();
+  /// The rows of a merge batch to write as data: the last row of each key, unless it deletes the
+  /// key, without the merge's control columns; `keys` gets their keys. The table's older rows of
+  /// every key the load brings are deleted by an equality delete (written here, once per key),
+  /// and this load's own earlier row of a key by a position delete (at commit). Equality deletes
+  /// apply to files of earlier snapshots only, position deletes to this load's files too, so the
+  /// rows written here survive both.
+  Result<RecordBatch> Upserts(TableWrite& t, const TableSpec& spec, const RecordBatch& batch,
+                              std::vector<std::string>& keys) {
+    if (spec.primary_key.empty()) {
+      return Status::InvalidInput(
+          "{}: the lakehouse merges by a primary key, and {} has none{}; give it one (primary-key), or load it "
+          "with append or replace",
+          spec.qualified(), spec.qualified(),
+          spec.root.empty()
+              ? ""
+              : fmt::format(" (it is a child table of {}: max-table-nesting 0 keeps it in one)", spec.root));
+    }
+    NILUS_RETURN_NOT_OK(CheckMergeKeys(spec, batch));
+    std::vector<int> key_columns, data_columns;
+    for (const auto& k : spec.primary_key) key_columns.push_back(batch.schema().FieldIndex(k));
+    const int op = batch.schema().FieldIndex(kOperationColumn), unchanged = batch.schema().FieldIndex(kUnchangedColumn);
+    for (int c = 0; c < static_cast<int>(batch.num_columns()); ++c) {
+      if (c != op && c != unchanged) data_columns.push_back(c);
+    }
+    if (unchanged >= 0 && batch.column(static_cast<size_t>(unchanged)).null_count() < batch.num_rows()) {
+      return Status::FailedPrecondition(
+          "{}: an update left large column values out (PostgreSQL's unchanged TOAST values), which the lakehouse "
+          "would have to read back from the table; it does not yet: set REPLICA IDENTITY FULL on the source table "
+          "or mirror it into a SQL destination",
+          spec.qualified());
+    }
+    std::vector<std::string> row_keys(static_cast<size_t>(batch.num_rows()));
+    std::unordered_map<std::string_view, int64_t> last;
+    for (int64_t r = 0; r < batch.num_rows(); ++r) {
+      std::string& key = row_keys[static_cast<size_t>(r)];
+      for (int c : key_columns) AppendKey(batch.column(static_cast<size_t>(c)), r, key);
+      last[key] = r;
+    }
+    const bool older = t.older_rows();
+    std::vector<int64_t> write, delete_keys;
+    for (int64_t r = 0; r < batch.num_rows(); ++r) {
+      std::string& key = row_keys[static_cast<size_t>(r)];
+      if (last[key] != r) continue;  // a later row of the batch replaces it
+      auto [it, first] = t.live.try_emplace(key);
+      if (first && older) delete_keys.push_back(r);
+      if (it->second.file >= 0) t.superseded.push_back(it->second);
+      it->second = {};
+      if (op >= 0 && batch.column(static_cast<size_t>(op)).View(r) == kDeleteOperation) continue;
+      write.push_back(r);
+      keys.push_back(std::move(key));
+    }
+    if (!delete_keys.empty()) {
+      NILUS_RETURN_NOT_OK(
+          WriteRows(t, t.equality_deletes, *TakeRows(SelectColumns(batch, key_columns), delete_keys), 0, nullptr));
+    }
+    return *TakeRows(SelectColumns(batch, data_columns), write);
+  }
+
+  /// Writes `rows` to `file` (opened for their columns when needed), cut into files at
+  /// `file_rows` rows (0: no limit) or kFileBytes; `written(first, n)` is told of each part
+  /// written to one file (the rows first … first+n-1 of `rows`, now the last n of the file).
+  Status WriteRows(TableWrite& t, FileInProgress& file, const RecordBatch& rows, int64_t file_rows,
+                   const std::function<void(int64_t, int64_t)>& written) {
+    if (file.writer && !(file.schema == rows.schema())) NILUS_RETURN_NOT_OK(CloseFile(t, file));
+    for (int64_t start = 0; start < rows.num_rows();) {
+      if (!file.writer) NILUS_RETURN_NOT_OK(OpenFile(t, file, rows.schema()));
+      int64_t n = rows.num_rows() - start;
+      if (file_rows > 0) n = std::min(n, file_rows - file.rows);
+      std::shared_ptr<const RecordBatch> part;
+      if (n < rows.num_rows()) {
+        std::vector<int64_t> take(static_cast<size_t>(n));
+        for (int64_t r = 0; r < n; ++r) take[static_cast<size_t>(r)] = start + r;
+        part = TakeRows(rows, take);
+      }
+      NILUS_RETURN_NOT_OK(file.writer->Write(part ? *part : rows));
+      file.rows += n;
+      if (written) written(start, n);
+      start += n;
+      if ((file_rows > 0 && file.rows >= file_rows) || file.writer->EstimatedSize() >= kFileBytes) {
+        NILUS_RETURN_NOT_OK(CloseFile(t, file));
+      }
+    }
+    return Status::OK();
+  }
+
+  Status OpenFile(TableWrite& t, FileInProgress& file, const Schema& schema) {
+    NILUS_ASSIGN_OR_RAISE(file.ids, t.metadata.ColumnIds(schema));
+    file.path = fmt::format("{}/data/{}-{:05d}.parquet", t.metadata.location(), spec_.load_id, files_++);
+    NILUS_ASSIGN_OR_RAISE(std::string staging, storage_->StagingPath(file.path));
     parquet::WriterOptions options;
-    options.field_ids = t.ids;
-    NILUS_ASSIGN_OR_RAISE(t.writer, parquet::ParquetWriter::Open(t.writing, schema, options));
-    t.schema = schema;
-    t.file_rows = 0;
+    options.field_ids = file.ids;
+    NILUS_ASSIGN_OR_RAISE(file.writer, parquet::ParquetWriter::Open(staging, schema, options));
+    file.schema = schema;
+    file.rows = 0;
+    if (&file == &t.data) t.data_paths.push_back(file.path);
     return Status::OK();
   }
 
-  Status CloseFile(TableWrite& t) {
-    NILUS_ASSIGN_OR_RAISE(parquet::FileSummary summary, t.writer->Close());
-    t.writer.reset();
-    t.files.push_back({t.writing, std::move(summary)});
+  Status CloseFile(TableWrite& t, FileInProgress& file) {
+    NILUS_ASSIGN_OR_RAISE(parquet::FileSummary summary, file.writer->Close());
+    file.writer.reset();
+    NILUS_RETURN_NOT_OK(storage_->Publish(file.path).WithContext("writing " + t.ns + "." + t.name));
+    iceberg::DataFile done{file.path, std::move(summary), iceberg::Content::kData, file.ids, {}, {}};
+    for (const auto& f : file.schema.fields()) done.types.push_back(f.type);
+    if (&file == &t.equality_deletes) {
+      done.content = iceberg::Content::kEqualityDeletes;
+      done.equality_ids = file.ids;
+    }
+    t.files.push_back(std::move(done));
     return Status::OK();
   }
 
-  /// Writes the table's new snapshot: the manifest of this load's files, the manifest list
-  /// (the earlier manifests too, unless the load replaces the table) and the metadata file.
+  /// The position delete file of the rows of this load that later rows of their key replaced:
+  /// (data file, position) pairs in that order, as the specification asks.
+  Status WritePositionDeletes(TableWrite& t) {
+    if (t.superseded.empty()) return Status::OK();
+    std::sort(t.superseded.begin(), t.superseded.end(), [&](const RowAt& a, const RowAt& b) {
+      const auto& pa = t.data_paths[static_cast<size_t>(a.file)];
+      const auto& pb = t.data_paths[static_cast<size_t>(b.file)];
+      return pa != pb ? pa < pb : a.pos < b.pos;
+    });
+    Schema schema;
+    schema.AddField({"file_path", LogicalType::Text(), false});
+    schema.AddField({"pos", LogicalType::Bigint(), false});
+    auto paths = std::make_shared<Column>(LogicalType::Text());
+    auto positions = std::make_shared<Column>(LogicalType::Bigint());
+    for (const RowAt& row : t.superseded) {
+      paths->AppendBytes(t.data_paths[static_cast<size_t>(row.file)]);
+      positions->AppendInt64(row.pos);
+    }
+    const auto n = static_cast<int64_t>(t.superseded.size());
+    RecordBatch rows(schema, {paths, positions}, n);
+    FileInProgress file;
+    file.path = fmt::format("{}/data/{}-{:05d}-deletes.parquet", t.metadata.location(), spec_.load_id, files_++);
+    file.ids = {iceberg::kDeleteFilePathId, iceberg::kDeletePosId};
+    NILUS_ASSIGN_OR_RAISE(std::string staging, storage_->StagingPath(file.path));
+    parquet::WriterOptions options;
+    options.field_ids = file.ids;
+    NILUS_ASSIGN_OR_RAISE(file.writer, parquet::ParquetWriter::Open(staging, schema, options));
+    NILUS_RETURN_NOT_OK(file.writer->Write(rows));
+    NILUS_ASSIGN_OR_RAISE(parquet::FileSummary summary, file.writer->Close());
+    file.writer.reset();
+    NILUS_RETURN_NOT_OK(storage_->Publish(file.path));
+    t.files.push_back({file.path,
+                       std::move(summary),
+                       iceberg::Content::kPositionDeletes,
+                       file.ids,
+                       {LogicalType::Text(), LogicalType::Bigint()},
+                       {}});
+    return Status::OK();
+  }
+
+  /// Writes the table's new snapshot: a manifest of this load's data files and one of its delete
+  /// files, the manifest list (with the earlier manifests too, unless the load replaces the
+  /// table) and the metadata file.
   Status Snapshot(TableWrite& t, const json& state) {
-    if (t.writer) NILUS_RETURN_NOT_OK(CloseFile(t));
+    for (FileInProgress* f : {&t.data, &t.equality_deletes}) {
+      if (f->writer) NILUS_RETURN_NOT_OK(CloseFile(t, *f));
+    }
+    NILUS_RETURN_NOT_OK(WritePositionDeletes(t));
     if (t.files.empty() && !t.replace) return Status::OK();
     const int64_t snapshot = NewSnapshotId(), seq = t.metadata.NextSequenceNumber();
-    fs::path meta = fs::path(t.metadata.location()) / "metadata";
-    std::error_code ec;
-    fs::create_directories(meta, ec);
-    if (ec) return Status::IOError("cannot create {}: {}", meta.string(), ec.message());
+    const std::string meta = t.metadata.location() + "/metadata/";
 
     std::vector<iceberg::ManifestEntry> manifests;
-    if (!t.replace && !t.metadata.CurrentManifestList().empty()) {
-      NILUS_ASSIGN_OR_RAISE(manifests, iceberg::ReadManifestList(t.metadata.CurrentManifestList()));
+    if (const std::string current = t.metadata.CurrentManifestList(); !t.replace && !current.empty()) {
+      NILUS_ASSIGN_OR_RAISE(std::string bytes, storage_->Read(current));
+      NILUS_ASSIGN_OR_RAISE(manifests, iceberg::ReadManifestList(bytes, current));
     }
-    int64_t rows = 0, bytes = 0;
+    // Counts of the files of each content, and of their rows.
+    std::map<iceberg::Content, std::pair<int64_t, int64_t>> added;
+    int64_t bytes = 0;
     for (const auto& f : t.files) {
-      rows += f.summary.rows;
+      added[f.content].first += 1;
+      added[f.content].second += f.summary.rows;
       bytes += f.summary.bytes;
     }
-    if (!t.files.empty()) {
-      std::string path = (meta / fmt::format("{}-m0.avro", spec_.load_id)).string();
-      NILUS_ASSIGN_OR_RAISE(int64_t length,
-                            iceberg::WriteManifest(path, t.metadata, t.schema, t.ids, snapshot, seq, t.files));
-      manifests.insert(manifests.begin(),
-                       {path, length, seq, seq, snapshot, static_cast<int32_t>(t.files.size()), 0, 0, rows, 0, 0});
+    for (const bool deletes : {true, false}) {  // the data manifest first in the list
+      std::vector<iceberg::DataFile> files;
+      for (const auto& f : t.files) {
+        if ((f.content != iceberg::Content::kData) == deletes) files.push_back(f);
+      }
+      if (files.empty()) continue;
+      const std::string path = meta + spec_.load_id + (deletes ? "-m1.avro" : "-m0.avro");
+      NILUS_ASSIGN_OR_RAISE(std::string staging, storage_->StagingPath(path));
+      NILUS_ASSIGN_OR_RAISE(int64_t length, iceberg::WriteManifest(staging, t.metadata, snapshot, files));
+      NILUS_RETURN_NOT_OK(storage_->Publish(path));
+      int64_t rows = 0;
+      for (const auto& f : files) rows += f.summary.rows;
+      manifests.insert(manifests.begin(), {path, length, deletes ? 1 : 0, seq, seq, snapshot,
+                                           static_cast<int32_t>(files.size()), 0, 0, rows, 0, 0});
     }
-    std::string list = (meta / fmt::format("{}-snap-{}.avro", spec_.load_id, snapshot)).string();
-    NILUS_RETURN_NOT_OK(iceberg::WriteManifestList(list, snapshot, t.metadata.current_snapshot_id(), seq, manifests));
-    json summary = {{"added-data-files", std::to_string(t.files.size())},
-                    {"added-records", std::to_string(rows)},
+    const std::string list = meta + fmt::format("{}-snap-{}.avro", spec_.load_id, snapshot);
+    NILUS_ASSIGN_OR_RAISE(std::string staging, storage_->StagingPath(list));
+    NILUS_RETURN_NOT_OK(
+        iceberg::WriteManifestList(staging, snapshot, t.metadata.current_snapshot_id(), seq, manifests));
+    NILUS_RETURN_NOT_OK(storage_->Publish(list));
+    auto count = [&](iceberg::Content c, bool rows) {
+      auto it = added.find(c);
+      return std::to_string(it == added.end() ? 0 : rows ? it->second.second : it->second.first);
+    };
+    json summary = {{"added-data-files", count(iceberg::Content::kData, false)},
+                    {"added-records", count(iceberg::Content::kData, true)},
                     {"added-files-size", std::to_string(bytes)},
                     {"nilus.load-id", spec_.load_id},
                     {"nilus.pipeline", spec_.pipeline},
                     {"nilus.state", state.dump()}};
-    t.metadata.AddSnapshot(snapshot, list, t.replace ? "overwrite" : "append", summary, t.previous);
-    t.new_metadata = (meta / fmt::format("{}-{:05d}.metadata.json", spec_.load_id, seq)).string();
-    return WriteWholeFile(t.new_metadata, t.metadata.Dump());
+    const bool deletes =
+        added.count(iceberg::Content::kEqualityDeletes) || added.count(iceberg::Content::kPositionDeletes);
+    if (deletes) {
+      const int64_t files =
+          added[iceberg::Content::kEqualityDeletes].first + added[iceberg::Content::kPositionDeletes].first;
+      summary["added-delete-files"] = std::to_string(files);
+      summary["added-equality-delete-files"] = count(iceberg::Content::kEqualityDeletes, false);
+      summary["added-equality-deletes"] = count(iceberg::Content::kEqualityDeletes, true);
+      summary["added-position-delete-files"] = count(iceberg::Content::kPositionDeletes, false);
+      summary["added-position-deletes"] = count(iceberg::Content::kPositionDeletes, true);
+    }
+    t.dropped =
+        t.metadata.AddSnapshot(snapshot, list, t.replace || deletes ? "overwrite" : "append", summary, t.previous);
+    t.new_metadata = meta + fmt::format("{}-{:05d}.metadata.json", spec_.load_id, seq);
+    return storage_->Write(t.new_metadata, t.metadata.Dump());
   }
 
   /// In the catalog's transaction: each table's pointer moves from the metadata file the load
@@ -335,18 +561,19 @@ class LakehouseLoad final : public Load {
   void WriteVersionHint(const TableWrite& t) {
     if (t.new_metadata.empty()) return;
     const int64_t version = t.metadata.NextSequenceNumber() - 1;
-    fs::path meta = fs::path(t.new_metadata).parent_path();
-    std::error_code ec;
-    fs::copy_file(t.new_metadata, meta / fmt::format("v{}.metadata.json", version),
-                  fs::copy_options::overwrite_existing, ec);
-    Status st = ec ? Status::IOError("{}", ec.message())
-                   : WriteWholeFile((meta / "version-hint.text").string(), std::to_string(version));
+    const std::string meta = t.metadata.location() + "/metadata/";
+    Status st = storage_->Write(meta + fmt::format("v{}.metadata.json", version), t.metadata.Dump());
+    if (st.ok()) st = storage_->Write(meta + "version-hint.text", std::to_string(version));
+    // The copies as far back as the metadata log reaches are kept.
+    const auto oldest = version - static_cast<int64_t>(iceberg::kKeptMetadataFiles) - 1;
+    if (st.ok() && oldest >= 1) st = storage_->Remove(meta + fmt::format("v{}.metadata.json", oldest));
     if (!st.ok()) spdlog::warn("{}.{}: the version hint was not written ({})", t.ns, t.name, st.ToString());
   }
 
   std::string warehouse_;
   LoadSpec spec_;
   std::stop_token stop_;
+  std::unique_ptr<Storage> storage_;
   std::unique_ptr<Load> catalog_load_;
   SqlDialect* db_ = nullptr;
   std::map<std::string, TableWrite> tables_;
@@ -383,22 +610,57 @@ Result<std::string> WarehousePath(const Uri& uri) {
   return fs::absolute(path).lexically_normal().string();
 }
 
-Result<std::unique_ptr<Destination>> OpenLakehouse(const Uri& uri, std::stop_token stop) {
-  NILUS_ASSIGN_OR_RAISE(std::string warehouse, WarehousePath(uri));
-  std::error_code ec;
-  fs::create_directories(warehouse, ec);
-  if (ec) return Status::IOError("cannot create the warehouse folder {}: {}", warehouse, ec.message());
-  NILUS_ASSIGN_OR_RAISE(auto catalog, OpenSqliteFile((fs::path(warehouse) / "catalog.db").string(), stop));
+/// The warehouse at `warehouse` with its catalog: in the PostgreSQL database that
+/// NILUS_LAKEHOUSE_CATALOG names, else in `<catalog_folder>/catalog.db`.
+Result<std::unique_ptr<Destination>> OpenWarehouse(const std::string& warehouse, const fs::path& catalog_folder,
+                                                   std::stop_token stop) {
+  std::unique_ptr<SqlDestination> catalog;
+  if (const char* address = std::getenv("NILUS_LAKEHOUSE_CATALOG"); address && *address) {
+    NILUS_ASSIGN_OR_RAISE(Uri uri, Uri::Parse(address));
+    if (uri.scheme() != "postgresql" && uri.scheme() != "postgres") {
+      return Status::InvalidInput("NILUS_LAKEHOUSE_CATALOG must be a postgresql:// address, got {}", uri.Masked());
+    }
+    auto opened = OpenPostgresSql(uri, stop);
+    if (!opened.ok()) return opened.status().WithContext("the lakehouse catalog (NILUS_LAKEHOUSE_CATALOG)");
+    catalog = opened.MoveValue();
+  } else {
+    std::error_code ec;
+    fs::create_directories(catalog_folder, ec);
+    if (ec) return Status::IOError("cannot create the folder {}: {}", catalog_folder.string(), ec.message());
+    NILUS_ASSIGN_OR_RAISE(catalog, OpenSqliteFile((catalog_folder / "catalog.db").string(), stop));
+  }
   NILUS_RETURN_NOT_OK(catalog->dialect().Exec(kCreateCatalog));
   return std::unique_ptr<Destination>(new LakehouseDestination(warehouse, std::move(catalog), std::move(stop)));
+}
+
+/// A warehouse folder on local disk, its catalog inside it.
+Result<std::unique_ptr<Destination>> OpenLocalLakehouse(const Uri& uri, std::stop_token stop) {
+  NILUS_ASSIGN_OR_RAISE(std::string warehouse, WarehousePath(uri));
+  return OpenWarehouse(warehouse, warehouse, std::move(stop));
+}
+
+/// A warehouse under `s3://bucket/prefix`; its catalog is on this machine, under
+/// $NILUS_HOME/lakehouse/bucket/prefix (an object store cannot hold a SQLite database).
+Result<std::unique_ptr<Destination>> OpenS3Lakehouse(const Uri& uri, std::stop_token stop) {
+  std::string prefix = uri.path();
+  while (EndsWith(prefix, "/")) prefix.pop_back();
+  if (uri.host().empty() || prefix.find("//") != std::string::npos || prefix.find("/../") != std::string::npos ||
+      prefix.find("/./") != std::string::npos || EndsWith(prefix, "/..") || EndsWith(prefix, "/.")) {
+    return Status::InvalidInput("{}: an S3 warehouse is s3://bucket or s3://bucket/prefix", uri.Masked());
+  }
+  const std::string warehouse = "s3://" + uri.host() + prefix;
+  return OpenWarehouse(warehouse, fs::path(NilusHome()) / "lakehouse" / (uri.host() + prefix), std::move(stop));
 }
 
 }  // namespace
 
 Status RegisterLakehouse(ConnectorRegistry& registry) {
+  NILUS_RETURN_NOT_OK(registry.AddDestination(
+      "lakehouse", OpenLocalLakehouse,
+      {.options = {"loader-file-size"}, .not_yet = {"partition-by", "cluster-by", "staging_bucket"}}));
   return registry.AddDestination(
-      "lakehouse", OpenLakehouse,
-      {.options = {"loader-file-size"}, .not_yet = {"partition-by", "cluster-by", "staging_bucket", "aws_region"}});
+      "s3", OpenS3Lakehouse,
+      {.options = {"loader-file-size", "aws_region"}, .not_yet = {"partition-by", "cluster-by", "staging_bucket"}});
 }
 
 }  // namespace nilus

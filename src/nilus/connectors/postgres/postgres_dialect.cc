@@ -321,10 +321,14 @@ class PgDialect final : public SqlDialect {
 
 }  // namespace
 
-Result<std::unique_ptr<Destination>> OpenPostgresDestination(const Uri& uri, std::stop_token stop) {
+Result<std::unique_ptr<SqlDestination>> OpenPostgresSql(const Uri& uri, std::stop_token stop) {
   NILUS_ASSIGN_OR_RAISE(auto conn, PgConnection::Connect(uri, stop));
-  return std::unique_ptr<Destination>(
-      new SqlDestination(std::make_unique<PgDialect>(std::move(conn)), std::move(stop)));
+  return std::make_unique<SqlDestination>(std::make_unique<PgDialect>(std::move(conn)), std::move(stop));
+}
+
+Result<std::unique_ptr<Destination>> OpenPostgresDestination(const Uri& uri, std::stop_token stop) {
+  NILUS_ASSIGN_OR_RAISE(auto dest, OpenPostgresSql(uri, std::move(stop)));
+  return std::unique_ptr<Destination>(std::move(dest));
 }
 
 }  // namespace nilus

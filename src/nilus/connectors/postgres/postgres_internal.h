@@ -5,6 +5,7 @@
 #include "nilus/connectors/connector.h"
 #include "nilus/connectors/postgres/pg_connection.h"
 #include "nilus/connectors/postgres/pg_types.h"
+#include "nilus/connectors/sql/sql_destination.h"
 
 namespace nilus {
 
@@ -42,6 +43,8 @@ Result<std::unique_ptr<BatchReader>> NewRangedCopyReader(const Uri& uri, std::st
 
 Result<std::unique_ptr<Source>> OpenPostgresSource(const Uri& uri, std::stop_token stop);
 Result<std::unique_ptr<Destination>> OpenPostgresDestination(const Uri& uri, std::stop_token stop);
+/// The SQL destination over the PostgreSQL database of `uri`.
+Result<std::unique_ptr<SqlDestination>> OpenPostgresSql(const Uri& uri, std::stop_token stop);
 Result<std::unique_ptr<ChangeSource>> OpenPostgresChangeSource(const Uri& uri, std::stop_token stop);
 /// Checks the change-capture options of a PostgreSQL source (`nilus validate`).
 Status CheckPostgresChangeOptions(const SourceOptions& options);

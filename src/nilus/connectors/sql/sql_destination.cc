@@ -119,7 +119,7 @@ class SqlLoad final : public Load {
   Status Write(const TableSpec& spec, const RecordBatch& batch) override {
     NILUS_ASSIGN_OR_RAISE(Target * t, TargetFor(spec));
     if (t->staged) {
-      NILUS_RETURN_NOT_OK(CheckKeys(spec, batch));
+      NILUS_RETURN_NOT_OK(CheckMergeKeys(spec, batch));
     } else if (batch.schema().FieldIndex(kOperationColumn) >= 0) {
       return Status::Internal("rows with an operation ({}) written to {}, which is not merged", kOperationColumn,
                               spec.qualified());
@@ -215,23 +215,6 @@ class SqlLoad final : public Load {
   }
 
   /// Merge keys are compared with `=`, which never matches NULL: every key must be set.
-  Status CheckKeys(const TableSpec& spec, const RecordBatch& batch) {
-    for (const auto& key : spec.primary_key) {
-      int i = batch.schema().FieldIndex(key);
-      if (i < 0) {
-        return Status::InvalidInput("primary-key column '{}' is not a column of {}; its columns are: {}", key,
-                                    spec.qualified(), batch.schema().ToString());
-      }
-      if (int64_t nulls = batch.column(static_cast<size_t>(i)).null_count(); nulls > 0) {
-        return Status::InvalidInput(
-            "primary-key column '{}' of {} is NULL in {} row(s) of a batch; a merge needs every key set: fix those "
-            "rows in the source or choose another primary-key",
-            key, spec.qualified(), nulls);
-      }
-    }
-    return Status::OK();
-  }
-
   Status FinishBulk() {
     if (!bulk_) return Status::OK();
     auto bulk = std::move(bulk_);

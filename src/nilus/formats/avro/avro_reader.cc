@@ -166,7 +166,10 @@ Result<File> ReadFile(const std::string& path) {
   if (!in) return Status::IOError("cannot open {}", path);
   std::stringstream ss;
   ss << in.rdbuf();
-  const std::string data = ss.str();
+  return Decode(ss.str(), path);
+}
+
+Result<File> Decode(std::string_view data, const std::string& path) {
   if (data.compare(0, 4, "Obj\x01", 4) != 0) return Status::IOError("{} is not an Avro container file", path);
   Decoder d(std::string_view(data).substr(4), path);
   File file;

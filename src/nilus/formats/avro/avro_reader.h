@@ -3,6 +3,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nilus/core/status.h"
@@ -20,5 +21,7 @@ struct File {
 };
 
 Result<File> ReadFile(const std::string& path);
+/// The container file `data`, read from `name` (for messages).
+Result<File> Decode(std::string_view data, const std::string& name);
 
 }  // namespace nilus::avro

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# The lakehouse destination on S3: CSV files land in Iceberg tables under s3://bucket/prefix of
+# an S3-compatible server (s3rver from npm, started here on a loopback port), with the catalog in
+# SQLite and then in PostgreSQL. Every check reads
+# the table back along the specification's read path over plain HTTP, with readers nilus did
+# not write (sqlite3 for the catalog, python3-avro, DuckDB), and lists the bucket with curl.
+source "$(dirname "$0")/pg_lib.sh"
+DUCKDB=$(bash "$ROOT/tests/tools/duckdb/ensure.sh")
+S3RVER=$(bash "$ROOT/tests/tools/s3rver/ensure.sh")
+# PostgreSQL holds the shared catalog of the last part; the test's end stops both servers.
+pg_start
+
+S3_PORT=$(free_port)
+export S3_ENDPOINT=http://127.0.0.1:$S3_PORT S3_MIRROR=$WORK/mirror
+# s3rver knows one access key, S3RVER, and accepts any well-formed Signature Version 4 made
+# with it (it does not check the signature: nilus's signing is checked against the published
+# examples in src/nilus/storage/sigv4_test.cc).
+node "$S3RVER" -d "$WORK/s3" -a 127.0.0.1 -p "$S3_PORT" --silent --allow-mismatched-signatures \
+  --configure-bucket lake >"$WORK/s3rver.log" 2>&1 &
+for _ in $(seq 100); do
+  curl -sf "$S3_ENDPOINT/lake?list-type=2" >/dev/null && break
+  sleep 0.1
+done
+curl -sf "$S3_ENDPOINT/lake?list-type=2" >/dev/null || { cat "$WORK/s3rver.log" >&2; fail "s3rver did not start"; }
+
+export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=secret-never-logged-7f3a AWS_ENDPOINT=$S3_ENDPOINT
+CATALOG=$NILUS_HOME/lakehouse/lake/wh/catalog.db
+duck() { node "$DUCKDB" "$1" || echo "DuckDB failed: $1 ($RANDOM)"; }
+table() { /usr/bin/python3 -W ignore "$ROOT/tests/tools/iceberg_read.py" "$CATALOG" raw "$1"; }
+field() { table "$1" | /usr/bin/python3 -c "import json, sys; v = json.load(sys.stdin)$2; print(json.dumps(v) if not isinstance(v, (str, int)) else v)"; }
+files() { field "$1" "['files']" | tr '"' "'"; }
+# keys PREFIX: the bucket's keys under PREFIX, listed by curl.
+keys() { curl -sf "$S3_ENDPOINT/lake?list-type=2&prefix=$1" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g' || true; }
+ingest() { expect_ok ingest --source-uri "csv://$1" --source-table "$(basename "$1" .csv)" --dest-uri s3://lake/wh "${@:2}"; }
+
+# The example of docs/connectors/lakehouse.md's S3 section, as written.
+mkdir -p examples/data
+cp "$ROOT/examples/data/orders.csv" examples/data/
+example=$(awk '/^```sh s3/ { on = 1; next } /^```/ { on = 0 } on' "$ROOT/docs/connectors/lakehouse.md" | sed 's/\\$//' | tr '\n' ' ')
+[ -n "$example" ] || fail "docs/connectors/lakehouse.md has no S3 example"
+eval "${example//nilus /expect_ok }"
+[ "$(field orders "['manifest_rows']")" = 6 ] || fail "the doc's example did not load six orders"
+doc_sums="SELECT count(*), sum(order_id), count(ship_date), sum(amount)"
+[ "$(duck "$doc_sums FROM read_parquet($(files orders))")" = \
+  "$(duck "$doc_sums FROM read_csv('examples/data/orders.csv')")" ] || fail "the doc's example rows differ"
+CHECKS=$((CHECKS + 2))
+
+# 100,000 orders: the table's files are in the bucket, the metadata refers to them there.
+gen_orders orders.csv 1 100000
+ingest orders.csv --dest-table raw.big
+expect_err_lacks "$AWS_SECRET_ACCESS_KEY"
+[ "$(field big "['format_version']")" = 2 ] || fail "not format version 2"
+field big "['files']" | grep -q "$S3_MIRROR/lake/wh/raw/big/data/" || fail "the data files are not under s3://lake/wh/raw/big"
+[ -n "$(keys wh/raw/big/metadata/version-hint.text)" ] || fail "no version hint in the bucket"
+[ -z "$(keys wh/raw/big/pending/)" ] || fail "a committed load left its pending marker: $(keys wh/raw/big/pending/)"
+csv_sums="SELECT count(*), sum(id), count(customer), round(sum(amount), 2)"
+[ "$(duck "$csv_sums FROM read_parquet($(files big))")" = "$(duck "$csv_sums FROM read_csv('orders.csv')")" ] ||
+  fail "the table's rows differ from the CSV file"
+CHECKS=$((CHECKS + 5))
+
+# Append in a second snapshot (the manifest list read back from the bucket), then replace.
+gen_orders more.csv 100001 20000
+ingest more.csv --dest-table raw.big
+[ "$(field big "['snapshots']")" = 2 ] || fail "no second snapshot"
+[ "$(duck "SELECT count(*), count(DISTINCT id) FROM read_parquet($(files big))")" = "120000|120000" ] ||
+  fail "the appended snapshot's rows are wrong"
+ingest more.csv --dest-table raw.big --incremental-strategy replace
+[ "$(field big "['operation']")" = overwrite ] || fail "replace did not overwrite"
+[ "$(duck "SELECT count(*), min(id) FROM read_parquet($(files big))")" = "20000|100001" ] || fail "replace kept old rows"
+CHECKS=$((CHECKS + 3))
+
+# An incremental pipeline: its state commits with its snapshot, in the catalog.
+ingest orders.csv --dest-table raw.inc --incremental-key id --loader-file-size 40000
+ingest orders.csv --dest-table raw.inc --incremental-key id
+[ "$(field inc "['snapshots']")" = 1 ] || fail "the second, empty incremental load made a snapshot"
+[ "$(duck "SELECT count(*), count(DISTINCT filename) FROM read_parquet($(files inc), filename = true)")" = "100000|3" ] ||
+  fail "loader-file-size did not cut the files on S3"
+CHECKS=$((CHECKS + 2))
+
+# A depot of the platform's form resolves to the bucket.
+printf 'lake:\n  TYPE: S3\n  DESTINATION_BUCKET: s3://lake/wh\n' >depots.yaml
+NILUS_DEPOTS=$WORK/depots.yaml expect_ok ingest --source-uri csv://more.csv --source-table more \
+  --dest-uri dataos://lake --dest-table raw.depot
+[ "$(duck "SELECT count(*) FROM read_parquet($(files depot))")" = 20000 ] || fail "the depot's table has the wrong rows"
+printf 'lake:\n  TYPE: S3\n  DESTINATION_BUCKET: s3://lake/wh\n  SECRET_KEY: x\n' >depots.yaml
+NILUS_DEPOTS=$WORK/depots.yaml expect_exit 2 ingest --source-uri csv://more.csv --source-table more \
+  --dest-uri dataos://lake --dest-table raw.depot
+expect_err_contains "unknown field SECRET_KEY"
+CHECKS=$((CHECKS + 1))
+
+# Bad input: clear errors, exit 2, no secret in them.
+expect_exit 2 ingest --source-uri csv://more.csv --source-table more --dest-uri s3://nosuch/wh --dest-table raw.x
+expect_err_contains "the bucket 'nosuch' does not exist"
+expect_err_lacks "$AWS_SECRET_ACCESS_KEY"
+AWS_ACCESS_KEY_ID=AKIANOSUCHKEY expect_exit 2 ingest --source-uri csv://more.csv --source-table more \
+  --dest-uri s3://lake/wh --dest-table raw.x
+expect_err_contains "S3 refused the request (HTTP 403 InvalidAccessKeyId"
+expect_err_lacks "$AWS_SECRET_ACCESS_KEY"
+AWS_SECRET_ACCESS_KEY= expect_exit 2 ingest --source-uri csv://more.csv --source-table more --dest-uri s3://lake/wh \
+  --dest-table raw.x
+expect_err_contains "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+expect_exit 2 ingest --source-uri csv://more.csv --source-table more --dest-uri lakehouse://local --dest-table raw.x \
+  --aws-region eu-west-1
+expect_err_contains "aws_region"
+
+# A run killed while it uploads leaves the table as it was; the next run takes its objects away
+# and loads every row once.
+gen_orders huge.csv 200001 2000000
+before=$(field big "['snapshots']")
+"$NILUS_BIN" ingest --source-uri csv://huge.csv --source-table huge --dest-uri s3://lake/wh --dest-table raw.big \
+  --loader-file-size 100000 >"$WORK/out" 2>"$WORK/err" &
+pid=$!
+until [ -n "$(keys wh/raw/big/pending/)" ] && [ "$(keys wh/raw/big/data/ | grep -c "$(keys wh/raw/big/pending/ | sed 's,.*/,,')" || true)" -ge 2 ]; do
+  kill -0 "$pid" 2>/dev/null || { cat "$WORK/err" >&2; fail "the big load ended before it could be killed"; }
+  sleep 0.05
+done
+killed=$(keys wh/raw/big/pending/ | sed 's,.*/,,')
+kill -KILL "$pid"
+wait "$pid" || true
+[ "$(field big "['snapshots']")" = "$before" ] || fail "the killed load changed the table"
+[ "$(duck "SELECT count(*) FROM read_parquet($(files big))")" = 20000 ] || fail "the killed load is visible"
+ingest huge.csv --dest-table raw.big
+expect_err_contains "that did not commit"
+[ -z "$(keys wh/raw/big/ | grep -F "$killed")" ] || fail "objects of the killed load $killed were left"
+[ "$(duck "SELECT count(*), count(DISTINCT id) FROM read_parquet($(files big))")" = "2020000|2020000" ] ||
+  fail "the rerun did not load every row once: $(duck "SELECT count(*), count(DISTINCT id) FROM read_parquet($(files big))")"
+if ls "${TMPDIR:-/tmp}" | grep -q "^nilus-spool-$pid-"; then fail "the spool folder of the killed run is left"; fi
+CHECKS=$((CHECKS + 4))
+
+# A catalog in PostgreSQL (NILUS_LAKEHOUSE_CATALOG) shares one S3 warehouse between machines: two
+# NILUS_HOMEs merge into one table in turn; the second continues from the first's state.
+sql "CREATE DATABASE catalog"
+shared() {
+  NILUS_LAKEHOUSE_CATALOG=$PG_URI/catalog NILUS_HOME=$WORK/$1 expect_ok ingest --source-uri "csv://$2" \
+    --source-table "$(basename "$2" .csv)" --dest-uri s3://lake/shared --dest-table raw.orders \
+    --incremental-strategy merge --primary-key id
+  expect_err_lacks "app-secret-pw"
+}
+shared machine1 orders.csv
+gen_orders more.csv 90001 20000
+shared machine2 more.csv
+[ "$(sql catalog "SELECT count(*) FROM iceberg_tables WHERE table_namespace = 'raw' AND table_name = 'orders'")" = 1 ] ||
+  fail "the table is not in the PostgreSQL catalog"
+[ "$(sql catalog "SELECT state::jsonb->'source'->>'files' FROM raw._nilus_state")" = '["orders.csv", "more.csv"]' ] ||
+  fail "the second machine did not continue the first's state: $(sql catalog "SELECT state FROM raw._nilus_state")"
+from=$(/usr/bin/python3 -W ignore "$ROOT/tests/tools/iceberg_read.py" "$PG_URI/catalog" raw orders |
+  /usr/bin/python3 -c "import json, sys; print(json.load(sys.stdin)['scan'])")
+[ "$(duck "SELECT count(*), count(DISTINCT id), sum(id), count(*) FILTER (WHERE customer LIKE '%') FROM ($from)")" = \
+  "110000|110000|6050055000|110000" ] || fail "the shared table's rows: $(duck "SELECT count(*), count(DISTINCT id), sum(id) FROM ($from)")"
+NILUS_LAKEHOUSE_CATALOG=mysql://x expect_exit 2 ingest --source-uri csv://more.csv --source-table more \
+  --dest-uri s3://lake/shared --dest-table raw.x
+expect_err_contains "NILUS_LAKEHOUSE_CATALOG must be a postgresql:// address"
+CHECKS=$((CHECKS + 3))
+
+done_ok
