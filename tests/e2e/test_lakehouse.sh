@@ -166,4 +166,49 @@ if ls wh/raw/orders/data wh/raw/orders/metadata | grep -qF "$killed"; then
 fi
 CHECKS=$((CHECKS + 4))
 
+# SIGTERM while it writes: the run stops (exit 130) and takes away what it wrote; the table does
+# not exist.
+"$NILUS_BIN" ingest --source-uri csv://big.csv --source-table big --dest-uri lakehouse://wh --dest-table raw.term \
+  >"$WORK/out" 2>"$WORK/err" &
+pid=$!
+until [ -n "$(ls wh/raw/term/data 2>/dev/null)" ]; do
+  kill -0 "$pid" 2>/dev/null || fail "the load to stop ended before it wrote a file"
+  sleep 0.05
+done
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" = 130 ] || { cat "$WORK/err" >&2; fail "SIGTERM: exit $rc, expected 130"; }
+[ "$(field term "['exists']")" = False ] || fail "a stopped load is visible"
+[ -z "$(find wh/raw/term -type f)" ] || fail "a stopped load left files: $(find wh/raw/term -type f)"
+CHECKS=$((CHECKS + 3))
+
+# Killed exactly before the catalog swap (NILUS_FAILPOINT; every file written): the table and
+# the state are as they were, and the next run loads the rows once. Killed exactly after it: the
+# load is committed, and the next run finds nothing new and only takes the marker away.
+awk 'BEGIN { print "id,v"; for (i = 1; i <= 1000; i++) printf "%d,%d\n", i, i * 3 }' >fp.csv
+fp() { ingest fp.csv --dest-table raw.fp --incremental-key id; }
+NILUS_FAILPOINT=lakehouse-before-swap nilus ingest --source-uri csv://fp.csv --source-table fp --dest-uri lakehouse://wh \
+  --dest-table raw.fp --incremental-key id
+[ "$RC" = 137 ] || fail "the failpoint before the swap did not kill the run (exit $RC)"
+[ "$(field fp "['exists']")" = False ] || fail "a load killed before the swap is visible"
+[ -n "$(ls wh/raw/fp/data)" ] || fail "the killed load had written no files (the failpoint is not after them)"
+fp
+expect_err_contains "that did not commit"
+[ "$(duck "SELECT count(*), count(DISTINCT id), sum(v) FROM read_parquet($(files fp))")" = "1000|1000|1501500" ] ||
+  fail "the run after a kill before the swap did not load every row once"
+awk 'BEGIN { print "id,v"; for (i = 1; i <= 2000; i++) printf "%d,%d\n", i, i * 3 }' >fp2.csv
+NILUS_FAILPOINT=lakehouse-after-swap nilus ingest --source-uri csv://fp2.csv --source-table fp2 --dest-uri lakehouse://wh \
+  --dest-table raw.fp --incremental-key id
+[ "$RC" = 137 ] || fail "the failpoint after the swap did not kill the run (exit $RC)"
+[ -n "$(ls wh/raw/fp/pending)" ] || fail "no marker left by the load killed after its swap"
+snapshots=$(field fp "['snapshots']")
+ingest fp2.csv --dest-table raw.fp --incremental-key id
+expect_err_lacks "that did not commit"
+[ "$(field fp "['snapshots']")" = "$snapshots" ] || fail "the run after a kill after the swap loaded rows again"
+[ -z "$(ls wh/raw/fp/pending)" ] || fail "the marker of the committed load was left"
+[ "$(duck "SELECT count(*), count(DISTINCT id), sum(v) FROM read_parquet($(files fp))")" = "2000|2000|6003000" ] ||
+  fail "a load killed after its swap lost or doubled rows"
+CHECKS=$((CHECKS + 9))
+
 done_ok

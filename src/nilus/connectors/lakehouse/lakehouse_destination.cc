@@ -11,6 +11,7 @@
 #include "nilus/connectors/lakehouse/lakehouse_connector.h"
 #include "nilus/connectors/postgres/postgres_internal.h"
 #include "nilus/connectors/sqlite/sqlite_internal.h"
+#include "nilus/core/failpoint.h"
 #include "nilus/core/home.h"
 #include "nilus/core/strings.h"
 #include "nilus/formats/parquet/parquet_writer.h"
@@ -224,8 +225,10 @@ class LakehouseLoad final : public Load {
   Status Commit(const std::vector<LoadRecord>& records, const json& state) override {
     for (auto& [key, t] : tables_) NILUS_RETURN_NOT_OK(Snapshot(t, state));
     if (stop_.stop_requested()) return Status::Cancelled("interrupted");
+    Failpoint("lakehouse-before-swap");  // every file written, the catalog not yet swapped
     NILUS_RETURN_NOT_OK(catalog_load_->Commit(records, state));
     committed_ = true;
+    Failpoint("lakehouse-after-swap");  // committed; markers, hints and old files still there
     for (auto& [key, t] : tables_) {
       WriteVersionHint(t);
       for (const auto& file : t.dropped) {
