@@ -345,7 +345,7 @@ class LakehouseLoad final : public Load {
     const bool older = t.older_rows();
     std::vector<int64_t> write, delete_keys;
     for (int64_t r = 0; r < batch.num_rows(); ++r) {
-      std::string& key = row_keys[static_cast<size_t>(r)];
+      const std::string& key = row_keys[static_cast<size_t>(r)];
       if (last[key] != r) continue;  // a later row of the batch replaces it
       auto [it, first] = t.live.try_emplace(key);
       if (first && older) delete_keys.push_back(r);
@@ -353,7 +353,7 @@ class LakehouseLoad final : public Load {
       it->second = {};
       if (op >= 0 && batch.column(static_cast<size_t>(op)).View(r) == kDeleteOperation) continue;
       write.push_back(r);
-      keys.push_back(std::move(key));
+      keys.push_back(key);
     }
     if (!delete_keys.empty()) {
       NILUS_RETURN_NOT_OK(
