@@ -67,3 +67,13 @@ report() {
 report_header() {
   printf '%-9s %-34s %8s %11s %7s %9s %9s  (median of %s runs)\n' rows tool seconds rows/s MB/s peakRSS speed/ref "$RUNS"
 }
+
+# make_wide DB ROWS: the table `wide` in PostgreSQL database DB, 11 columns of the common types
+# (text, varchar, numeric, integer, double, boolean, timestamptz, date, uuid, jsonb), ROWS rows.
+make_wide() {
+  sql "$1" "CREATE TABLE wide (id bigint PRIMARY KEY, name text, email varchar(80), amount numeric(12,2), qty integer,
+    ratio double precision, ok boolean, created timestamptz, day date, ref uuid, tags jsonb);
+  INSERT INTO wide SELECT i, 'customer ' || i, 'user' || i || '@example.com', (i % 100000) / 100.0, i % 50, i / 7.0,
+    i % 3 = 0, '2024-01-01 00:00:00+00'::timestamptz + i * interval '1 second', '2024-01-01'::date + i % 365,
+    md5(i::text)::uuid, jsonb_build_object('k', i % 10) FROM generate_series(1, $2) i" >/dev/null
+}

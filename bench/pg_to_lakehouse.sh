@@ -21,11 +21,7 @@ printf '%-10s %-8s %9s %12s %8s %9s %8s %9s\n' rows tool seconds rows/s MB/s pea
 for n in "${sizes[@]}"; do
   sql "DROP DATABASE IF EXISTS src" >/dev/null 2>&1
   sql "CREATE DATABASE src" >/dev/null
-  sql src "CREATE TABLE wide (id bigint PRIMARY KEY, name text, email varchar(80), amount numeric(12,2), qty integer,
-    ratio double precision, ok boolean, created timestamptz, day date, ref uuid, tags jsonb);
-  INSERT INTO wide SELECT i, 'customer ' || i, 'user' || i || '@example.com', (i % 100000) / 100.0, i % 50, i / 7.0,
-    i % 3 = 0, '2024-01-01 00:00:00+00'::timestamptz + i * interval '1 second', '2024-01-01'::date + i % 365,
-    md5(i::text)::uuid, jsonb_build_object('k', i % 10) FROM generate_series(1, $n) i" >/dev/null
+  make_wide src "$n"
   sql src "VACUUM ANALYZE wide" >/dev/null
   mb=$(sql src "SELECT round(pg_table_size('wide') / 1e6, 1)")
   rm -f "$work"/*.times

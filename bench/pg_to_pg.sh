@@ -26,11 +26,7 @@ for scale in "${scales[@]}"; do
   sql "CREATE DATABASE dst" >/dev/null
   pgbench -q -i -s "$scale" -I dtg src >/dev/null 2>&1
   rows_wide=$((scale * 100000))
-  sql src "CREATE TABLE wide (id bigint PRIMARY KEY, name text, email varchar(80), amount numeric(12,2), qty integer,
-    ratio double precision, ok boolean, created timestamptz, day date, ref uuid, tags jsonb);
-  INSERT INTO wide SELECT i, 'customer ' || i, 'user' || i || '@example.com', (i % 100000) / 100.0, i % 50, i / 7.0,
-    i % 3 = 0, '2024-01-01 00:00:00+00'::timestamptz + i * interval '1 second', '2024-01-01'::date + i % 365,
-    md5(i::text)::uuid, jsonb_build_object('k', i % 10) FROM generate_series(1, $rows_wide) i" >/dev/null
+  make_wide src "$rows_wide"
   sql src "VACUUM ANALYZE" >/dev/null
   pg_dump -s -d src | psql -qX -d dst >/dev/null
   sql dst "CREATE SCHEMA with_id; CREATE TABLE with_id.pgbench_accounts (LIKE pgbench_accounts);

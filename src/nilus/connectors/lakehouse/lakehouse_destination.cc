@@ -359,7 +359,9 @@ class LakehouseLoad final : public Load {
       NILUS_RETURN_NOT_OK(
           WriteRows(t, t.equality_deletes, *TakeRows(SelectColumns(batch, key_columns), delete_keys), 0, nullptr));
     }
-    return *TakeRows(SelectColumns(batch, data_columns), write);
+    RecordBatch data = SelectColumns(batch, data_columns);
+    // Most batches keep every row: no copy then.
+    return static_cast<int64_t>(write.size()) == batch.num_rows() ? data : *TakeRows(data, write);
   }
 
   /// Writes `rows` to `file` (opened for their columns when needed), cut into files at
