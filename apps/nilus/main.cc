@@ -1,6 +1,7 @@
 // The nilus command line: a table of commands over the engine library.
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -433,6 +434,12 @@ struct Command {
 };
 
 int Main(int argc, char** argv) {
+  // A load of a partitioned lakehouse table keeps a file open per partition it meets: the
+  // descriptors the system allows this process, not the historical default of 1,024.
+  if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = std::min<rlim_t>(files.rlim_max, 65536);
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   GlobalFlags g;
   RunCommand run;
   IngestCommand ingest;

@@ -126,16 +126,23 @@ printf 'source:\n  address: %s\n  options: {column.exclude.list: "public.t.ssn"}
 expect_exit 2 validate cdcopt.yaml
 expect_err_contains "source option 'column.exclude.list' is not honoured by the file:// source; it applies to: postgres, postgresql"
 # options only later connectors implement warn once
-printf 'source:\n  address: %s\nsink:\n  address: %s\n  options: {dest-table: a.b, incremental-strategy: append, partition-by: [{column: id, type: bucket, bucket-count: 4}]}\n' "$src" "$dst" | manifest later
+printf 'source:\n  address: %s\nsink:\n  address: %s\n  options: {dest-table: a.b, incremental-strategy: append, cluster-by: [id]}\n' "$src" "$dst" | manifest later
 expect_ok validate later.yaml
-expect_err_contains "sink option 'partition-by' is not implemented by any connector of this nilus yet"
+expect_err_contains "sink option 'cluster-by' is not implemented by any connector of this nilus yet"
+# partition-by is the lakehouse's: refused elsewhere
+printf 'source:\n  address: %s\nsink:\n  address: %s\n  options: {dest-table: a.b, incremental-strategy: append, partition-by: [{column: id, type: bucket, bucket-count: 4}]}\n' "$src" "$dst" | manifest elsewhere
+expect_exit 2 validate elsewhere.yaml
+expect_err_contains "sink option 'partition-by' is not honoured by the sqlite:// destination; it applies to: lakehouse, s3"
 # partition-by in its list-of-maps form is validated all the same
 printf 'source:\n  address: %s\nsink:\n  address: %s\n  options:\n    dest-table: a.b\n    incremental-strategy: append\n    partition-by:\n      - {column: at, type: dya}\n' "$src" "$dst" | manifest partition
 expect_exit 2 validate partition.yaml
-expect_err_contains "partition-by item 1: type 'dya' is not one of identity, year, month, day, hour, bucket (did you mean 'day'?)"
+expect_err_contains "partition-by item 1: type 'dya' is not one of identity, year, month, day, hour, bucket, truncate (did you mean 'day'?)"
 printf 'source:\n  address: %s\nsink:\n  address: %s\n  options:\n    dest-table: a.b\n    incremental-strategy: append\n    partition-by: [{column: id, type: bucket}]\n' "$src" "$dst" | manifest bucket
 expect_exit 2 validate bucket.yaml
 expect_err_contains "bucket-count goes with type bucket"
+printf 'source:\n  address: %s\nsink:\n  address: %s\n  options:\n    dest-table: a.b\n    incremental-strategy: append\n    partition-by: [{column: name, type: truncate, width: 0}]\n' "$src" "$dst" | manifest width
+expect_exit 2 validate width.yaml
+expect_err_contains "partition-by item 1: width must be a whole number from 1 to 2147483647, got '0'"
 # yield-limit with incremental-key on files, which cannot read in key order
 expect_exit 2 ingest --source-uri "$src" --dest-uri "$dst" --dest-table a.b --yield-limit 1 --incremental-key id
 expect_err_contains "cannot read in key order"

@@ -2,8 +2,8 @@
 write: the SQL catalog (sqlite3 or psql) gives the metadata file, its JSON the current snapshot, whose
 manifest list and manifests (python3-avro) give the data files. Prints one JSON document: the
 current schema, the snapshots, the current snapshot's operation and summary, its data files with
-their record counts, and `scan`: the DuckDB query of the table's rows with its position and
-equality deletes applied as the specification says.
+their record counts and partitions, and `scan`: the DuckDB query of the table's rows with its
+position and equality deletes applied as the specification says (within their partitions).
 
 Usage: /usr/bin/python3 iceberg_read.py CATALOG NAMESPACE TABLE, where CATALOG is an SQLite file
 or a postgresql:// address (read with psql).
@@ -75,26 +75,34 @@ list_meta, manifests = avro_records(current["manifest-list"])
 out["manifest_list_meta"] = list_meta
 ids = {f["id"]: f["name"] for f in schema["fields"]}
 data, position_deletes, equality_deletes = [], [], []
+out["partitions"] = []
 for m in manifests:
     meta, entries = avro_records(m["manifest_path"])
     out["manifest_meta" if m["content"] == 0 else "delete_manifest_meta"] = meta
+    spec_id = int(meta["partition-spec-id"])
+    assert spec_id == m["partition_spec_id"], "the manifest list and the manifest disagree on the spec"
+    unpartitioned = json.loads(meta["partition-spec"]) == []
     for e in entries:
         if e["status"] == 2:
             continue
         d = e["data_file"]
         # An added file's sequence number is its manifest's (inherited) unless it says one.
         seq = e["sequence_number"] if e["sequence_number"] is not None else m["sequence_number"]
+        # The file's partition: its spec and partition values (deletes apply within it).
+        part = json.dumps([spec_id, d["partition"]], sort_keys=True, default=str)
         if d["content"] == 0:
-            data.append((local(d["file_path"]), d["file_path"], seq))
+            data.append((local(d["file_path"]), d["file_path"], seq, part))
+            out["partitions"].append([local(d["file_path"]), spec_id, json.loads(part)[1]])
             out["files"].append(local(d["file_path"]))
             out["manifest_rows"] += d["record_count"]
             out.setdefault("bounds", {})
             for item in d["lower_bounds"] or []:
                 out["bounds"].setdefault(ids.get(item["key"], str(item["key"])), []).append(item["value"].hex())
         elif d["content"] == 1:
-            position_deletes.append((local(d["file_path"]), seq))
+            position_deletes.append((local(d["file_path"]), seq, part))
         else:
-            equality_deletes.append((local(d["file_path"]), seq, [ids[i] for i in d["equality_ids"]]))
+            equality_deletes.append((local(d["file_path"]), seq, [ids[i] for i in d["equality_ids"]],
+                                     None if unpartitioned else part))
 out["delete_files"] = len(position_deletes) + len(equality_deletes)
 
 
@@ -106,20 +114,22 @@ def quote(text):
 # a position delete of an equal or later sequence number names, and less the rows whose columns
 # equal those of an equality delete of a later sequence number.
 if data:
-    files = ", ".join(quote(path) for path, _, _ in data)
-    seqs = ", ".join(f"({quote(path)}, {quote(location)}, {seq})" for path, location, seq in data)
+    files = ", ".join(quote(path) for path, _, _, _ in data)
+    seqs = ", ".join(f"({quote(path)}, {quote(location)}, {seq}, {quote(part)})" for path, location, seq, part in data)
     rows = (f"SELECT d.* EXCLUDE (filename, file_row_number), d.file_row_number AS __row, "
-            f"s.location AS __location, s.seq AS __seq "
+            f"s.location AS __location, s.seq AS __seq, s.part AS __part "
             f"FROM read_parquet([{files}], filename = true, file_row_number = true, union_by_name = true) d "
-            f"JOIN (VALUES {seqs}) s(path, location, seq) ON d.filename = s.path")
+            f"JOIN (VALUES {seqs}) s(path, location, seq, part) ON d.filename = s.path")
     conditions = []
-    for path, seq in position_deletes:
+    for path, seq, part in position_deletes:
         conditions.append(f"NOT EXISTS (SELECT 1 FROM read_parquet({quote(path)}) p WHERE p.file_path = t.__location "
-                          f"AND p.pos = t.__row AND {seq} >= t.__seq)")
-    for path, seq, columns in equality_deletes:
+                          f"AND p.pos = t.__row AND {seq} >= t.__seq AND t.__part = {quote(part)})")
+    for path, seq, columns, part in equality_deletes:
         match = " AND ".join(f'e."{c}" IS NOT DISTINCT FROM t."{c}"' for c in columns)
-        conditions.append(f"NOT EXISTS (SELECT 1 FROM read_parquet({quote(path)}) e WHERE {seq} > t.__seq AND {match})")
-    scan = (f"SELECT * EXCLUDE (__row, __location, __seq) FROM ({rows}) t"
+        scope = "" if part is None else f" AND t.__part = {quote(part)}"
+        conditions.append(f"NOT EXISTS (SELECT 1 FROM read_parquet({quote(path)}) e WHERE {seq} > t.__seq AND {match}"
+                          f"{scope})")
+    scan = (f"SELECT * EXCLUDE (__row, __location, __seq, __part) FROM ({rows}) t"
             + (" WHERE " + " AND ".join(conditions) if conditions else ""))
     out["scan"] = scan
 print(json.dumps(out))

@@ -220,6 +220,9 @@ struct LoadSpec {
   int64_t file_rows = 0;
   /// `aws_region`: the region of a destination on S3 ("" for the environment's).
   std::string aws_region = {};
+  /// `partition-by`: how the tables the pipeline lands (not their child tables) are partitioned,
+  /// where the destination partitions (the lakehouse).
+  std::vector<PartitionField> partition_by = {};
 };
 
 /// One destination transaction over any number of tables: batches of rows for each, then data,

@@ -201,13 +201,13 @@ Result<Value> CheckMap(const RawOption& opt) {
   return out;
 }
 
-/// One partition field in the list-of-maps form: {column, type, name, index, bucket-count}.
+/// One partition field in the list-of-maps form: {column, type, name, index, bucket-count, width}.
 Result<PartitionField> CheckPartitionField(const RawOption& opt, const RawOption::Map& map, size_t position) {
-  static const std::vector<std::string> kKeys = {"column", "type", "name", "index", "bucket-count"};
-  static const std::vector<std::string> kTypes = {"identity", "year", "month", "day", "hour", "bucket"};
+  static const std::vector<std::string> kKeys = {"column", "type", "name", "index", "bucket-count", "width"};
+  static const std::vector<std::string> kTypes = {"identity", "year", "month", "day", "hour", "bucket", "truncate"};
   PartitionField f;
   f.index = static_cast<int>(position);
-  bool has_count = false;
+  bool has_count = false, has_width = false;
   for (const auto& [key, value] : map) {
     if (key == "column") {
       f.column = value;
@@ -221,16 +221,21 @@ Result<PartitionField> CheckPartitionField(const RawOption& opt, const RawOption
       }
     } else if (key == "name") {
       f.name = value;
-    } else if (key == "index" || key == "bucket-count") {
+    } else if (key == "index" || key == "bucket-count" || key == "width") {
       int64_t n = 0;
-      if (!ParseBigint(Trim(value), &n) || n < (key == "index" ? 0 : 1)) {
-        return Status::InvalidInput("{}: partition-by item {}: {} must be a whole number of at least {}, got '{}'",
-                                    opt.where, position + 1, key, key == "index" ? 0 : 1, value);
+      if (!ParseBigint(Trim(value), &n) || n < (key == "index" ? 0 : 1) || n > INT32_MAX) {
+        return Status::InvalidInput(
+            "{}: partition-by item {}: {} must be a whole number from {} to 2147483647, got '{}'", opt.where,
+            position + 1, key, key == "index" ? 0 : 1, value);
       }
       if (key == "index") f.index = static_cast<int>(n);
       if (key == "bucket-count") {
         f.bucket_count = n;
         has_count = true;
+      }
+      if (key == "width") {
+        f.width = n;
+        has_width = true;
       }
     } else {
       std::string close = ClosestMatch(key, kKeys);
@@ -245,6 +250,10 @@ Result<PartitionField> CheckPartitionField(const RawOption& opt, const RawOption
   }
   if ((f.transform == "bucket") != has_count) {
     return Status::InvalidInput("{}: partition-by item {} ({}): bucket-count goes with type bucket, and only with it",
+                                opt.where, position + 1, f.column);
+  }
+  if ((f.transform == "truncate") != has_width) {
+    return Status::InvalidInput("{}: partition-by item {} ({}): width goes with type truncate, and only with it",
                                 opt.where, position + 1, f.column);
   }
   if (f.name.empty()) f.name = f.transform == "identity" ? f.column : f.column + "_" + f.transform;

@@ -27,10 +27,11 @@ struct RawOption {
 /// One field of `partition-by`: how a lakehouse table is partitioned by a column.
 struct PartitionField {
   std::string column;
-  std::string transform = "identity";  ///< identity, year, month, day, hour, bucket
+  std::string transform = "identity";  ///< identity, year, month, day, hour, bucket, truncate
   std::string name;                    ///< the partition field's name (default: column, or column_transform)
   int index = 0;                       ///< its place among the fields
   int64_t bucket_count = 0;            ///< for bucket
+  int64_t width = 0;                   ///< for truncate
 };
 
 enum class WriteDisposition { kAppend, kReplace, kMerge };

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -26,19 +27,6 @@ bool Digits(std::string_view s, size_t pos, size_t n, int64_t* out) {
   }
   *out = v;
   return true;
-}
-
-void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t yy = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = yy + (*m <= 2);
 }
 
 bool ValidDate(int64_t y, int64_t m, int64_t d) {
@@ -72,6 +60,19 @@ size_t ParseClock(std::string_view s, int64_t* micros) {
 }
 
 }  // namespace
+
+void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t yy = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = yy + (*m <= 2);
+}
 
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
@@ -116,6 +117,40 @@ bool ParseBool(std::string_view s, bool* out, bool lenient) {
   if (v == "t" || v == "yes" || v == "y" || v == "1") return *out = true, true;
   if (v == "f" || v == "no" || v == "n" || v == "0") return *out = false, true;
   return false;
+}
+
+bool ParseUnscaled(std::string_view text, int precision, int scale, __int128* out) {
+  size_t i = 0;
+  bool negative = false;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) negative = text[i++] == '-';
+  __int128 v = 0, limit = 1;
+  for (int k = 0; k < precision; ++k) limit *= 10;
+  int fraction = -1;
+  bool digits = false;
+  for (; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '.' && fraction < 0) {
+      fraction = 0;
+      continue;
+    }
+    if (c < '0' || c > '9') return false;
+    digits = true;
+    if (fraction >= 0) {
+      if (fraction == scale) {
+        if (c != '0') return false;
+        continue;
+      }
+      ++fraction;
+    }
+    v = v * 10 + (c - '0');
+    if (v >= limit) return false;
+  }
+  for (int f = std::max(fraction, 0); f < scale; ++f) {
+    v *= 10;
+    if (v >= limit) return false;
+  }
+  *out = negative ? -v : v;
+  return digits;
 }
 
 bool ParseDecimal(std::string_view s, std::string* out) {

@@ -18,6 +18,9 @@ bool ParseBool(std::string_view s, bool* out, bool lenient);
 /// A decimal literal ([+-]digits[.digits], or NaN, Infinity, -Infinity); `out` gets its
 /// canonical text.
 bool ParseDecimal(std::string_view s, std::string* out);
+/// The unscaled value of decimal text at `scale`, when it has at most `precision` digits and no
+/// more fraction digits than `scale` (nothing is rounded).
+bool ParseUnscaled(std::string_view text, int precision, int scale, __int128* out);
 /// YYYY-MM-DD -> days since 1970-01-01.
 bool ParseDate(std::string_view s, int64_t* days);
 /// HH:MM[:SS[.ffffff]] -> microseconds since midnight.
@@ -45,6 +48,8 @@ std::string FormatTimestamp(int64_t micros, bool zone);
 std::string FormatUuid(std::string_view bytes16);
 
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
+/// Days since 1970-01-01 -> year, month (1-12), day (1-31).
+void CivilFromDays(int64_t days, int64_t* y, unsigned* m, unsigned* d);
 
 /// Dates and timestamps may be infinite (PostgreSQL's 'infinity' and '-infinity'): these
 /// values stand for them, and format and parse as "infinity" / "-infinity".

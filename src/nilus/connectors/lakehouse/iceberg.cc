@@ -7,6 +7,9 @@
 #include <set>
 #include <sstream>
 
+#include "nilus/connectors/lakehouse/partition.h"
+#include "nilus/core/identifiers.h"
+#include "nilus/core/strings.h"
 #include "nilus/core/values.h"
 #include "nilus/formats/avro/avro_reader.h"
 #include "nilus/formats/avro/avro_writer.h"
@@ -68,14 +71,7 @@ std::string DecimalBound(std::string_view plain, parquet::Physical physical) {
     v = static_cast<int8_t>(plain[0]) < 0 ? -1 : 0;
     for (char c : plain) v = (v << 8) | static_cast<uint8_t>(c);
   }
-  std::string out;
-  for (int b = 15; b >= 0; --b) out.push_back(static_cast<char>(v >> (8 * b)));
-  size_t start = 0;
-  while (start + 1 < out.size() && ((out[start] == 0 && !(out[start + 1] & 0x80)) ||
-                                    (out[start] == static_cast<char>(0xff) && (out[start + 1] & 0x80)))) {
-    ++start;
-  }
-  return out.substr(start);
+  return UnscaledBytes(v);
 }
 
 parquet::Physical PhysicalOfDecimal(const LogicalType& t) {
@@ -113,14 +109,15 @@ json Required(const std::string& name, int id, const json& type) {
   return {{"name", name}, {"type", type}, {"field-id", id}};
 }
 
-/// The Avro schema of a (format version 2) manifest entry of an unpartitioned table.
-json ManifestEntrySchema() {
+/// The Avro schema of a (format version 2) manifest entry whose partition record has `partition`
+/// fields.
+json ManifestEntrySchema(const json& partition) {
   json data_file = {
       {"type", "record"},
       {"name", "r2"},
       {"fields",
        {Required("content", 134, "int"), Required("file_path", 100, "string"), Required("file_format", 101, "string"),
-        Required("partition", 102, {{"type", "record"}, {"name", "r102"}, {"fields", json::array()}}),
+        Required("partition", 102, {{"type", "record"}, {"name", "r102"}, {"fields", partition}}),
         Required("record_count", 103, "long"), Required("file_size_in_bytes", 104, "long"),
         Optional("column_sizes", 108, MapSchema("k117_v118", 117, 118, "long")),
         Optional("value_counts", 109, MapSchema("k119_v120", 119, 120, "long")),
@@ -297,6 +294,102 @@ Result<std::vector<int32_t>> TableMetadata::ColumnIds(const Schema& schema) {
   return ids;
 }
 
+Result<int32_t> TableMetadata::Partition(const std::vector<PartitionField>& fields) {
+  // The fields as a spec lists them; each is checked against its column's type.
+  json wanted = json::array();
+  const json& columns = CurrentSchema()["fields"];
+  for (const auto& f : fields) {
+    auto column = std::find_if(columns.begin(), columns.end(), [&](const json& c) {
+      const std::string name = c.value("name", "");
+      return name == f.column || name == NormalizeColumnName(f.column);
+    });
+    if (column == columns.end()) {
+      std::vector<std::string> names;
+      for (const auto& c : columns) names.push_back(c.value("name", ""));
+      return Status::InvalidInput(
+          "partition-by names the column '{}', which the table at {} does not have; its "
+          "columns are: {}",
+          f.column, location_, Join(names, ", "));
+    }
+    const std::string transform = f.transform == "bucket"     ? fmt::format("bucket[{}]", f.bucket_count)
+                                  : f.transform == "truncate" ? fmt::format("truncate[{}]", f.width)
+                                                              : f.transform;
+    const int32_t source = (*column)["id"].get<int32_t>();
+    NILUS_RETURN_NOT_OK(
+        PartitionTransform::Make(f.name, transform, source, 0, (*column)["name"].get<std::string>(),
+                                 (*column)["type"].is_string() ? (*column)["type"].get<std::string>() : "struct")
+            .status());
+    wanted.push_back({{"name", f.name}, {"transform", transform}, {"source-id", source}});
+  }
+  auto same = [](const json& spec_fields, const json& want) {
+    if (spec_fields.size() != want.size()) return false;
+    for (size_t i = 0; i < want.size(); ++i) {
+      for (const char* key : {"name", "transform", "source-id"}) {
+        if (spec_fields[i][key] != want[i][key]) return false;
+      }
+    }
+    return true;
+  };
+  int32_t id = -1;
+  for (const auto& spec : json_["partition-specs"]) {
+    if (same(spec["fields"], wanted)) id = spec["spec-id"].get<int32_t>();
+  }
+  if (id < 0) {
+    // A field that an earlier spec had keeps its id; a new one gets the next.
+    int32_t last = json_.value("last-partition-id", 999);
+    for (auto& field : wanted) {
+      for (const auto& spec : json_["partition-specs"]) {
+        for (const auto& old : spec["fields"]) {
+          if (old["transform"] == field["transform"] && old["source-id"] == field["source-id"]) {
+            field["field-id"] = old["field-id"];
+          }
+        }
+      }
+      if (!field.contains("field-id")) field["field-id"] = ++last;
+    }
+    for (const auto& spec : json_["partition-specs"]) id = std::max(id, spec["spec-id"].get<int32_t>());
+    ++id;
+    json_["partition-specs"].push_back({{"spec-id", id}, {"fields", wanted}});
+    json_["last-partition-id"] = last;
+  }
+  json_["default-spec-id"] = id;
+  return id;
+}
+
+int32_t TableMetadata::UnpartitionedSpec() {
+  int32_t id = -1;
+  for (const auto& spec : json_["partition-specs"]) {
+    if (spec["fields"].empty()) return spec["spec-id"].get<int32_t>();
+    id = std::max(id, spec["spec-id"].get<int32_t>());
+  }
+  json_["partition-specs"].push_back({{"spec-id", id + 1}, {"fields", json::array()}});
+  return id + 1;
+}
+
+Result<std::vector<PartitionTransform>> TableMetadata::Spec(int32_t id) const {
+  const json* spec = nullptr;
+  for (const auto& s : json_["partition-specs"]) {
+    if (s.value("spec-id", -1) == id) spec = &s;
+  }
+  if (spec == nullptr) return Status::Internal("the table at {} has no partition spec {}", location_, id);
+  std::vector<PartitionTransform> out;
+  const json& columns = CurrentSchema()["fields"];
+  for (const auto& f : (*spec)["fields"]) {
+    const int32_t source = f.value("source-id", -1);
+    auto column = std::find_if(columns.begin(), columns.end(), [&](const json& c) { return c["id"] == source; });
+    if (column == columns.end() || !(*column)["type"].is_string()) {
+      return Status::FailedPrecondition("the table at {}: partition field '{}' has no source column {}", location_,
+                                        f.value("name", ""), source);
+    }
+    NILUS_ASSIGN_OR_RAISE(
+        PartitionTransform t,
+        PartitionTransform::Make(f.value("name", ""), f.value("transform", ""), source, f.value("field-id", 0),
+                                 (*column)["name"].get<std::string>(), (*column)["type"].get<std::string>()));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 int64_t TableMetadata::current_snapshot_id() const {
   auto it = json_.find("current-snapshot-id");
   return it == json_.end() || it->is_null() ? -1 : it->get<int64_t>();
@@ -357,12 +450,20 @@ std::vector<std::string> TableMetadata::AddSnapshot(int64_t id, const std::strin
 Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& table, int64_t snapshot_id,
                               const std::vector<DataFile>& files) {
   const bool deletes = !files.empty() && files[0].content != Content::kData;
+  const int32_t spec_id = files.empty() ? 0 : files[0].spec_id;
+  NILUS_ASSIGN_OR_RAISE(std::vector<PartitionTransform> spec, table.Spec(spec_id));
+  json partition = json::array(), spec_fields = json::array();
+  for (const auto& f : spec) {
+    partition.push_back(f.AvroField());
+    spec_fields.push_back(
+        {{"name", f.name()}, {"transform", f.transform()}, {"source-id", f.source_id()}, {"field-id", f.field_id()}});
+  }
   NILUS_ASSIGN_OR_RAISE(
-      auto w, avro::FileWriter::Open(path, ManifestEntrySchema().dump(),
+      auto w, avro::FileWriter::Open(path, ManifestEntrySchema(partition).dump(),
                                      {{"schema", table.CurrentSchema().dump()},
                                       {"schema-id", std::to_string(table.CurrentSchema().value("schema-id", 0))},
-                                      {"partition-spec", "[]"},
-                                      {"partition-spec-id", "0"},
+                                      {"partition-spec", spec_fields.dump()},
+                                      {"partition-spec-id", std::to_string(spec_id)},
                                       {"format-version", "2"},
                                       {"content", deletes ? "deletes" : "data"}}));
   std::string record;
@@ -377,6 +478,7 @@ Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& tabl
     e.Int(static_cast<int>(file.content));
     e.String(file.path);
     e.String("PARQUET");
+    e.Fixed(file.partition);  // the partition record, encoded as written
     e.Long(file.summary.rows);
     e.Long(file.summary.bytes);
     std::vector<std::pair<int32_t, int64_t>> sizes, values, nulls, nans;
@@ -447,6 +549,7 @@ Result<std::vector<ManifestEntry>> ReadManifestList(std::string_view bytes, cons
     ManifestEntry m;
     m.path = r.value("manifest_path", "");
     m.content = static_cast<int32_t>(number(r, {"content"}));
+    m.spec_id = static_cast<int32_t>(number(r, {"partition_spec_id"}));
     m.length = number(r, {"manifest_length"});
     m.sequence_number = number(r, {"sequence_number"});
     m.min_sequence_number = number(r, {"min_sequence_number"});
@@ -476,7 +579,7 @@ Status WriteManifestList(const std::string& path, int64_t snapshot_id, int64_t p
     avro::Encoder e(record);
     e.String(m.path);
     e.Long(m.length);
-    e.Int(0);  // partition spec
+    e.Int(m.spec_id);
     e.Int(m.content);
     e.Long(m.sequence_number);
     e.Long(m.min_sequence_number);
@@ -487,7 +590,7 @@ Status WriteManifestList(const std::string& path, int64_t snapshot_id, int64_t p
     e.Long(m.added_rows);
     e.Long(m.existing_rows);
     e.Long(m.deleted_rows);
-    e.Union(0);  // partitions: an unpartitioned table has none
+    e.Union(0);  // partitions: the summaries of partition values are optional
     e.Union(0);  // key_metadata
     NILUS_RETURN_NOT_OK(w->Append(record));
   }

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "nilus/connectors/lakehouse/partition.h"
+#include "nilus/core/options.h"
 #include "nilus/core/record_batch.h"
 #include "nilus/core/status.h"
 #include "nilus/formats/parquet/parquet_writer.h"
@@ -36,6 +38,8 @@ struct DataFile {
   std::vector<int32_t> ids;           ///< the field ids of its columns
   std::vector<LogicalType> types;     ///< and their types
   std::vector<int32_t> equality_ids;  ///< of an equality delete file: the columns it matches on
+  int32_t spec_id = 0;                ///< the partition spec it was written for
+  std::string partition;              ///< its partition tuple, Avro-encoded (PartitionTransform::Encode)
 };
 
 /// One table's metadata (format version 2): schemas with field ids, snapshots, and the log of
@@ -55,6 +59,15 @@ class TableMetadata {
   Result<std::vector<int32_t>> ColumnIds(const Schema& schema);
   /// The current schema as JSON (what manifests carry).
   const nlohmann::json& CurrentSchema() const;
+  /// Makes the spec of `fields` (`partition-by`; none: unpartitioned) the default, adding it
+  /// when the table has no spec like it (Iceberg's partition evolution: earlier files keep
+  /// theirs). Its columns must be the current schema's. Returns its id.
+  Result<int32_t> Partition(const std::vector<PartitionField>& fields);
+  /// The id of a spec without fields, added when the table has none: equality deletes of it
+  /// apply to the rows of every partition.
+  int32_t UnpartitionedSpec();
+  /// The fields of the spec `id`, bound to the current schema's columns.
+  Result<std::vector<PartitionTransform>> Spec(int32_t id) const;
   int64_t current_snapshot_id() const;
   /// The manifest list of the current snapshot; empty when there is none.
   std::string CurrentManifestList() const;
@@ -73,8 +86,9 @@ class TableMetadata {
   std::string location_;
 };
 
-/// Writes the manifest at `path` listing `files` (all data, or all deletes) as added by snapshot
-/// `snapshot_id` (their sequence number is the snapshot's, inherited); returns its size in bytes.
+/// Writes the manifest at `path` listing `files` (all data, or all deletes, all of one partition
+/// spec) as added by snapshot `snapshot_id` (their sequence number is the snapshot's,
+/// inherited); returns its size in bytes.
 Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& table, int64_t snapshot_id,
                               const std::vector<DataFile>& files);
 
@@ -83,6 +97,7 @@ struct ManifestEntry {
   std::string path;
   int64_t length = 0;
   int32_t content = 0;  ///< 0: data files, 1: delete files
+  int32_t spec_id = 0;  ///< the partition spec of its files
   int64_t sequence_number = 0, min_sequence_number = 0, added_snapshot_id = 0;
   int32_t added_files = 0, existing_files = 0, deleted_files = 0;
   int64_t added_rows = 0, existing_rows = 0, deleted_rows = 0;

@@ -1,10 +1,14 @@
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
+#include <tuple>
 #include <unordered_map>
 
 #include "nilus/connectors/lakehouse/iceberg.h"
@@ -50,6 +54,21 @@ CREATE TABLE IF NOT EXISTS iceberg_namespace_properties (
 /// A data file is cut when it reaches this size.
 constexpr int64_t kFileBytes = 128 << 20;
 
+/// A load of a partitioned table writes one file per partition it meets, and holds at most
+/// kPartitionBufferBytes of their row groups in memory (the largest is written out as a row
+/// group first): memory stays bounded however many partitions the rows fall in, and each
+/// partition's rows make one file per load.
+constexpr int64_t kPartitionBufferBytes = 64 << 20;
+
+/// How many partitions' files a load keeps open at once (the least recently written is closed
+/// to make room): half the descriptors the process may open (the rest are for its connections
+/// and other files), at most 4,096.
+size_t OpenPartitionFiles() {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0) return 256;
+  return static_cast<size_t>(std::clamp<rlim_t>(files.rlim_cur / 2, 64, 4096));
+}
+
 /// The files a load writes in a table's folders start with its id; while it runs, a marker named
 /// after it stands in the table's `pending/` folder, so that what a killed load left is found
 /// without listing the table's files.
@@ -69,6 +88,10 @@ struct FileInProgress {
   Schema schema;
   std::vector<int32_t> ids;  ///< the Iceberg field ids of its columns
   int64_t rows = 0;
+  int32_t index = -1;     ///< a data file's place in TableWrite::data_paths
+  int32_t spec_id = 0;    ///< the partition spec it is written for
+  std::string partition;  ///< and its partition tuple (Avro-encoded)
+  uint64_t used = 0;      ///< when it was last written to (TableWrite::clock)
 };
 
 /// A row this load wrote: its data file (an index into TableWrite::data_paths) and position.
@@ -81,19 +104,25 @@ struct RowAt {
 /// (data files and, for a merge, delete files), and those being written.
 struct TableWrite {
   std::string ns, name;
-  std::string previous;  ///< the metadata file the catalog points at ("" for a new table)
-  iceberg::TableMetadata metadata;
-  bool replace = false;                  ///< the snapshot holds this load's files only
-  FileInProgress data;                   ///< the data file being written
-  std::vector<std::string> data_paths;   ///< this load's data files, in the order they were opened
-  std::vector<iceberg::DataFile> files;  ///< closed files: data, equality deletes, position deletes
-  std::string new_metadata;              ///< written at commit
-  std::vector<std::string> dropped;      ///< files the new metadata no longer refers to
+  std::string previous = {};  ///< the metadata file the catalog points at ("" for a new table)
+  iceberg::TableMetadata metadata = {};
+  bool replace = false;  ///< the snapshot holds this load's files only
+  /// The partition spec this load writes data files for (chosen at its first batch), and its
+  /// fields (none: unpartitioned).
+  std::optional<int32_t> spec_id = {};
+  std::vector<iceberg::PartitionTransform> partitioning = {};
+  std::map<std::string, FileInProgress> data = {};  ///< the data files being written, by partition tuple
+  uint64_t clock = 0;                               ///< counts writes, for FileInProgress::used
+  std::vector<std::string> data_paths = {};         ///< this load's data files, in the order they were opened
+  std::vector<std::string> data_partitions = {};    ///< and their partition tuples
+  std::vector<iceberg::DataFile> files = {};        ///< closed files: data, equality deletes, position deletes
+  std::string new_metadata = {};                    ///< written at commit
+  std::vector<std::string> dropped = {};            ///< files the new metadata no longer refers to
 
   // A merge: the load's rows replace the table's rows of the same key (see Upserts).
-  FileInProgress equality_deletes;              ///< the keys whose older rows go
-  std::unordered_map<std::string, RowAt> live;  ///< each key of the load: the row that holds it now
-  std::vector<RowAt> superseded;                ///< rows of this load that a later row of their key replaced
+  FileInProgress equality_deletes = {};              ///< the keys whose older rows go
+  std::unordered_map<std::string, RowAt> live = {};  ///< each key of the load: the row that holds it now
+  std::vector<RowAt> superseded = {};                ///< rows of this load that a later row of their key replaced
 
   /// Whether snapshots before this load may hold rows (that a merge must delete by key).
   bool older_rows() const { return !replace && !metadata.CurrentManifestList().empty(); }
@@ -200,14 +229,7 @@ class LakehouseLoad final : public Load {
     std::vector<RecordBatch::ColumnPtr> columns;
     for (size_t c = 0; c < rows.num_columns(); ++c) columns.push_back(rows.column_ptr(c));
     columns.push_back(ids);
-    return WriteRows(*t, t->data, RecordBatch(schema, std::move(columns), rows.num_rows()), spec_.file_rows,
-                     [&](int64_t first, int64_t n) {
-                       // Where each upserted key's row now is.
-                       const auto file = static_cast<int32_t>(t->data_paths.size() - 1);
-                       for (int64_t r = first; r < first + n && !keys.empty(); ++r) {
-                         t->live[keys[static_cast<size_t>(r)]] = {file, t->data.rows - n + (r - first)};
-                       }
-                     })
+    return WriteData(*t, spec, RecordBatch(schema, std::move(columns), rows.num_rows()), keys)
         .WithContext("writing " + spec.qualified());
   }
 
@@ -247,7 +269,7 @@ class LakehouseLoad final : public Load {
     NILUS_ASSIGN_OR_RAISE(SqlRows rows, db_->Query("SELECT metadata_location FROM iceberg_tables WHERE catalog_name "
                                                    "= $1 AND table_namespace = $2 AND table_name = $3",
                                                    {kCatalogName, ns, name}));
-    TableWrite t{ns, name, "", iceberg::TableMetadata::Create(""), false, {}, {}, {}, "", {}, {}, {}, {}};
+    TableWrite t{.ns = ns, .name = name, .metadata = iceberg::TableMetadata::Create("")};
     if (!rows.empty() && rows[0][0]) {
       t.previous = *rows[0][0];
       NILUS_ASSIGN_OR_RAISE(std::string text, storage_->Read(t.previous));
@@ -290,15 +312,17 @@ class LakehouseLoad final : public Load {
 
   /// Forgets (and deletes) the files this load wrote to `t` so far, and what it knew of its keys.
   Status Discard(TableWrite& t) {
-    for (FileInProgress* f : {&t.data, &t.equality_deletes}) {
+    for (FileInProgress* f : OpenFiles(t)) {
       if (f->writer) {
         f->writer.reset();  // the unfinished file goes with it
         NILUS_RETURN_NOT_OK(storage_->Remove(f->path));
       }
     }
+    t.data.clear();
     for (const auto& f : t.files) NILUS_RETURN_NOT_OK(storage_->Remove(f.path));
     t.files.clear();
     t.data_paths.clear();
+    t.data_partitions.clear();
     t.live.clear();
     t.superseded.clear();
     return Status::OK();
@@ -364,6 +388,100 @@ class LakehouseLoad final : public Load {
     return static_cast<int64_t>(write.size()) == batch.num_rows() ? data : *TakeRows(data, write);
   }
 
+  /// The files of `t` being written: data files and the equality delete file.
+  static std::vector<FileInProgress*> OpenFiles(TableWrite& t) {
+    std::vector<FileInProgress*> out;
+    for (auto& [partition, f] : t.data) out.push_back(&f);
+    out.push_back(&t.equality_deletes);
+    return out;
+  }
+
+  /// Writes a batch of `t`'s rows (with the load id column) as data: to one file, or, for a
+  /// partitioned table, each row to the file of its partition. `keys` (a merge) are the rows'
+  /// keys, whose rows' places go to TableWrite::live.
+  Status WriteData(TableWrite& t, const TableSpec& spec, const RecordBatch& rows,
+                   const std::vector<std::string>& keys) {
+    if (!t.spec_id) {
+      // The first batch: its columns join the table, whose partition spec follows partition-by
+      // (for the tables the pipeline lands; their child tables are not partitioned).
+      NILUS_RETURN_NOT_OK(t.metadata.ColumnIds(rows.schema()).status());
+      NILUS_ASSIGN_OR_RAISE(
+          t.spec_id, t.metadata.Partition(spec.root.empty() ? spec_.partition_by : std::vector<PartitionField>{}));
+      NILUS_ASSIGN_OR_RAISE(t.partitioning, t.metadata.Spec(*t.spec_id));
+    }
+    // Where each upserted key's row now is: the place in `rows` of each row written.
+    auto write = [&](FileInProgress& file, const RecordBatch& part, const std::vector<int64_t>* places) {
+      return WriteRows(t, file, part, spec_.file_rows, [&](int64_t first, int64_t n) {
+        for (int64_t r = first; r < first + n && !keys.empty(); ++r) {
+          const int64_t row = places ? (*places)[static_cast<size_t>(r)] : r;
+          t.live[keys[static_cast<size_t>(row)]] = {file.index, file.rows - n + (r - first)};
+        }
+      });
+    };
+    if (t.partitioning.empty()) {
+      NILUS_ASSIGN_OR_RAISE(FileInProgress * file, DataFileFor(t, ""));
+      return write(*file, rows, nullptr);
+    }
+    std::vector<const Column*> sources;
+    for (const auto& field : t.partitioning) {
+      const int c = rows.schema().FieldIndex(field.column());
+      sources.push_back(c < 0 ? nullptr : &rows.column(static_cast<size_t>(c)));
+    }
+    // The rows of each partition, in the order the partitions first appear.
+    std::unordered_map<std::string, std::vector<int64_t>> groups;
+    std::vector<const std::string*> order;
+    std::string tuple;
+    for (int64_t r = 0; r < rows.num_rows(); ++r) {
+      tuple.clear();
+      for (size_t f = 0; f < sources.size(); ++f) NILUS_RETURN_NOT_OK(t.partitioning[f].Encode(sources[f], r, tuple));
+      auto [it, fresh] = groups.try_emplace(tuple);
+      if (fresh) order.push_back(&it->first);
+      it->second.push_back(r);
+    }
+    for (const std::string* partition : order) {
+      const std::vector<int64_t>& places = groups[*partition];
+      const bool all = static_cast<int64_t>(places.size()) == rows.num_rows();
+      NILUS_ASSIGN_OR_RAISE(FileInProgress * file, DataFileFor(t, *partition));
+      NILUS_RETURN_NOT_OK(write(*file, all ? rows : *TakeRows(rows, places), &places));
+    }
+    return BoundBuffers(t);
+  }
+
+  /// Writes out the largest row groups that partitioned files hold in memory until they hold
+  /// at most kPartitionBufferBytes.
+  static Status BoundBuffers(TableWrite& t) {
+    for (;;) {
+      int64_t total = 0;
+      parquet::ParquetWriter* largest = nullptr;
+      for (auto& [partition, f] : t.data) {
+        if (!f.writer) continue;
+        const int64_t held = f.writer->BufferedBytes();
+        total += held;
+        if (!largest || held > largest->BufferedBytes()) largest = f.writer.get();
+      }
+      if (total <= kPartitionBufferBytes) return Status::OK();
+      NILUS_RETURN_NOT_OK(largest->FlushRowGroup());
+    }
+  }
+
+  /// The data file that rows of `partition` go to; at most OpenPartitionFiles() are open, the
+  /// one written to least recently closed to make room.
+  Result<FileInProgress*> DataFileFor(TableWrite& t, const std::string& partition) {
+    auto [it, fresh] = t.data.try_emplace(partition);
+    it->second.spec_id = *t.spec_id;
+    it->second.partition = partition;
+    it->second.used = ++t.clock;
+    if (fresh && t.data.size() > OpenPartitionFiles()) {
+      auto oldest = t.data.end();
+      for (auto f = t.data.begin(); f != t.data.end(); ++f) {
+        if (f != it && (oldest == t.data.end() || f->second.used < oldest->second.used)) oldest = f;
+      }
+      if (oldest->second.writer) NILUS_RETURN_NOT_OK(CloseFile(t, oldest->second));
+      t.data.erase(oldest);
+    }
+    return &it->second;
+  }
+
   /// Writes `rows` to `file` (opened for their columns when needed), cut into files at
   /// `file_rows` rows (0: no limit) or kFileBytes; `written(first, n)` is told of each part
   /// written to one file (the rows first … first+n-1 of `rows`, now the last n of the file).
@@ -397,10 +515,18 @@ class LakehouseLoad final : public Load {
     NILUS_ASSIGN_OR_RAISE(std::string staging, storage_->StagingPath(file.path));
     parquet::WriterOptions options;
     options.field_ids = file.ids;
+    options.zstd = zstd_.get();
     NILUS_ASSIGN_OR_RAISE(file.writer, parquet::ParquetWriter::Open(staging, schema, options));
     file.schema = schema;
     file.rows = 0;
-    if (&file == &t.data) t.data_paths.push_back(file.path);
+    if (&file == &t.equality_deletes) {
+      // The keys' older rows may be in any partition.
+      file.spec_id = t.metadata.UnpartitionedSpec();
+    } else {
+      file.index = static_cast<int32_t>(t.data_paths.size());
+      t.data_paths.push_back(file.path);
+      t.data_partitions.push_back(file.partition);
+    }
     return Status::OK();
   }
 
@@ -408,7 +534,8 @@ class LakehouseLoad final : public Load {
     NILUS_ASSIGN_OR_RAISE(parquet::FileSummary summary, file.writer->Close());
     file.writer.reset();
     NILUS_RETURN_NOT_OK(storage_->Publish(file.path).WithContext("writing " + t.ns + "." + t.name));
-    iceberg::DataFile done{file.path, std::move(summary), iceberg::Content::kData, file.ids, {}, {}};
+    iceberg::DataFile done{file.path, std::move(summary), iceberg::Content::kData, file.ids, {},
+                           {},        file.spec_id,       file.partition};
     for (const auto& f : file.schema.fields()) done.types.push_back(f.type);
     if (&file == &t.equality_deletes) {
       done.content = iceberg::Content::kEqualityDeletes;
@@ -418,43 +545,49 @@ class LakehouseLoad final : public Load {
     return Status::OK();
   }
 
-  /// The position delete file of the rows of this load that later rows of their key replaced:
-  /// (data file, position) pairs in that order, as the specification asks.
+  /// The position delete files of the rows of this load that later rows of their key replaced,
+  /// one per partition (a position delete applies to the data files of its own): (data file,
+  /// position) pairs in that order, as the specification asks.
   Status WritePositionDeletes(TableWrite& t) {
-    if (t.superseded.empty()) return Status::OK();
+    auto partition = [&](const RowAt& row) -> const std::string& {
+      return t.data_partitions[static_cast<size_t>(row.file)];
+    };
+    auto path = [&](const RowAt& row) -> const std::string& { return t.data_paths[static_cast<size_t>(row.file)]; };
     std::sort(t.superseded.begin(), t.superseded.end(), [&](const RowAt& a, const RowAt& b) {
-      const auto& pa = t.data_paths[static_cast<size_t>(a.file)];
-      const auto& pb = t.data_paths[static_cast<size_t>(b.file)];
-      return pa != pb ? pa < pb : a.pos < b.pos;
+      return std::tie(partition(a), path(a), a.pos) < std::tie(partition(b), path(b), b.pos);
     });
     Schema schema;
     schema.AddField({"file_path", LogicalType::Text(), false});
     schema.AddField({"pos", LogicalType::Bigint(), false});
-    auto paths = std::make_shared<Column>(LogicalType::Text());
-    auto positions = std::make_shared<Column>(LogicalType::Bigint());
-    for (const RowAt& row : t.superseded) {
-      paths->AppendBytes(t.data_paths[static_cast<size_t>(row.file)]);
-      positions->AppendInt64(row.pos);
+    for (size_t first = 0, end = 0; first < t.superseded.size(); first = end) {
+      auto paths = std::make_shared<Column>(LogicalType::Text());
+      auto positions = std::make_shared<Column>(LogicalType::Bigint());
+      for (end = first; end < t.superseded.size() && partition(t.superseded[end]) == partition(t.superseded[first]);
+           ++end) {
+        paths->AppendBytes(path(t.superseded[end]));
+        positions->AppendInt64(t.superseded[end].pos);
+      }
+      FileInProgress file;
+      file.path = fmt::format("{}/data/{}-{:05d}-deletes.parquet", t.metadata.location(), spec_.load_id, files_++);
+      file.ids = {iceberg::kDeleteFilePathId, iceberg::kDeletePosId};
+      NILUS_ASSIGN_OR_RAISE(std::string staging, storage_->StagingPath(file.path));
+      parquet::WriterOptions options;
+      options.field_ids = file.ids;
+      options.zstd = zstd_.get();
+      NILUS_ASSIGN_OR_RAISE(file.writer, parquet::ParquetWriter::Open(staging, schema, options));
+      NILUS_RETURN_NOT_OK(file.writer->Write(RecordBatch(schema, {paths, positions}, paths->length())));
+      NILUS_ASSIGN_OR_RAISE(parquet::FileSummary summary, file.writer->Close());
+      file.writer.reset();
+      NILUS_RETURN_NOT_OK(storage_->Publish(file.path));
+      t.files.push_back({file.path,
+                         std::move(summary),
+                         iceberg::Content::kPositionDeletes,
+                         file.ids,
+                         {LogicalType::Text(), LogicalType::Bigint()},
+                         {},
+                         *t.spec_id,
+                         partition(t.superseded[first])});
     }
-    const auto n = static_cast<int64_t>(t.superseded.size());
-    RecordBatch rows(schema, {paths, positions}, n);
-    FileInProgress file;
-    file.path = fmt::format("{}/data/{}-{:05d}-deletes.parquet", t.metadata.location(), spec_.load_id, files_++);
-    file.ids = {iceberg::kDeleteFilePathId, iceberg::kDeletePosId};
-    NILUS_ASSIGN_OR_RAISE(std::string staging, storage_->StagingPath(file.path));
-    parquet::WriterOptions options;
-    options.field_ids = file.ids;
-    NILUS_ASSIGN_OR_RAISE(file.writer, parquet::ParquetWriter::Open(staging, schema, options));
-    NILUS_RETURN_NOT_OK(file.writer->Write(rows));
-    NILUS_ASSIGN_OR_RAISE(parquet::FileSummary summary, file.writer->Close());
-    file.writer.reset();
-    NILUS_RETURN_NOT_OK(storage_->Publish(file.path));
-    t.files.push_back({file.path,
-                       std::move(summary),
-                       iceberg::Content::kPositionDeletes,
-                       file.ids,
-                       {LogicalType::Text(), LogicalType::Bigint()},
-                       {}});
     return Status::OK();
   }
 
@@ -462,7 +595,7 @@ class LakehouseLoad final : public Load {
   /// files, the manifest list (with the earlier manifests too, unless the load replaces the
   /// table) and the metadata file.
   Status Snapshot(TableWrite& t, const json& state) {
-    for (FileInProgress* f : {&t.data, &t.equality_deletes}) {
+    for (FileInProgress* f : OpenFiles(t)) {
       if (f->writer) NILUS_RETURN_NOT_OK(CloseFile(t, *f));
     }
     NILUS_RETURN_NOT_OK(WritePositionDeletes(t));
@@ -483,19 +616,19 @@ class LakehouseLoad final : public Load {
       added[f.content].second += f.summary.rows;
       bytes += f.summary.bytes;
     }
-    for (const bool deletes : {true, false}) {  // the data manifest first in the list
-      std::vector<iceberg::DataFile> files;
-      for (const auto& f : t.files) {
-        if ((f.content != iceberg::Content::kData) == deletes) files.push_back(f);
-      }
-      if (files.empty()) continue;
-      const std::string path = meta + spec_.load_id + (deletes ? "-m1.avro" : "-m0.avro");
+    // One manifest for each kind of content (data, deletes) and partition spec, the data
+    // manifest first in the list.
+    std::map<std::pair<bool, int32_t>, std::vector<iceberg::DataFile>> kinds;
+    for (const auto& f : t.files) kinds[{f.content == iceberg::Content::kData, f.spec_id}].push_back(f);
+    int written = 0;
+    for (const auto& [kind, files] : kinds) {
+      const std::string path = meta + fmt::format("{}-m{}.avro", spec_.load_id, written++);
       NILUS_ASSIGN_OR_RAISE(std::string staging, storage_->StagingPath(path));
       NILUS_ASSIGN_OR_RAISE(int64_t length, iceberg::WriteManifest(staging, t.metadata, snapshot, files));
       NILUS_RETURN_NOT_OK(storage_->Publish(path));
       int64_t rows = 0;
       for (const auto& f : files) rows += f.summary.rows;
-      manifests.insert(manifests.begin(), {path, length, deletes ? 1 : 0, seq, seq, snapshot,
+      manifests.insert(manifests.begin(), {path, length, kind.first ? 0 : 1, kind.second, seq, seq, snapshot,
                                            static_cast<int32_t>(files.size()), 0, 0, rows, 0, 0});
     }
     const std::string list = meta + fmt::format("{}-snap-{}.avro", spec_.load_id, snapshot);
@@ -581,6 +714,8 @@ class LakehouseLoad final : public Load {
   std::unique_ptr<Storage> storage_;
   std::unique_ptr<Load> catalog_load_;
   SqlDialect* db_ = nullptr;
+  /// One compression context for every file the load writes (it outlives them).
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> zstd_{ZSTD_createCCtx(), ZSTD_freeCCtx};
   std::map<std::string, TableWrite> tables_;
   int files_ = 0;
   bool committed_ = false;
@@ -662,10 +797,10 @@ Result<std::unique_ptr<Destination>> OpenS3Lakehouse(const Uri& uri, std::stop_t
 Status RegisterLakehouse(ConnectorRegistry& registry) {
   NILUS_RETURN_NOT_OK(registry.AddDestination(
       "lakehouse", OpenLocalLakehouse,
-      {.options = {"loader-file-size"}, .not_yet = {"partition-by", "cluster-by", "staging_bucket"}}));
+      {.options = {"loader-file-size", "partition-by"}, .not_yet = {"cluster-by", "staging_bucket"}}));
   return registry.AddDestination(
       "s3", OpenS3Lakehouse,
-      {.options = {"loader-file-size", "aws_region"}, .not_yet = {"partition-by", "cluster-by", "staging_bucket"}});
+      {.options = {"loader-file-size", "aws_region", "partition-by"}, .not_yet = {"cluster-by", "staging_bucket"}});
 }
 
 }  // namespace nilus

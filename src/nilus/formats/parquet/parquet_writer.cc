@@ -8,6 +8,7 @@
 #include <cstring>
 #include <functional>
 
+#include "nilus/core/values.h"
 #include "nilus/formats/parquet/thrift_compact.h"
 
 namespace nilus::parquet {
@@ -34,12 +35,16 @@ struct ColumnType {
   int precision = 0, scale = 0;
 };
 
+}  // namespace
+
 /// The fewest bytes whose two's complement holds every decimal of `precision` digits.
 int32_t DecimalBytes(int precision) {
   int32_t n = 1;
   while (std::ldexp(1.0, 8 * n - 1) < std::pow(10.0, precision)) ++n;
   return n;
 }
+
+namespace {
 
 ColumnType TypeFor(const LogicalType& t) {
   switch (t.id) {
@@ -72,42 +77,6 @@ ColumnType TypeFor(const LogicalType& t) {
       return {Physical::kFixed, 16, Logical::kUuid};
   }
   return {};
-}
-
-/// The unscaled value of decimal text at `scale`, when it has at most `precision` digits and
-/// no more fraction digits than `scale` (nothing is rounded).
-bool Unscaled(std::string_view text, int precision, int scale, __int128* out) {
-  size_t i = 0;
-  bool negative = false;
-  if (i < text.size() && (text[i] == '-' || text[i] == '+')) negative = text[i++] == '-';
-  __int128 v = 0, limit = 1;
-  for (int k = 0; k < precision; ++k) limit *= 10;
-  int fraction = -1;
-  bool digits = false;
-  for (; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '.' && fraction < 0) {
-      fraction = 0;
-      continue;
-    }
-    if (c < '0' || c > '9') return false;
-    digits = true;
-    if (fraction >= 0) {
-      if (fraction == scale) {
-        if (c != '0') return false;
-        continue;
-      }
-      ++fraction;
-    }
-    v = v * 10 + (c - '0');
-    if (v >= limit) return false;
-  }
-  for (int f = std::max(fraction, 0); f < scale; ++f) {
-    v *= 10;
-    if (v >= limit) return false;
-  }
-  *out = negative ? -v : v;
-  return digits;
 }
 
 void PutLE32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
@@ -323,7 +292,7 @@ class ParquetWriter::ColumnWriter {
       case Physical::kInt32:
         if (type_.logical == Logical::kDecimal) {
           __int128 v;
-          if (!Unscaled(c.View(i), type_.precision, type_.scale, &v)) return BadDecimal(c.View(i));
+          if (!ParseUnscaled(c.View(i), type_.precision, type_.scale, &v)) return BadDecimal(c.View(i));
           PutLE32(scratch_, static_cast<uint32_t>(static_cast<int32_t>(v)));
         } else {
           // A date beyond INT32's days is an infinity (PostgreSQL's): ±INT32_MAX stands for it,
@@ -335,7 +304,7 @@ class ParquetWriter::ColumnWriter {
       case Physical::kInt64:
         if (type_.logical == Logical::kDecimal) {
           __int128 v;
-          if (!Unscaled(c.View(i), type_.precision, type_.scale, &v)) return BadDecimal(c.View(i));
+          if (!ParseUnscaled(c.View(i), type_.precision, type_.scale, &v)) return BadDecimal(c.View(i));
           PutLE64(scratch_, static_cast<uint64_t>(static_cast<int64_t>(v)));
         } else {
           // PostgreSQL's -infinity timestamp is INT64_MIN; -INT64_MAX is DuckDB's (and +infinity
@@ -357,7 +326,7 @@ class ParquetWriter::ColumnWriter {
       case Physical::kFixed:
         if (type_.logical == Logical::kDecimal) {
           __int128 v;
-          if (!Unscaled(c.View(i), type_.precision, type_.scale, &v)) return BadDecimal(c.View(i));
+          if (!ParseUnscaled(c.View(i), type_.precision, type_.scale, &v)) return BadDecimal(c.View(i));
           for (int b = type_.length - 1; b >= 0; --b) scratch_.push_back(static_cast<char>(v >> (8 * b)));
         } else {
           value_ = c.View(i);
@@ -568,7 +537,9 @@ class ParquetWriter::ColumnWriter {
 ParquetWriter::ParquetWriter(std::unique_ptr<OutputFile> file, Schema schema, WriterOptions options)
     : file_(std::move(file)), schema_(std::move(schema)), options_(std::move(options)) {}
 
-ParquetWriter::~ParquetWriter() { ZSTD_freeCCtx(zstd_); }
+ParquetWriter::~ParquetWriter() {
+  if (owns_zstd_) ZSTD_freeCCtx(zstd_);
+}
 
 Result<std::unique_ptr<ParquetWriter>> ParquetWriter::Open(const std::string& path, const Schema& schema,
                                                            WriterOptions options) {
@@ -577,7 +548,8 @@ Result<std::unique_ptr<ParquetWriter>> ParquetWriter::Open(const std::string& pa
   }
   NILUS_ASSIGN_OR_RAISE(auto file, OutputFile::Open(path));
   auto w = std::unique_ptr<ParquetWriter>(new ParquetWriter(std::move(file), schema, std::move(options)));
-  w->zstd_ = ZSTD_createCCtx();
+  w->owns_zstd_ = w->options_.zstd == nullptr;
+  w->zstd_ = w->owns_zstd_ ? ZSTD_createCCtx() : w->options_.zstd;
   for (const auto& field : w->schema_.fields()) {
     w->columns_.push_back(std::make_unique<ColumnWriter>(field, w->options_, w->zstd_));
   }
@@ -602,8 +574,10 @@ Status ParquetWriter::Write(const RecordBatch& batch) {
   return Status::OK();
 }
 
-int64_t ParquetWriter::EstimatedSize() const {
-  int64_t size = file_->size();
+int64_t ParquetWriter::EstimatedSize() const { return file_->size() + BufferedBytes(); }
+
+int64_t ParquetWriter::BufferedBytes() const {
+  int64_t size = 0;
   for (const auto& c : columns_) size += c->pending_bytes();
   return size;
 }

@@ -30,6 +30,9 @@ struct WriterOptions {
   std::vector<int32_t> field_ids;
   /// Key-value metadata of the file.
   std::vector<std::pair<std::string, std::string>> metadata;
+  /// A zstd context to compress with, shared by the writers of one thread (a load writing many
+  /// partitions' files at once); nullptr: the writer has its own.
+  ZSTD_CCtx* zstd = nullptr;
 };
 
 /// What the file holds of one column, for a table format's manifest: counts and the bounds of
@@ -50,6 +53,10 @@ struct FileSummary {
   std::vector<int64_t> row_group_offsets;
 };
 
+/// The bytes of the fixed-length form of a decimal of `precision` digits (Parquet's and
+/// Iceberg's).
+int32_t DecimalBytes(int precision);
+
 /// The Parquet type of a column of a record batch: its physical type, its logical type, and
 /// how its values are held (see docs/connectors/lakehouse.md for the mapping).
 enum class Physical : uint8_t { kBoolean = 0, kInt32 = 1, kInt64 = 2, kDouble = 5, kByteArray = 6, kFixed = 7 };
@@ -68,16 +75,21 @@ class ParquetWriter {
   Status Write(const RecordBatch& batch);
   /// The file's size if it were closed now (an estimate of what is not yet compressed).
   int64_t EstimatedSize() const;
+  /// The bytes of the row group held in memory (compressed pages, the page being filled, the
+  /// dictionaries).
+  int64_t BufferedBytes() const;
+  /// Writes the rows held in memory to the file as a row group (none: nothing).
+  Status FlushRowGroup();
   /// Writes the last row group and the footer, and closes the file.
   Result<FileSummary> Close();
 
  private:
   class ColumnWriter;
   ParquetWriter(std::unique_ptr<OutputFile> file, Schema schema, WriterOptions options);
-  Status FlushRowGroup();
 
   std::unique_ptr<OutputFile> file_;
   ZSTD_CCtx* zstd_ = nullptr;
+  bool owns_zstd_ = false;
   Schema schema_;
   WriterOptions options_;
   std::vector<std::unique_ptr<ColumnWriter>> columns_;
