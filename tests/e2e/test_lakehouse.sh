@@ -177,6 +177,17 @@ print(len(seen))' "$WORK/table.json"
 [ "$(field parts "['manifest_meta']['partition-spec']")" = '[{"field-id":1000,"name":"placed_month","source-id":4,"transform":"month"},{"field-id":1001,"name":"customer_truncate","source-id":2,"transform":"truncate[2]"},{"field-id":1002,"name":"id_bucket","source-id":1,"transform":"bucket[4]"}]' ] ||
   fail "the manifest's partition spec: $(field parts "['manifest_meta']['partition-spec']")"
 CHECKS=$((CHECKS + 3))
+# The partitioning example of docs/connectors/lakehouse.md, with a source of those columns.
+awk 'BEGIN { print "id,placed,region,sku"; for (i = 1; i <= 5000; i++)
+  printf "%d,2024-%02d-01,%s,SKU-%d\n", i, 1 + i % 12, (i % 3 ? "eu" : "us"), i % 50 }' >doc_parts.csv
+{ printf 'source:\n  address: csv://doc_parts.csv\n  options: {source-table: doc_parts}\n'
+  awk '/^## Partitioning/ { on = 1 } on && /^```yaml$/ { block = 1; next } block && /^```/ { exit } block' "$ROOT/docs/connectors/lakehouse.md"
+} >doc_parts.yaml
+expect_ok run doc_parts.yaml
+[ "$(CATALOG=lake/catalog.db field orders "['manifest_meta']['partition-spec']" | /usr/bin/python3 -c 'import json, sys
+print(" ".join(f["name"] + ":" + f["transform"] for f in json.loads(sys.stdin.read())))')" = \
+  "placed_month:month region:identity id_bucket:bucket[16] sku_prefix:truncate[4]" ] || fail "the doc's partitioning example"
+CHECKS=$((CHECKS + 1))
 # Partition evolution: a load with another partition-by writes its files for a new spec; the
 # earlier files keep theirs, and the table reads whole.
 partitioned more.csv parts append '[{column: placed, type: day}]' >parts2.yaml

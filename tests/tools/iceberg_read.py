@@ -78,7 +78,8 @@ data, position_deletes, equality_deletes = [], [], []
 out["partitions"] = []
 for m in manifests:
     meta, entries = avro_records(m["manifest_path"])
-    out["manifest_meta" if m["content"] == 0 else "delete_manifest_meta"] = meta
+    # The newest manifest's metadata of each content (the list has the newest first).
+    out.setdefault("manifest_meta" if m["content"] == 0 else "delete_manifest_meta", meta)
     spec_id = int(meta["partition-spec-id"])
     assert spec_id == m["partition_spec_id"], "the manifest list and the manifest disagree on the spec"
     unpartitioned = json.loads(meta["partition-spec"]) == []
