@@ -33,6 +33,19 @@ for n in "${sizes[@]}"; do
   got=$(node "$DUCKDB" "SELECT count(*) FROM read_parquet('$work/lake/raw/orders/data/*.parquet')")
   [ "$got" = "$n" ] || { echo "nilus loaded $got rows, expected $n" >&2; exit 1; }
   report "$n" "nilus ingest to lakehouse" "$mb" "$ref" "$(bytes_mb "$work/lake/raw/orders/data") data"
+
+  # Partitioned by the day of created_at (84 days, every batch meets every one of them): DuckDB
+  # writes a Hive-partitioned folder, nilus an Iceberg table with a day partition spec.
+  BEFORE_EACH=clean measure duckdb_partitioned node "$DUCKDB" \
+    "COPY (SELECT *, created_at::date AS day FROM read_csv('$csv')) TO '$work/duck.parquet' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (day))"
+  ref=$SECS
+  report "$n" "DuckDB COPY partitioned by day" "$mb" "$ref" "$(bytes_mb "$work/duck.parquet")"
+  printf 'source:\n  address: file://%s\nsink:\n  address: lakehouse:///%s/lake\n  options:\n    dest-table: raw.orders\n    incremental-strategy: append\n    partition-by: [{column: created_at, type: day}]\n' \
+    "$csv" "$work" >"$work/partitioned.yaml"
+  BEFORE_EACH=clean NILUS_HOME=$work/home measure nilus_partitioned "$NILUS" run "$work/partitioned.yaml" --log-level warn
+  got=$(node "$DUCKDB" "SELECT count(*), count(DISTINCT filename) FROM read_parquet('$work/lake/raw/orders/data/*.parquet', filename = true)")
+  [ "$got" = "$n|84" ] || { echo "nilus loaded $got rows|files, expected $n|84" >&2; exit 1; }
+  report "$n" "nilus partitioned by day" "$mb" "$ref" "$(bytes_mb "$work/lake/raw/orders/data") data"
   rm -f "$csv"
   clean
 done

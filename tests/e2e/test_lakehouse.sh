@@ -219,19 +219,35 @@ expect_exit 2 run bad2.yaml
 expect_err_contains "partition-by day of column 'customer': the column is string, and day applies to date, timestamp and timestamptz columns only"
 [ "$(table bad | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["exists"])')" = False ] || fail "a refused load created its table"
 
-# The history stays bounded (a CDC pipeline commits every second): 105 loads leave 100
-# snapshots, 100 earlier metadata files and 100 version copies, and every row.
-for i in $(seq 105); do
-  printf 'id\n%d\n' "$i" >"one$i.csv"
-  "$NILUS_BIN" ingest --source-uri "csv://one$i.csv" --source-table "one$i" --dest-uri lakehouse://wh \
-    --dest-table raw.hist >/dev/null 2>&1 || fail "a load of the history test failed"
-done
+# The history stays bounded (a CDC pipeline commits every second): 205 merges leave 100
+# snapshots, 100 earlier metadata files and 100 version copies, and every row. Each load adds a
+# data manifest and a delete manifest (it updates key 1); once a hundred small ones of a kind
+# are in the list they are merged into one (their files keep their sequence numbers, so the
+# deletes still apply where they did), so the list stays short, and the manifests merged away go
+# when the snapshot that merged them expires.
+hist_load() {
+  printf 'id,v\n1,%d\n%d,%d\n' "$1" "$1" "$1" >"one$1.csv"
+  "$NILUS_BIN" ingest --source-uri "csv://one$1.csv" --source-table "one$1" --dest-uri lakehouse://wh \
+    --dest-table raw.hist --incremental-strategy merge --primary-key id >/dev/null 2>&1 ||
+    fail "a load of the history test failed"
+}
+for i in $(seq 105); do hist_load "$i"; done
+# Unmerged, the list would hold two manifests for each load; merged, at most 99 small ones of each
+# kind and the merged ones.
+[ "$(field hist "['manifests']")" -le 202 ] || fail "the manifests were not merged: $(field hist "['manifests']") in the list"
+[ "$(duck "SELECT count(*), sum(id), sum(v), max(v) FILTER (WHERE id = 1) FROM ($(scan hist))")" = "105|5565|5669|105" ] ||
+  fail "merging manifests lost rows or deletes: $(duck "SELECT count(*), sum(id), sum(v) FROM ($(scan hist))")"
+for i in $(seq 106 205); do hist_load "$i"; done
 [ "$(field hist "['snapshots']")" = 100 ] || fail "snapshots were not expired: $(field hist "['snapshots']")"
-[ "$(duck "SELECT count(*) FROM read_parquet($(files hist))")" = 105 ] || fail "expiring snapshots lost rows"
+[ "$(duck "SELECT count(*), sum(id), sum(v), max(v) FILTER (WHERE id = 1) FROM ($(scan hist))")" = "205|21115|21319|205" ] ||
+  fail "expiring snapshots lost rows or deletes"
+[ "$(field hist "['manifests']")" -le 202 ] || fail "the manifest list grew: $(field hist "['manifests']")"
+# Without the merged-away manifests removed there would be two for each of 205 loads.
+[ "$(ls wh/raw/hist/metadata | grep -c -- '-m[0-9]*\.avro$')" -le 240 ] || fail "manifests merged away were left: $(ls wh/raw/hist/metadata | grep -c -- '-m[0-9]*\.avro$')"
 [ "$(ls wh/raw/hist/metadata | grep -c -- '-snap-')" = 100 ] || fail "manifest lists of expired snapshots were left"
 [ "$(ls wh/raw/hist/metadata | grep -c -- '-[0-9]*\.metadata\.json$')" = 101 ] || fail "old metadata files were left"
 [ "$(ls wh/raw/hist/metadata | grep -c '^v[0-9]*\.metadata\.json$')" = 101 ] || fail "old version copies were left"
-CHECKS=$((CHECKS + 5))
+CHECKS=$((CHECKS + 9))
 
 # A run killed while it writes leaves the table as it was; its files are taken away by the next
 # run, which loads every row once.

@@ -73,6 +73,7 @@ out["operation"] = current["summary"]["operation"]
 out["summary"] = current["summary"]
 list_meta, manifests = avro_records(current["manifest-list"])
 out["manifest_list_meta"] = list_meta
+out["manifests"] = len(manifests)
 ids = {f["id"]: f["name"] for f in schema["fields"]}
 data, position_deletes, equality_deletes = [], [], []
 out["partitions"] = []

@@ -430,6 +430,11 @@ std::vector<std::string> TableMetadata::AddSnapshot(int64_t id, const std::strin
     for (size_t i = 0; i < expire; ++i) {
       expired.insert(snapshots[i].value("snapshot-id", int64_t{0}));
       dropped.push_back(snapshots[i].value("manifest-list", ""));
+      const json& s_summary = snapshots[i].value("summary", json::object());
+      if (auto replaced = s_summary.find("nilus.replaced-manifests"); replaced != s_summary.end()) {
+        json paths = json::parse(replaced->get<std::string>(), nullptr, false);
+        for (const auto& path : paths.is_array() ? paths : json::array()) dropped.push_back(path.get<std::string>());
+      }
     }
     snapshots.erase(snapshots.begin(), snapshots.begin() + static_cast<std::ptrdiff_t>(expire));
     json kept = json::array();
@@ -447,10 +452,17 @@ std::vector<std::string> TableMetadata::AddSnapshot(int64_t id, const std::strin
   return dropped;
 }
 
-Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& table, int64_t snapshot_id,
-                              const std::vector<DataFile>& files) {
-  const bool deletes = !files.empty() && files[0].content != Content::kData;
-  const int32_t spec_id = files.empty() ? 0 : files[0].spec_id;
+namespace {
+
+/// A manifest being written: its Avro file and the schema of its entries.
+struct ManifestWriter {
+  std::unique_ptr<avro::FileWriter> file;
+  json entry_schema;
+};
+
+/// Opens the manifest at `path` for files of partition spec `spec_id`, data or `deletes`.
+Result<ManifestWriter> OpenManifest(const std::string& path, const TableMetadata& table, int32_t spec_id,
+                                    bool deletes) {
   NILUS_ASSIGN_OR_RAISE(std::vector<PartitionTransform> spec, table.Spec(spec_id));
   json partition = json::array(), spec_fields = json::array();
   for (const auto& f : spec) {
@@ -458,14 +470,25 @@ Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& tabl
     spec_fields.push_back(
         {{"name", f.name()}, {"transform", f.transform()}, {"source-id", f.source_id()}, {"field-id", f.field_id()}});
   }
+  ManifestWriter m{nullptr, ManifestEntrySchema(partition)};
   NILUS_ASSIGN_OR_RAISE(
-      auto w, avro::FileWriter::Open(path, ManifestEntrySchema(partition).dump(),
+      m.file, avro::FileWriter::Open(path, m.entry_schema.dump(),
                                      {{"schema", table.CurrentSchema().dump()},
                                       {"schema-id", std::to_string(table.CurrentSchema().value("schema-id", 0))},
                                       {"partition-spec", spec_fields.dump()},
                                       {"partition-spec-id", std::to_string(spec_id)},
                                       {"format-version", "2"},
                                       {"content", deletes ? "deletes" : "data"}}));
+  return m;
+}
+
+}  // namespace
+
+Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& table, int64_t snapshot_id,
+                              const std::vector<DataFile>& files) {
+  const bool deletes = !files.empty() && files[0].content != Content::kData;
+  NILUS_ASSIGN_OR_RAISE(ManifestWriter m, OpenManifest(path, table, files.empty() ? 0 : files[0].spec_id, deletes));
+  auto& w = m.file;
   std::string record;
   for (const auto& file : files) {
     record.clear();
@@ -534,6 +557,38 @@ Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& tabl
     NILUS_RETURN_NOT_OK(w->Append(record));
   }
   return w->Close();
+}
+
+Result<ManifestEntry> MergeManifests(const std::string& path, const TableMetadata& table, int64_t snapshot_id,
+                                     int64_t sequence_number,
+                                     const std::vector<std::pair<ManifestEntry, std::string>>& manifests) {
+  const ManifestEntry& first = manifests.at(0).first;
+  NILUS_ASSIGN_OR_RAISE(ManifestWriter m, OpenManifest(path, table, first.spec_id, first.content != 0));
+  ManifestEntry out{path, 0, first.content, first.spec_id, sequence_number, sequence_number, snapshot_id, 0, 0, 0, 0,
+                    0,    0};
+  std::map<std::string, json> names;
+  std::string record;
+  for (const auto& [entry, bytes] : manifests) {
+    NILUS_ASSIGN_OR_RAISE(avro::File file, avro::Decode(bytes, entry.path));
+    for (json& r : file.records) {
+      if (r.value("status", 0) == 2) continue;  // DELETED: informational only
+      // An added file inherits its snapshot and sequence numbers from the manifest; an
+      // existing one must carry them.
+      r["status"] = 0;
+      if (r["snapshot_id"].is_null()) r["snapshot_id"] = entry.added_snapshot_id;
+      for (const char* seq : {"sequence_number", "file_sequence_number"}) {
+        if (!r.contains(seq) || r[seq].is_null()) r[seq] = entry.sequence_number;
+      }
+      out.min_sequence_number = std::min(out.min_sequence_number, r["sequence_number"].get<int64_t>());
+      out.existing_files += 1;
+      out.existing_rows += r["data_file"].value("record_count", int64_t{0});
+      record.clear();
+      NILUS_RETURN_NOT_OK(avro::EncodeJson(m.entry_schema, r, record, names).WithContext("merging " + entry.path));
+      NILUS_RETURN_NOT_OK(m.file->Append(record));
+    }
+  }
+  NILUS_ASSIGN_OR_RAISE(out.length, m.file->Close());
+  return out;
 }
 
 Result<std::vector<ManifestEntry>> ReadManifestList(std::string_view bytes, const std::string& path) {

@@ -76,7 +76,9 @@ class TableMetadata {
   /// `previous_file` is the metadata file this one replaces ("" for none). The history stays
   /// bounded: the newest kKeptSnapshots snapshots and kKeptMetadataFiles earlier metadata files
   /// are kept. Returns the files that fell out of it (the manifest lists of expired snapshots,
-  /// the metadata files beyond the log), to remove once this metadata is committed.
+  /// the manifests they merged away — `nilus.replaced-manifests` in their summaries: no kept
+  /// snapshot refers to those —, the metadata files beyond the log), to remove once this
+  /// metadata is committed.
   std::vector<std::string> AddSnapshot(int64_t id, const std::string& manifest_list, const std::string& operation,
                                        const nlohmann::json& summary, const std::string& previous_file);
   std::string Dump() const { return json_.dump(2); }
@@ -102,6 +104,15 @@ struct ManifestEntry {
   int32_t added_files = 0, existing_files = 0, deleted_files = 0;
   int64_t added_rows = 0, existing_rows = 0, deleted_rows = 0;
 };
+
+/// Writes the manifest at `path` with the live files of `manifests` (each a manifest list's
+/// entry and the manifest's bytes; all of one content and partition spec, any writer's) as
+/// existing files, their snapshot ids and sequence numbers kept; returns its entry for the
+/// manifest list of snapshot `snapshot_id` (sequence number `sequence_number`). Iceberg's
+/// manifest merging: a table committed every second keeps a short manifest list.
+Result<ManifestEntry> MergeManifests(const std::string& path, const TableMetadata& table, int64_t snapshot_id,
+                                     int64_t sequence_number,
+                                     const std::vector<std::pair<ManifestEntry, std::string>>& manifests);
 
 /// The manifests of the manifest list `bytes`, read from `path` (one another engine may
 /// have written).

@@ -59,6 +59,12 @@ constexpr int64_t kFileBytes = 128 << 20;
 /// group first): memory stays bounded however many partitions the rows fall in, and each
 /// partition's rows make one file per load.
 constexpr int64_t kPartitionBufferBytes = 64 << 20;
+constexpr int64_t kPartitionPageBytes = 256 << 10;
+
+/// Manifest merging (see MergeSmallManifests): how many small manifests of one kind start a
+/// merge, and what is small.
+constexpr size_t kMergeManifestsAt = 100;
+constexpr int64_t kManifestTargetBytes = 8 << 20;
 
 /// How many partitions' files a load keeps open at once (the least recently written is closed
 /// to make room): half the descriptors the process may open (the rest are for its connections
@@ -516,6 +522,8 @@ class LakehouseLoad final : public Load {
     parquet::WriterOptions options;
     options.field_ids = file.ids;
     options.zstd = zstd_.get();
+    // Pages of one partition's file are smaller: many are filled at once.
+    if (!t.partitioning.empty()) options.page_bytes = kPartitionPageBytes;
     NILUS_ASSIGN_OR_RAISE(file.writer, parquet::ParquetWriter::Open(staging, schema, options));
     file.schema = schema;
     file.rows = 0;
@@ -616,11 +624,12 @@ class LakehouseLoad final : public Load {
       added[f.content].second += f.summary.rows;
       bytes += f.summary.bytes;
     }
+    int written = 0;  // the manifests this load wrote
+    NILUS_ASSIGN_OR_RAISE(std::vector<std::string> replaced, MergeSmallManifests(t, snapshot, seq, manifests, written));
     // One manifest for each kind of content (data, deletes) and partition spec, the data
     // manifest first in the list.
     std::map<std::pair<bool, int32_t>, std::vector<iceberg::DataFile>> kinds;
     for (const auto& f : t.files) kinds[{f.content == iceberg::Content::kData, f.spec_id}].push_back(f);
-    int written = 0;
     for (const auto& [kind, files] : kinds) {
       const std::string path = meta + fmt::format("{}-m{}.avro", spec_.load_id, written++);
       NILUS_ASSIGN_OR_RAISE(std::string staging, storage_->StagingPath(path));
@@ -646,6 +655,7 @@ class LakehouseLoad final : public Load {
                     {"nilus.load-id", spec_.load_id},
                     {"nilus.pipeline", spec_.pipeline},
                     {"nilus.state", state.dump()}};
+    if (!replaced.empty()) summary["nilus.replaced-manifests"] = json(replaced).dump();
     const bool deletes =
         added.count(iceberg::Content::kEqualityDeletes) || added.count(iceberg::Content::kPositionDeletes);
     if (deletes) {
@@ -661,6 +671,47 @@ class LakehouseLoad final : public Load {
         t.metadata.AddSnapshot(snapshot, list, t.replace || deletes ? "overwrite" : "append", summary, t.previous);
     t.new_metadata = meta + fmt::format("{}-{:05d}.metadata.json", spec_.load_id, seq);
     return storage_->Write(t.new_metadata, t.metadata.Dump());
+  }
+
+  /// Merges the small manifests of `manifests` (the current snapshot's) that share a content and
+  /// a partition spec into one, once there are kMergeManifestsAt of them (Iceberg's
+  /// commit.manifest.min-count-to-merge), so that a table committed every second keeps a short
+  /// manifest list; a manifest of kManifestTargetBytes or more is left as it is. Returns the
+  /// manifests it replaced (removed once the snapshot that replaced them expires).
+  Result<std::vector<std::string>> MergeSmallManifests(TableWrite& t, int64_t snapshot, int64_t seq,
+                                                       std::vector<iceberg::ManifestEntry>& manifests, int& written) {
+    std::map<std::pair<int32_t, int32_t>, std::vector<size_t>> groups;
+    for (size_t i = 0; i < manifests.size(); ++i) {
+      if (manifests[i].length < kManifestTargetBytes) groups[{manifests[i].content, manifests[i].spec_id}].push_back(i);
+    }
+    std::vector<std::string> replaced;
+    std::vector<bool> gone(manifests.size(), false);
+    std::vector<iceberg::ManifestEntry> merged;
+    for (const auto& [kind, members] : groups) {
+      if (members.size() < kMergeManifestsAt) continue;
+      std::vector<std::pair<iceberg::ManifestEntry, std::string>> inputs;
+      for (size_t i : members) {
+        NILUS_ASSIGN_OR_RAISE(std::string bytes, storage_->Read(manifests[i].path));
+        inputs.emplace_back(manifests[i], std::move(bytes));
+        replaced.push_back(manifests[i].path);
+        gone[i] = true;
+      }
+      const std::string path =
+          t.metadata.location() + "/metadata/" + fmt::format("{}-m{}.avro", spec_.load_id, written++);
+      NILUS_ASSIGN_OR_RAISE(std::string staging, storage_->StagingPath(path));
+      NILUS_ASSIGN_OR_RAISE(iceberg::ManifestEntry entry,
+                            iceberg::MergeManifests(staging, t.metadata, snapshot, seq, inputs));
+      entry.path = path;
+      NILUS_RETURN_NOT_OK(storage_->Publish(path));
+      merged.push_back(std::move(entry));
+    }
+    std::vector<iceberg::ManifestEntry> kept;
+    for (size_t i = 0; i < manifests.size(); ++i) {
+      if (!gone[i]) kept.push_back(std::move(manifests[i]));
+    }
+    kept.insert(kept.end(), merged.begin(), merged.end());
+    manifests = std::move(kept);
+    return replaced;
   }
 
   /// In the catalog's transaction: each table's pointer moves from the metadata file the load

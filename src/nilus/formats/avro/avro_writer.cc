@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <random>
 
 namespace nilus::avro {
@@ -29,6 +30,75 @@ Status Deflate(const std::string& in, std::string& out) {
 }
 
 }  // namespace
+
+Status EncodeJson(const nlohmann::json& schema, const nlohmann::json& value, std::string& out,
+                  std::map<std::string, nlohmann::json>& names) {
+  Encoder e(out);
+  if (schema.is_array()) {  // a union
+    for (size_t b = 0; b < schema.size(); ++b) {
+      if ((schema[b] == "null") == value.is_null()) {
+        e.Union(static_cast<int>(b));
+        return EncodeJson(schema[b], value, out, names);
+      }
+    }
+    return Status::Internal("no branch of the Avro union {} holds {}", schema.dump(),
+                            value.is_null() ? "null" : "a value");
+  }
+  const std::string type = schema.is_string() ? schema.get<std::string>() : schema.value("type", "");
+  auto mismatch = [&] { return Status::Internal("an Avro {} cannot hold {}", type, value.type_name()); };
+  if (type == "null") return Status::OK();
+  if (type == "boolean") {
+    if (!value.is_boolean()) return mismatch();
+    e.Bool(value.get<bool>());
+  } else if (type == "int" || type == "long") {
+    if (!value.is_number_integer()) return mismatch();
+    e.Long(value.get<int64_t>());
+  } else if (type == "float" || type == "double") {
+    if (!value.is_number()) return mismatch();
+    if (type == "float") {
+      const float f = value.get<float>();
+      out.append(reinterpret_cast<const char*>(&f), 4);
+    } else {
+      e.Double(value.get<double>());
+    }
+  } else if (type == "bytes" || type == "string" || type == "fixed") {
+    if (!value.is_string()) return mismatch();
+    if (type == "fixed") {
+      e.Fixed(value.get_ref<const std::string&>());
+    } else {
+      e.Bytes(value.get_ref<const std::string&>());
+    }
+  } else if (type == "enum") {
+    const auto& symbols = schema["symbols"];
+    auto it = std::find(symbols.begin(), symbols.end(), value);
+    if (it == symbols.end()) return mismatch();
+    e.Long(it - symbols.begin());
+  } else if (type == "record") {
+    if (!value.is_object()) return mismatch();
+    for (const auto& field : schema["fields"]) {
+      const std::string& name = field["name"].get_ref<const std::string&>();
+      NILUS_RETURN_NOT_OK(EncodeJson(field["type"], value.contains(name) ? value[name] : nlohmann::json(), out, names));
+    }
+  } else if (type == "array" || type == "map") {
+    if (type == "array" ? !value.is_array() : !value.is_object()) return mismatch();
+    e.BeginBlock(static_cast<int64_t>(value.size()));
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      if (type == "map") e.String(it.key());
+      NILUS_RETURN_NOT_OK(EncodeJson(schema[type == "array" ? "items" : "values"], *it, out, names));
+    }
+    e.EndBlocks();
+  } else if (schema.is_object() && !schema["type"].is_string()) {
+    return EncodeJson(schema["type"], value, out, names);
+  } else if (auto named = names.find(type); named != names.end()) {
+    return EncodeJson(named->second, value, out, names);
+  } else {
+    return Status::Internal("the Avro type {} is not one nilus writes", schema.dump());
+  }
+  if (schema.is_object() && schema.contains("name") && (type == "record" || type == "fixed" || type == "enum")) {
+    names[schema["name"].get<std::string>()] = schema;
+  }
+  return Status::OK();
+}
 
 Result<std::unique_ptr<FileWriter>> FileWriter::Open(const std::string& path, std::string_view schema_json,
                                                      const std::vector<std::pair<std::string, std::string>>& metadata,

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,6 +49,13 @@ class Encoder {
  private:
   std::string& out_;
 };
+
+/// Appends `value` (JSON as avro::Decode gives it: records as objects, a union as its value,
+/// bytes and fixed as strings of raw bytes) in the binary encoding of `schema`. A record's
+/// fields are looked up by name (absent: null); a union takes its null branch for null and its
+/// first other branch otherwise. `names` holds the named types seen so far.
+Status EncodeJson(const nlohmann::json& schema, const nlohmann::json& value, std::string& out,
+                  std::map<std::string, nlohmann::json>& names);
 
 enum class Codec { kNull, kDeflate };
 

@@ -186,6 +186,15 @@ class ParquetWriter::ColumnWriter {
   const Field& field() const { return field_; }
   int64_t raw_bytes() const { return chunk_raw_ + page_raw_; }
   int64_t pending_bytes() const { return static_cast<int64_t>(pages_.size()) + page_raw_ + dict_plain_.size(); }
+  /// The memory its buffers hold (their capacity, not only what is in them).
+  int64_t held_bytes() const {
+    size_t n =
+        4 * (defs_.capacity() + bools_.capacity() + indices_.capacity() + slots_.capacity()) + 8 * entries_.capacity();
+    for (const std::string* b : {&plain_, &scratch_, &body_, &levels_, &compressed_, &pages_, &dict_plain_}) {
+      n += b->capacity();
+    }
+    return static_cast<int64_t>(n);
+  }
 
   Status Append(const Column& c) {
     for (int64_t i = 0; i < c.length(); ++i) {
@@ -265,12 +274,14 @@ class ParquetWriter::ColumnWriter {
     if (min_ && (!summary.min || Less(*min_, *summary.min))) summary.min = min_;
     if (max_ && (!summary.max || Less(*summary.max, *max_))) summary.max = max_;
 
-    // The next chunk starts afresh.
+    // The next chunk starts afresh, its buffers given back (a load writing many files at once
+    // writes row groups out to bound the memory they hold).
     const int64_t raw = raw_total_;
-    pages_.clear();
-    entries_.clear();
-    slots_.clear();
-    dict_plain_.clear();
+    for (std::string* b : {&plain_, &scratch_, &body_, &levels_, &compressed_, &pages_, &dict_plain_}) {
+      std::string().swap(*b);
+    }
+    for (auto* v : {&defs_, &bools_, &indices_, &slots_}) std::vector<uint32_t>().swap(*v);
+    std::vector<std::pair<uint32_t, uint32_t>>().swap(entries_);
     dictionary_on_ = type_.physical != Physical::kBoolean;
     dictionary_pages_ = 0;
     values_ = nulls_ = nans_ = raw_total_ = chunk_raw_ = 0;
@@ -574,11 +585,15 @@ Status ParquetWriter::Write(const RecordBatch& batch) {
   return Status::OK();
 }
 
-int64_t ParquetWriter::EstimatedSize() const { return file_->size() + BufferedBytes(); }
+int64_t ParquetWriter::EstimatedSize() const {
+  int64_t size = file_->size();
+  for (const auto& c : columns_) size += c->pending_bytes();
+  return size;
+}
 
 int64_t ParquetWriter::BufferedBytes() const {
   int64_t size = 0;
-  for (const auto& c : columns_) size += c->pending_bytes();
+  for (const auto& c : columns_) size += c->held_bytes();
   return size;
 }
 

@@ -75,8 +75,8 @@ class ParquetWriter {
   Status Write(const RecordBatch& batch);
   /// The file's size if it were closed now (an estimate of what is not yet compressed).
   int64_t EstimatedSize() const;
-  /// The bytes of the row group held in memory (compressed pages, the page being filled, the
-  /// dictionaries).
+  /// The memory the row group being written holds (compressed pages, the page being filled,
+  /// the dictionaries, and the capacity of their buffers); FlushRowGroup gives it back.
   int64_t BufferedBytes() const;
   /// Writes the rows held in memory to the file as a row group (none: nothing).
   Status FlushRowGroup();
