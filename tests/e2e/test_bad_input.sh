@@ -126,13 +126,16 @@ printf 'source:\n  address: %s\n  options: {column.exclude.list: "public.t.ssn"}
 expect_exit 2 validate cdcopt.yaml
 expect_err_contains "source option 'column.exclude.list' is not honoured by the file:// source; it applies to: postgres, postgresql"
 # options only later connectors implement warn once
-printf 'source:\n  address: %s\nsink:\n  address: %s\n  options: {dest-table: a.b, incremental-strategy: append, cluster-by: [id]}\n' "$src" "$dst" | manifest later
+printf 'source:\n  address: %s\nsink:\n  address: %s\n  options: {dest-table: a.b, incremental-strategy: append, staging_bucket: s3://b}\n' "$src" "$dst" | manifest later
 expect_ok validate later.yaml
-expect_err_contains "sink option 'cluster-by' is not implemented by any connector of this nilus yet"
-# partition-by is the lakehouse's: refused elsewhere
+expect_err_contains "sink option 'staging_bucket' is not implemented by any connector of this nilus yet"
+# partition-by and cluster-by are the lakehouse's: refused elsewhere
 printf 'source:\n  address: %s\nsink:\n  address: %s\n  options: {dest-table: a.b, incremental-strategy: append, partition-by: [{column: id, type: bucket, bucket-count: 4}]}\n' "$src" "$dst" | manifest elsewhere
 expect_exit 2 validate elsewhere.yaml
 expect_err_contains "sink option 'partition-by' is not honoured by the sqlite:// destination; it applies to: lakehouse, s3"
+printf 'source:\n  address: %s\nsink:\n  address: %s\n  options: {dest-table: a.b, incremental-strategy: append, cluster-by: [id]}\n' "$src" "$dst" | manifest sorted
+expect_exit 2 validate sorted.yaml
+expect_err_contains "sink option 'cluster-by' is not honoured by the sqlite:// destination; it applies to: lakehouse, s3"
 # partition-by in its list-of-maps form is validated all the same
 printf 'source:\n  address: %s\nsink:\n  address: %s\n  options:\n    dest-table: a.b\n    incremental-strategy: append\n    partition-by:\n      - {column: at, type: dya}\n' "$src" "$dst" | manifest partition
 expect_exit 2 validate partition.yaml

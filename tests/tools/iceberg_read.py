@@ -73,6 +73,9 @@ out["operation"] = current["summary"]["operation"]
 out["summary"] = current["summary"]
 list_meta, manifests = avro_records(current["manifest-list"])
 out["manifest_list_meta"] = list_meta
+out["default_sort_order"] = next(o["fields"] for o in metadata["sort-orders"]
+                                 if o["order-id"] == metadata["default-sort-order-id"])
+out["sort_order_ids"] = []
 out["manifests"] = len(manifests)
 ids = {f["id"]: f["name"] for f in schema["fields"]}
 data, position_deletes, equality_deletes = [], [], []
@@ -95,6 +98,7 @@ for m in manifests:
         if d["content"] == 0:
             data.append((local(d["file_path"]), d["file_path"], seq, part))
             out["partitions"].append([local(d["file_path"]), spec_id, json.loads(part)[1]])
+            out["sort_order_ids"].append(d["sort_order_id"])
             out["files"].append(local(d["file_path"]))
             out["manifest_rows"] += d["record_count"]
             out.setdefault("bounds", {})

@@ -223,6 +223,8 @@ struct LoadSpec {
   /// `partition-by`: how the tables the pipeline lands (not their child tables) are partitioned,
   /// where the destination partitions (the lakehouse).
   std::vector<PartitionField> partition_by = {};
+  /// `cluster-by`: the columns the rows of each data file are sorted by, likewise.
+  std::vector<std::string> cluster_by = {};
 };
 
 /// One destination transaction over any number of tables: batches of rows for each, then data,

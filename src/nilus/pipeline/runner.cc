@@ -264,7 +264,8 @@ Result<LoadSummary> RunPipeline(const Pipeline& p, const RunOptions& options, co
                 false,
                 std::max<int64_t>(p.sink_options.loader_file_size, 0),
                 p.sink_options.aws_region,
-                p.sink_options.partition_by};
+                p.sink_options.partition_by,
+                p.sink_options.cluster_by};
 
   Committed committed;
   Status st = RetryTransient(context, options.stop, [&]() -> Status {

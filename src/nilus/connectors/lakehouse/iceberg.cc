@@ -294,23 +294,25 @@ Result<std::vector<int32_t>> TableMetadata::ColumnIds(const Schema& schema) {
   return ids;
 }
 
+Result<const json*> TableMetadata::ColumnNamed(const std::string& name, std::string_view option) const {
+  const json& columns = CurrentSchema()["fields"];
+  for (const auto& c : columns) {
+    const std::string column = c.value("name", "");
+    if (column == name || column == NormalizeColumnName(name)) return &c;
+  }
+  std::vector<std::string> names;
+  for (const auto& c : columns) {
+    if (c.value("name", "") != "_nilus_load_id") names.push_back(c.value("name", ""));
+  }
+  return Status::InvalidInput("{} names the column '{}', which the table at {} does not have; its columns are: {}",
+                              option, name, location_, Join(names, ", "));
+}
+
 Result<int32_t> TableMetadata::Partition(const std::vector<PartitionField>& fields) {
   // The fields as a spec lists them; each is checked against its column's type.
   json wanted = json::array();
-  const json& columns = CurrentSchema()["fields"];
   for (const auto& f : fields) {
-    auto column = std::find_if(columns.begin(), columns.end(), [&](const json& c) {
-      const std::string name = c.value("name", "");
-      return name == f.column || name == NormalizeColumnName(f.column);
-    });
-    if (column == columns.end()) {
-      std::vector<std::string> names;
-      for (const auto& c : columns) names.push_back(c.value("name", ""));
-      return Status::InvalidInput(
-          "partition-by names the column '{}', which the table at {} does not have; its "
-          "columns are: {}",
-          f.column, location_, Join(names, ", "));
-    }
+    NILUS_ASSIGN_OR_RAISE(const json* column, ColumnNamed(f.column, "partition-by"));
     const std::string transform = f.transform == "bucket"     ? fmt::format("bucket[{}]", f.bucket_count)
                                   : f.transform == "truncate" ? fmt::format("truncate[{}]", f.width)
                                                               : f.transform;
@@ -353,6 +355,28 @@ Result<int32_t> TableMetadata::Partition(const std::vector<PartitionField>& fiel
     json_["last-partition-id"] = last;
   }
   json_["default-spec-id"] = id;
+  return id;
+}
+
+Result<int32_t> TableMetadata::SortBy(const std::vector<std::string>& columns) {
+  json wanted = json::array();
+  for (const auto& name : columns) {
+    NILUS_ASSIGN_OR_RAISE(const json* column, ColumnNamed(name, "cluster-by"));
+    wanted.push_back({{"transform", "identity"},
+                      {"source-id", (*column)["id"]},
+                      {"direction", "asc"},
+                      {"null-order", "nulls-first"}});
+  }
+  int32_t id = -1, last = 0;
+  for (const auto& order : json_["sort-orders"]) {
+    if (order["fields"] == wanted) id = order["order-id"].get<int32_t>();
+    last = std::max(last, order["order-id"].get<int32_t>());
+  }
+  if (id < 0) {
+    id = last + 1;
+    json_["sort-orders"].push_back({{"order-id", id}, {"fields", wanted}});
+  }
+  json_["default-sort-order-id"] = id;
   return id;
 }
 
@@ -553,7 +577,12 @@ Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& tabl
       for (int32_t id : file.equality_ids) e.Int(id);
       e.EndBlocks();
     }
-    e.Union(0);  // sort_order_id
+    if (file.sort_order_id == 0) {
+      e.Union(0);  // sort_order_id: unsorted
+    } else {
+      e.Union(1);
+      e.Int(file.sort_order_id);
+    }
     NILUS_RETURN_NOT_OK(w->Append(record));
   }
   return w->Close();

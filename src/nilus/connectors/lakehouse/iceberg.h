@@ -40,6 +40,7 @@ struct DataFile {
   std::vector<int32_t> equality_ids;  ///< of an equality delete file: the columns it matches on
   int32_t spec_id = 0;                ///< the partition spec it was written for
   std::string partition;              ///< its partition tuple, Avro-encoded (PartitionTransform::Encode)
+  int32_t sort_order_id = 0;          ///< the sort order of its rows (0: unsorted)
 };
 
 /// One table's metadata (format version 2): schemas with field ids, snapshots, and the log of
@@ -66,6 +67,9 @@ class TableMetadata {
   /// The id of a spec without fields, added when the table has none: equality deletes of it
   /// apply to the rows of every partition.
   int32_t UnpartitionedSpec();
+  /// Makes the sort order of `columns` (`cluster-by`: ascending, nulls first; none: unsorted)
+  /// the default, adding it when the table has none like it. Returns its id.
+  Result<int32_t> SortBy(const std::vector<std::string>& columns);
   /// The fields of the spec `id`, bound to the current schema's columns.
   Result<std::vector<PartitionTransform>> Spec(int32_t id) const;
   int64_t current_snapshot_id() const;
@@ -84,6 +88,9 @@ class TableMetadata {
   std::string Dump() const { return json_.dump(2); }
 
  private:
+  /// The current schema's column `name` (as written or in its normal form), for `option`.
+  Result<const nlohmann::json*> ColumnNamed(const std::string& name, std::string_view option) const;
+
   nlohmann::json json_;
   std::string location_;
 };

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <random>
 #include <tuple>
@@ -13,6 +14,7 @@
 
 #include "nilus/connectors/lakehouse/iceberg.h"
 #include "nilus/connectors/lakehouse/lakehouse_connector.h"
+#include "nilus/connectors/lakehouse/sort_key.h"
 #include "nilus/connectors/postgres/postgres_internal.h"
 #include "nilus/connectors/sqlite/sqlite_internal.h"
 #include "nilus/core/failpoint.h"
@@ -61,6 +63,13 @@ constexpr int64_t kFileBytes = 128 << 20;
 constexpr int64_t kPartitionBufferBytes = 64 << 20;
 constexpr int64_t kPartitionPageBytes = 256 << 10;
 
+/// A table with `cluster-by` sorts the rows of each data file: they are held in memory until
+/// the file is written whole, at most this many bytes of them for all its files (a file is cut
+/// when it would hold more).
+constexpr int64_t kSortBufferBytes = 128 << 20;
+/// A sorted file is written this many rows at a time.
+constexpr int64_t kSortedChunkRows = 65536;
+
 /// Manifest merging (see MergeSmallManifests): how many small manifests of one kind start a
 /// merge, and what is small.
 constexpr size_t kMergeManifestsAt = 100;
@@ -87,6 +96,8 @@ int64_t NewSnapshotId() {
   return static_cast<int64_t>(rng() >> 1);
 }
 
+struct RowAt;
+
 /// A Parquet file being written.
 struct FileInProgress {
   std::unique_ptr<parquet::ParquetWriter> writer;
@@ -98,6 +109,11 @@ struct FileInProgress {
   int32_t spec_id = 0;    ///< the partition spec it is written for
   std::string partition;  ///< and its partition tuple (Avro-encoded)
   uint64_t used = 0;      ///< when it was last written to (TableWrite::clock)
+  /// A sorted table's file: its rows, held until it is written whole in sort order; their
+  /// places in RowAt are their places among the held rows until then.
+  std::vector<RecordBatch> held;
+  int64_t held_bytes = 0;
+  std::vector<RowAt*> held_keys;  ///< the TableWrite::live entries of merge keys written to it
 };
 
 /// A row this load wrote: its data file (an index into TableWrite::data_paths) and position.
@@ -117,6 +133,9 @@ struct TableWrite {
   /// fields (none: unpartitioned).
   std::optional<int32_t> spec_id = {};
   std::vector<iceberg::PartitionTransform> partitioning = {};
+  /// The columns (cluster-by) and sort order its data files are sorted by (none, 0: unsorted).
+  std::vector<std::string> cluster_by = {};
+  int32_t sort_order_id = 0;
   std::map<std::string, FileInProgress> data = {};  ///< the data files being written, by partition tuple
   uint64_t clock = 0;                               ///< counts writes, for FileInProgress::used
   std::vector<std::string> data_paths = {};         ///< this load's data files, in the order they were opened
@@ -129,6 +148,9 @@ struct TableWrite {
   FileInProgress equality_deletes = {};              ///< the keys whose older rows go
   std::unordered_map<std::string, RowAt> live = {};  ///< each key of the load: the row that holds it now
   std::vector<RowAt> superseded = {};                ///< rows of this load that a later row of their key replaced
+  /// Of a sorted table: for each data file whose rows are held, the superseded rows in it (their
+  /// places in `superseded`), whose positions are known once it is written.
+  std::unordered_map<int32_t, std::vector<size_t>> held_superseded = {};
 
   /// Whether snapshots before this load may hold rows (that a merge must delete by key).
   bool older_rows() const { return !replace && !metadata.CurrentManifestList().empty(); }
@@ -331,6 +353,7 @@ class LakehouseLoad final : public Load {
     t.data_partitions.clear();
     t.live.clear();
     t.superseded.clear();
+    t.held_superseded.clear();
     return Status::OK();
   }
 
@@ -379,7 +402,12 @@ class LakehouseLoad final : public Load {
       if (last[key] != r) continue;  // a later row of the batch replaces it
       auto [it, first] = t.live.try_emplace(key);
       if (first && older) delete_keys.push_back(r);
-      if (it->second.file >= 0) t.superseded.push_back(it->second);
+      if (it->second.file >= 0) {
+        t.superseded.push_back(it->second);
+        if (auto held = t.held_superseded.find(it->second.file); held != t.held_superseded.end()) {
+          held->second.push_back(t.superseded.size() - 1);
+        }
+      }
       it->second = {};
       if (op >= 0 && batch.column(static_cast<size_t>(op)).View(r) == kDeleteOperation) continue;
       write.push_back(r);
@@ -414,13 +442,17 @@ class LakehouseLoad final : public Load {
       NILUS_ASSIGN_OR_RAISE(
           t.spec_id, t.metadata.Partition(spec.root.empty() ? spec_.partition_by : std::vector<PartitionField>{}));
       NILUS_ASSIGN_OR_RAISE(t.partitioning, t.metadata.Spec(*t.spec_id));
+      if (spec.root.empty()) t.cluster_by = spec_.cluster_by;
+      NILUS_ASSIGN_OR_RAISE(t.sort_order_id, t.metadata.SortBy(t.cluster_by));
     }
     // Where each upserted key's row now is: the place in `rows` of each row written.
     auto write = [&](FileInProgress& file, const RecordBatch& part, const std::vector<int64_t>* places) {
       return WriteRows(t, file, part, spec_.file_rows, [&](int64_t first, int64_t n) {
         for (int64_t r = first; r < first + n && !keys.empty(); ++r) {
           const int64_t row = places ? (*places)[static_cast<size_t>(r)] : r;
-          t.live[keys[static_cast<size_t>(row)]] = {file.index, file.rows - n + (r - first)};
+          RowAt& at = t.live[keys[static_cast<size_t>(row)]];
+          at = {file.index, file.rows - n + (r - first)};
+          if (!file.held.empty()) file.held_keys.push_back(&at);
         }
       });
     };
@@ -454,8 +486,19 @@ class LakehouseLoad final : public Load {
   }
 
   /// Writes out the largest row groups that partitioned files hold in memory until they hold
-  /// at most kPartitionBufferBytes.
-  static Status BoundBuffers(TableWrite& t) {
+  /// at most kPartitionBufferBytes, and the sorted files that hold the most rows until they
+  /// hold at most kSortBufferBytes.
+  Status BoundBuffers(TableWrite& t) {
+    for (;;) {
+      int64_t total = 0;
+      FileInProgress* largest = nullptr;
+      for (auto& [partition, f] : t.data) {
+        total += f.held_bytes;
+        if (!largest || f.held_bytes > largest->held_bytes) largest = &f;
+      }
+      if (total <= kSortBufferBytes) break;
+      NILUS_RETURN_NOT_OK(CloseFile(t, *largest));
+    }
     for (;;) {
       int64_t total = 0;
       parquet::ParquetWriter* largest = nullptr;
@@ -504,13 +547,18 @@ class LakehouseLoad final : public Load {
         for (int64_t r = 0; r < n; ++r) take[static_cast<size_t>(r)] = start + r;
         part = TakeRows(rows, take);
       }
-      NILUS_RETURN_NOT_OK(file.writer->Write(part ? *part : rows));
+      if (!t.cluster_by.empty() && &file != &t.equality_deletes) {
+        file.held.push_back(part ? *part : rows);
+        file.held_bytes += file.held.back().byte_size();
+      } else {
+        NILUS_RETURN_NOT_OK(file.writer->Write(part ? *part : rows));
+      }
       file.rows += n;
       if (written) written(start, n);
       start += n;
-      if ((file_rows > 0 && file.rows >= file_rows) || file.writer->EstimatedSize() >= kFileBytes) {
-        NILUS_RETURN_NOT_OK(CloseFile(t, file));
-      }
+      const bool full =
+          file.held.empty() ? file.writer->EstimatedSize() >= kFileBytes : file.held_bytes >= kSortBufferBytes;
+      if ((file_rows > 0 && file.rows >= file_rows) || full) NILUS_RETURN_NOT_OK(CloseFile(t, file));
     }
     return Status::OK();
   }
@@ -534,11 +582,13 @@ class LakehouseLoad final : public Load {
       file.index = static_cast<int32_t>(t.data_paths.size());
       t.data_paths.push_back(file.path);
       t.data_partitions.push_back(file.partition);
+      if (!t.cluster_by.empty()) t.held_superseded[file.index];
     }
     return Status::OK();
   }
 
   Status CloseFile(TableWrite& t, FileInProgress& file) {
+    if (!file.held.empty()) NILUS_RETURN_NOT_OK(WriteSorted(t, file));
     NILUS_ASSIGN_OR_RAISE(parquet::FileSummary summary, file.writer->Close());
     file.writer.reset();
     NILUS_RETURN_NOT_OK(storage_->Publish(file.path).WithContext("writing " + t.ns + "." + t.name));
@@ -548,8 +598,66 @@ class LakehouseLoad final : public Load {
     if (&file == &t.equality_deletes) {
       done.content = iceberg::Content::kEqualityDeletes;
       done.equality_ids = file.ids;
+    } else {
+      done.sort_order_id = t.sort_order_id;
     }
     t.files.push_back(std::move(done));
+    return Status::OK();
+  }
+
+  /// Writes the rows `file` holds in the table's sort order, and gives the places of its merge
+  /// keys' rows and of its superseded rows (places among the held rows until now) their
+  /// positions in the file.
+  Status WriteSorted(TableWrite& t, FileInProgress& file) {
+    // Each held row's sort key, and where it is: (batch, row).
+    std::vector<std::string> keys;
+    std::vector<std::pair<uint32_t, int64_t>> rows;
+    keys.reserve(static_cast<size_t>(file.rows));
+    rows.reserve(static_cast<size_t>(file.rows));
+    for (uint32_t b = 0; b < file.held.size(); ++b) {
+      const RecordBatch& batch = file.held[b];
+      std::vector<const Column*> columns;
+      for (const auto& name : t.cluster_by) {
+        const int c = batch.schema().FieldIndex(name);
+        columns.push_back(c < 0 ? nullptr : &batch.column(static_cast<size_t>(c)));
+      }
+      for (int64_t r = 0; r < batch.num_rows(); ++r) {
+        std::string& key = keys.emplace_back();
+        for (const Column* c : columns) iceberg::AppendSortKey(c, r, key);
+        rows.emplace_back(b, r);
+      }
+    }
+    std::vector<int64_t> order(keys.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return keys[static_cast<size_t>(a)] < keys[static_cast<size_t>(b)]; });
+    std::vector<std::string>().swap(keys);
+    for (size_t start = 0; start < order.size(); start += kSortedChunkRows) {
+      const size_t end = std::min(order.size(), start + kSortedChunkRows);
+      std::vector<Column> columns;
+      for (const auto& f : file.schema.fields()) columns.emplace_back(f.type);
+      for (size_t p = start; p < end; ++p) {
+        const auto [b, r] = rows[static_cast<size_t>(order[p])];
+        for (size_t c = 0; c < columns.size(); ++c) columns[c].AppendFrom(file.held[b].column(c), r);
+      }
+      NILUS_RETURN_NOT_OK(
+          file.writer->Write(RecordBatch(file.schema, std::move(columns), static_cast<int64_t>(end - start))));
+    }
+    // The held row at place i is now at position place[i] of the file.
+    std::vector<int64_t> place(order.size());
+    for (size_t p = 0; p < order.size(); ++p) place[static_cast<size_t>(order[p])] = static_cast<int64_t>(p);
+    std::sort(file.held_keys.begin(), file.held_keys.end());
+    file.held_keys.erase(std::unique(file.held_keys.begin(), file.held_keys.end()), file.held_keys.end());
+    for (RowAt* at : file.held_keys) {
+      if (at->file == file.index) at->pos = place[static_cast<size_t>(at->pos)];
+    }
+    if (auto held = t.held_superseded.find(file.index); held != t.held_superseded.end()) {
+      for (size_t i : held->second) t.superseded[i].pos = place[static_cast<size_t>(t.superseded[i].pos)];
+      t.held_superseded.erase(held);
+    }
+    file.held.clear();
+    file.held_keys.clear();
+    file.held_bytes = 0;
     return Status::OK();
   }
 
@@ -848,10 +956,10 @@ Result<std::unique_ptr<Destination>> OpenS3Lakehouse(const Uri& uri, std::stop_t
 Status RegisterLakehouse(ConnectorRegistry& registry) {
   NILUS_RETURN_NOT_OK(registry.AddDestination(
       "lakehouse", OpenLocalLakehouse,
-      {.options = {"loader-file-size", "partition-by"}, .not_yet = {"cluster-by", "staging_bucket"}}));
+      {.options = {"loader-file-size", "partition-by", "cluster-by"}, .not_yet = {"staging_bucket"}}));
   return registry.AddDestination(
       "s3", OpenS3Lakehouse,
-      {.options = {"loader-file-size", "aws_region", "partition-by"}, .not_yet = {"cluster-by", "staging_bucket"}});
+      {.options = {"loader-file-size", "aws_region", "partition-by", "cluster-by"}, .not_yet = {"staging_bucket"}});
 }
 
 }  // namespace nilus
