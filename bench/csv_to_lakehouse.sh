@@ -46,6 +46,18 @@ for n in "${sizes[@]}"; do
   got=$(node "$DUCKDB" "SELECT count(*), count(DISTINCT filename) FROM read_parquet('$work/lake/raw/orders/data/*.parquet', filename = true)")
   [ "$got" = "$n|84" ] || { echo "nilus loaded $got rows|files, expected $n|84" >&2; exit 1; }
   report "$n" "nilus partitioned by day" "$mb" "$ref" "$(bytes_mb "$work/lake/raw/orders/data") data"
+
+  # Sorted (cluster-by customer, amount) beside DuckDB's COPY of the rows in that order.
+  BEFORE_EACH=clean measure duckdb_sorted node "$DUCKDB" \
+    "COPY (SELECT * FROM read_csv('$csv') ORDER BY customer, amount) TO '$work/duck.parquet' (FORMAT parquet, COMPRESSION zstd)"
+  ref=$SECS
+  report "$n" "DuckDB COPY … ORDER BY" "$mb" "$ref" "$(bytes_mb "$work/duck.parquet")"
+  printf 'source:\n  address: file://%s\nsink:\n  address: lakehouse:///%s/lake\n  options:\n    dest-table: raw.orders\n    incremental-strategy: append\n    cluster-by: [customer, amount]\n' \
+    "$csv" "$work" >"$work/sorted.yaml"
+  BEFORE_EACH=clean NILUS_HOME=$work/home measure nilus_sorted "$NILUS" run "$work/sorted.yaml" --log-level warn
+  got=$(node "$DUCKDB" "SELECT count(*) FROM read_parquet('$work/lake/raw/orders/data/*.parquet')")
+  [ "$got" = "$n" ] || { echo "nilus loaded $got rows, expected $n" >&2; exit 1; }
+  report "$n" "nilus cluster-by customer, amount" "$mb" "$ref" "$(bytes_mb "$work/lake/raw/orders/data") data"
   rm -f "$csv"
   clean
 done
