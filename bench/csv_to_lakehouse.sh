@@ -17,6 +17,22 @@ sizes=("$@")
 clean() { rm -rf "$work/lake" "$work/duck.parquet" "$work/home"; }
 bytes_mb() { du -sb "$@" | awk '{ s += $1 } END { printf "%.1f MB", s / 1e6 }'; }
 
+# variant NAME DUCKDB-LABEL DUCKDB-SQL NILUS-LABEL SINK-OPTION FILES: DuckDB's SQL beside a
+# nilus pipeline of $csv whose sink has SINK-OPTION; nilus must write $n rows (in FILES files,
+# when given).
+variant() {
+  BEFORE_EACH=clean measure "duckdb_$1" node "$DUCKDB" "$3"
+  ref=$SECS
+  report "$n" "$2" "$mb" "$ref" "$(bytes_mb "$work/duck.parquet")"
+  printf 'source:\n  address: file://%s\nsink:\n  address: lakehouse:///%s/lake\n  options:\n    dest-table: raw.orders\n    incremental-strategy: append\n    %s\n' \
+    "$csv" "$work" "$5" >"$work/$1.yaml"
+  BEFORE_EACH=clean NILUS_HOME=$work/home measure "nilus_$1" "$NILUS" run "$work/$1.yaml" --log-level warn
+  got=$(node "$DUCKDB" "SELECT count(*), count(DISTINCT filename) FROM read_parquet('$work/lake/raw/orders/data/*.parquet', filename = true)")
+  [ "${got%|*}" = "$n" ] && { [ -z "$6" ] || [ "${got#*|}" = "$6" ]; } ||
+    { echo "nilus loaded $got rows|files, expected $n|${6:-any}" >&2; exit 1; }
+  report "$n" "$4" "$mb" "$ref" "$(bytes_mb "$work/lake/raw/orders/data") data"
+}
+
 report_header
 for n in "${sizes[@]}"; do
   csv=$work/orders_$n.csv
@@ -36,28 +52,13 @@ for n in "${sizes[@]}"; do
 
   # Partitioned by the day of created_at (84 days, every batch meets every one of them): DuckDB
   # writes a Hive-partitioned folder, nilus an Iceberg table with a day partition spec.
-  BEFORE_EACH=clean measure duckdb_partitioned node "$DUCKDB" \
-    "COPY (SELECT *, created_at::date AS day FROM read_csv('$csv')) TO '$work/duck.parquet' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (day))"
-  ref=$SECS
-  report "$n" "DuckDB COPY partitioned by day" "$mb" "$ref" "$(bytes_mb "$work/duck.parquet")"
-  printf 'source:\n  address: file://%s\nsink:\n  address: lakehouse:///%s/lake\n  options:\n    dest-table: raw.orders\n    incremental-strategy: append\n    partition-by: [{column: created_at, type: day}]\n' \
-    "$csv" "$work" >"$work/partitioned.yaml"
-  BEFORE_EACH=clean NILUS_HOME=$work/home measure nilus_partitioned "$NILUS" run "$work/partitioned.yaml" --log-level warn
-  got=$(node "$DUCKDB" "SELECT count(*), count(DISTINCT filename) FROM read_parquet('$work/lake/raw/orders/data/*.parquet', filename = true)")
-  [ "$got" = "$n|84" ] || { echo "nilus loaded $got rows|files, expected $n|84" >&2; exit 1; }
-  report "$n" "nilus partitioned by day" "$mb" "$ref" "$(bytes_mb "$work/lake/raw/orders/data") data"
-
+  variant partitioned "DuckDB COPY partitioned by day" \
+    "COPY (SELECT *, created_at::date AS day FROM read_csv('$csv')) TO '$work/duck.parquet' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (day))" \
+    "nilus partitioned by day" "partition-by: [{column: created_at, type: day}]" 84
   # Sorted (cluster-by customer, amount) beside DuckDB's COPY of the rows in that order.
-  BEFORE_EACH=clean measure duckdb_sorted node "$DUCKDB" \
-    "COPY (SELECT * FROM read_csv('$csv') ORDER BY customer, amount) TO '$work/duck.parquet' (FORMAT parquet, COMPRESSION zstd)"
-  ref=$SECS
-  report "$n" "DuckDB COPY … ORDER BY" "$mb" "$ref" "$(bytes_mb "$work/duck.parquet")"
-  printf 'source:\n  address: file://%s\nsink:\n  address: lakehouse:///%s/lake\n  options:\n    dest-table: raw.orders\n    incremental-strategy: append\n    cluster-by: [customer, amount]\n' \
-    "$csv" "$work" >"$work/sorted.yaml"
-  BEFORE_EACH=clean NILUS_HOME=$work/home measure nilus_sorted "$NILUS" run "$work/sorted.yaml" --log-level warn
-  got=$(node "$DUCKDB" "SELECT count(*) FROM read_parquet('$work/lake/raw/orders/data/*.parquet')")
-  [ "$got" = "$n" ] || { echo "nilus loaded $got rows, expected $n" >&2; exit 1; }
-  report "$n" "nilus cluster-by customer, amount" "$mb" "$ref" "$(bytes_mb "$work/lake/raw/orders/data") data"
+  variant sorted "DuckDB COPY … ORDER BY" \
+    "COPY (SELECT * FROM read_csv('$csv') ORDER BY customer, amount) TO '$work/duck.parquet' (FORMAT parquet, COMPRESSION zstd)" \
+    "nilus cluster-by customer, amount" "cluster-by: [customer, amount]" ""
   rm -f "$csv"
   clean
 done

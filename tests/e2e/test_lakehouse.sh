@@ -202,11 +202,17 @@ CHECKS=$((CHECKS + 2))
 # goes by an equality delete of the unpartitioned spec (it applies to every partition), a key
 # twice in one load by a position delete of its own partition. The reader applies deletes only
 # where the specification scopes them, so a delete in the wrong partition would leave a row.
-partitioned m1.csv pm merge '[{column: placed, type: month}, {column: id, type: bucket, bucket-count: 3}]' >pm1.yaml
-partitioned m2.csv pm merge '[{column: placed, type: month}, {column: id, type: bucket, bucket-count: 3}]' >pm2.yaml
-expect_ok run pm1.yaml
-expect_ok run pm2.yaml
-[ "$(duck "$sums FROM ($(scan pm))")" = "$(duck "$sums FROM ($last_rows)")" ] || fail "the merged partitioned table differs from the last rows of each key"
+merges_to_last_rows() {  # merges_to_last_rows TABLE MAKE ARGS: m1.csv, then m2.csv, merged by MAKE's pipelines
+  local table=$1 make=$2
+  shift 2
+  "$make" m1.csv "$table" merge "$@" >"${table}1.yaml"
+  "$make" m2.csv "$table" merge "$@" >"${table}2.yaml"
+  expect_ok run "${table}1.yaml"
+  expect_ok run "${table}2.yaml"
+  [ "$(duck "$sums FROM ($(scan "$table"))")" = "$(duck "$sums FROM ($last_rows)")" ] ||
+    fail "merged into raw.$table, the table differs from the last rows of each key"
+}
+merges_to_last_rows pm partitioned '[{column: placed, type: month}, {column: id, type: bucket, bucket-count: 3}]'
 [ "$(field pm "['summary']['added-position-deletes']")" -ge 1 ] || fail "the partitioned merge left no position deletes"
 [ "$(field pm "['delete_manifest_meta']['partition-spec-id']")" != "" ] || fail "no delete manifest"
 CHECKS=$((CHECKS + 2))
@@ -246,17 +252,9 @@ expect_ok run sortparts.yaml
 CHECKS=$((CHECKS + 5))
 # merge into a sorted table: the positions of a load's rows are known once a file is written
 # in order, so the position deletes of keys repeated in one load must name them there.
-clustered m1.csv sm merge '' >sm1.yaml
-clustered m2.csv sm merge '' >sm2.yaml
-expect_ok run sm1.yaml
-expect_ok run sm2.yaml
-[ "$(duck "$sums FROM ($(scan sm))")" = "$(duck "$sums FROM ($last_rows)")" ] || fail "the merged sorted table differs from the last rows of each key"
+merges_to_last_rows sm clustered ''
 [ "$(field sm "['summary']['added-position-deletes']")" -ge 1 ] || fail "the sorted merge left no position deletes"
-partitioned m1.csv spm merge $'[{column: id, type: bucket, bucket-count: 5}]\n    cluster-by: [customer]' >spm1.yaml
-partitioned m2.csv spm merge $'[{column: id, type: bucket, bucket-count: 5}]\n    cluster-by: [customer]' >spm2.yaml
-expect_ok run spm1.yaml
-expect_ok run spm2.yaml
-[ "$(duck "$sums FROM ($(scan spm))")" = "$(duck "$sums FROM ($last_rows)")" ] || fail "the merged sorted partitioned table differs from the last rows of each key"
+merges_to_last_rows spm partitioned $'[{column: id, type: bucket, bucket-count: 5}]\n    cluster-by: [customer]'
 partitioned orders.csv bad append $'[]\n    cluster-by: [shipped]' >bad3.yaml
 expect_exit 2 run bad3.yaml
 expect_err_contains "cluster-by names the column 'shipped', which the table at $WORK/wh/raw/bad does not have; its columns are: id, customer, amount, placed"
