@@ -427,9 +427,8 @@ std::string TableMetadata::CurrentManifestList() const {
   return "";
 }
 
-std::vector<std::string> TableMetadata::AddSnapshot(int64_t id, const std::string& manifest_list,
-                                                    const std::string& operation, const json& summary,
-                                                    const std::string& previous_file) {
+Expired TableMetadata::AddSnapshot(int64_t id, const std::string& manifest_list, const std::string& operation,
+                                   const json& summary, const std::string& previous_file) {
   const int64_t now = NowMillis(), seq = NextSequenceNumber(), parent = current_snapshot_id();
   json s_summary = summary;
   s_summary["operation"] = operation;
@@ -446,18 +445,21 @@ std::vector<std::string> TableMetadata::AddSnapshot(int64_t id, const std::strin
   if (!previous_file.empty())
     json_["metadata-log"].push_back({{"timestamp-ms", now}, {"metadata-file", previous_file}});
 
-  std::vector<std::string> dropped;
+  Expired dropped;
   json& snapshots = json_["snapshots"];
   if (snapshots.size() > kKeptSnapshots) {
     const size_t expire = snapshots.size() - kKeptSnapshots;
     std::set<int64_t> expired;
     for (size_t i = 0; i < expire; ++i) {
       expired.insert(snapshots[i].value("snapshot-id", int64_t{0}));
-      dropped.push_back(snapshots[i].value("manifest-list", ""));
+      dropped.files.push_back(snapshots[i].value("manifest-list", ""));
       const json& s_summary = snapshots[i].value("summary", json::object());
-      if (auto replaced = s_summary.find("nilus.replaced-manifests"); replaced != s_summary.end()) {
-        json paths = json::parse(replaced->get<std::string>(), nullptr, false);
-        for (const auto& path : paths.is_array() ? paths : json::array()) dropped.push_back(path.get<std::string>());
+      for (auto [key, into] : {std::pair{"nilus.replaced-manifests", &dropped.files},
+                               std::pair{"nilus.removed-manifests", &dropped.manifests_with_files}}) {
+        if (auto listed = s_summary.find(key); listed != s_summary.end() && listed->is_string()) {
+          json paths = json::parse(listed->get<std::string>(), nullptr, false);
+          for (const auto& path : paths.is_array() ? paths : json::array()) into->push_back(path.get<std::string>());
+        }
       }
     }
     snapshots.erase(snapshots.begin(), snapshots.begin() + static_cast<std::ptrdiff_t>(expire));
@@ -470,7 +472,7 @@ std::vector<std::string> TableMetadata::AddSnapshot(int64_t id, const std::strin
   json& log = json_["metadata-log"];
   if (log.size() > kKeptMetadataFiles) {
     const size_t expire = log.size() - kKeptMetadataFiles;
-    for (size_t i = 0; i < expire; ++i) dropped.push_back(log[i].value("metadata-file", ""));
+    for (size_t i = 0; i < expire; ++i) dropped.files.push_back(log[i].value("metadata-file", ""));
     log.erase(log.begin(), log.begin() + static_cast<std::ptrdiff_t>(expire));
   }
   return dropped;

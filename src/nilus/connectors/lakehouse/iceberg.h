@@ -43,6 +43,16 @@ struct DataFile {
   int32_t sort_order_id = 0;          ///< the sort order of its rows (0: unsorted)
 };
 
+/// What expiring snapshots leaves unreferenced (no kept snapshot refers to it).
+struct Expired {
+  /// The manifest lists of the expired snapshots, the manifests they merged away
+  /// (`nilus.replaced-manifests` in their summaries), the metadata files beyond the log.
+  std::vector<std::string> files;
+  /// The manifests of the files an expired snapshot took out of the table (a replace:
+  /// `nilus.removed-manifests`): they go with every file they list.
+  std::vector<std::string> manifests_with_files;
+};
+
 /// One table's metadata (format version 2): schemas with field ids, snapshots, and the log of
 /// earlier metadata files. Written as a new JSON file at every commit.
 class TableMetadata {
@@ -79,12 +89,9 @@ class TableMetadata {
   /// Adds the snapshot `id` (its manifest list, operation and summary) and makes it current;
   /// `previous_file` is the metadata file this one replaces ("" for none). The history stays
   /// bounded: the newest kKeptSnapshots snapshots and kKeptMetadataFiles earlier metadata files
-  /// are kept. Returns the files that fell out of it (the manifest lists of expired snapshots,
-  /// the manifests they merged away — `nilus.replaced-manifests` in their summaries: no kept
-  /// snapshot refers to those —, the metadata files beyond the log), to remove once this
-  /// metadata is committed.
-  std::vector<std::string> AddSnapshot(int64_t id, const std::string& manifest_list, const std::string& operation,
-                                       const nlohmann::json& summary, const std::string& previous_file);
+  /// are kept. Returns what fell out of it, to remove once this metadata is committed.
+  Expired AddSnapshot(int64_t id, const std::string& manifest_list, const std::string& operation,
+                      const nlohmann::json& summary, const std::string& previous_file);
   std::string Dump() const { return json_.dump(2); }
 
  private:

@@ -20,6 +20,7 @@
 #include "nilus/core/failpoint.h"
 #include "nilus/core/home.h"
 #include "nilus/core/strings.h"
+#include "nilus/formats/avro/avro_reader.h"
 #include "nilus/formats/parquet/parquet_writer.h"
 #include "nilus/storage/storage.h"
 
@@ -142,7 +143,7 @@ struct TableWrite {
   std::vector<std::string> data_partitions = {};    ///< and their partition tuples
   std::vector<iceberg::DataFile> files = {};        ///< closed files: data, equality deletes, position deletes
   std::string new_metadata = {};                    ///< written at commit
-  std::vector<std::string> dropped = {};            ///< files the new metadata no longer refers to
+  iceberg::Expired dropped = {};                    ///< what the new metadata no longer refers to
 
   // A merge: the load's rows replace the table's rows of the same key (see Upserts).
   FileInProgress equality_deletes = {};              ///< the keys whose older rows go
@@ -281,9 +282,7 @@ class LakehouseLoad final : public Load {
     Failpoint("lakehouse-after-swap");  // committed; markers, hints and old files still there
     for (auto& [key, t] : tables_) {
       WriteVersionHint(t);
-      for (const auto& file : t.dropped) {
-        if (Status st = storage_->Remove(file); !st.ok()) spdlog::warn("{}.{}: {}", t.ns, t.name, st.ToString());
-      }
+      RemoveExpired(t);
     }
     return Status::OK();
   }
@@ -707,6 +706,28 @@ class LakehouseLoad final : public Load {
     return Status::OK();
   }
 
+  /// After the commit: removes what the snapshots and metadata files that expired left
+  /// unreferenced, with the files that the manifests of a replaced table list. Advisory: what
+  /// is not removed is only storage.
+  void RemoveExpired(const TableWrite& t) {
+    auto remove = [&](const std::string& file) {
+      if (Status st = storage_->Remove(file); !st.ok()) spdlog::warn("{}.{}: {}", t.ns, t.name, st.ToString());
+    };
+    for (const auto& manifest : t.dropped.manifests_with_files) {
+      auto bytes = storage_->Read(manifest);
+      auto entries = bytes.ok() ? avro::Decode(*bytes, manifest) : Result<avro::File>(bytes.status());
+      if (!entries.ok()) {
+        spdlog::warn("{}.{}: the files of {} are left: {}", t.ns, t.name, manifest, entries.status().ToString());
+        continue;
+      }
+      for (const auto& entry : entries->records) {
+        if (entry.value("status", 0) != 2) remove(entry["data_file"].value("file_path", ""));
+      }
+      remove(manifest);
+    }
+    for (const auto& file : t.dropped.files) remove(file);
+  }
+
   /// Writes the table's new snapshot: a manifest of this load's data files and one of its delete
   /// files, the manifest list (with the earlier manifests too, unless the load replaces the
   /// table) and the metadata file.
@@ -720,9 +741,16 @@ class LakehouseLoad final : public Load {
     const std::string meta = t.metadata.location() + "/metadata/";
 
     std::vector<iceberg::ManifestEntry> manifests;
-    if (const std::string current = t.metadata.CurrentManifestList(); !t.replace && !current.empty()) {
+    if (const std::string current = t.metadata.CurrentManifestList(); !current.empty()) {
       NILUS_ASSIGN_OR_RAISE(std::string bytes, storage_->Read(current));
       NILUS_ASSIGN_OR_RAISE(manifests, iceberg::ReadManifestList(bytes, current));
+    }
+    // A replace takes every file of the table out of it: when its snapshot expires, the
+    // manifests that list them go, and those files with them.
+    std::vector<std::string> removed;
+    if (t.replace) {
+      for (const auto& m : manifests) removed.push_back(m.path);
+      manifests.clear();
     }
     // Counts of the files of each content, and of their rows.
     std::map<iceberg::Content, std::pair<int64_t, int64_t>> added;
@@ -764,6 +792,7 @@ class LakehouseLoad final : public Load {
                     {"nilus.pipeline", spec_.pipeline},
                     {"nilus.state", state.dump()}};
     if (!replaced.empty()) summary["nilus.replaced-manifests"] = json(replaced).dump();
+    if (!removed.empty()) summary["nilus.removed-manifests"] = json(removed).dump();
     const bool deletes =
         added.count(iceberg::Content::kEqualityDeletes) || added.count(iceberg::Content::kPositionDeletes);
     if (deletes) {
