@@ -77,6 +77,18 @@ ingest orders.csv --dest-table raw.inc --incremental-key id
   fail "loader-file-size did not cut the files on S3"
 CHECKS=$((CHECKS + 2))
 
+# Partitioned and sorted on S3: each partition's file is spooled while the load writes all of
+# them, and uploaded whole; the rows are there, one file per partition, each file in order.
+printf 'source:\n  address: csv://orders.csv\n  options: {source-table: orders}\nsink:\n  address: s3://lake/wh\n  options:\n    dest-table: raw.parts\n    incremental-strategy: append\n    partition-by: [{column: id, type: bucket, bucket-count: 8}]\n    cluster-by: [customer]\n' >parts.yaml
+expect_ok run parts.yaml
+[ "$(duck "$csv_sums, count(DISTINCT filename) FROM read_parquet($(files parts), filename = true)")" = \
+  "$(duck "$csv_sums, 8 FROM read_csv('orders.csv')")" ] || fail "the partitioned table's rows on S3 differ from the CSV file"
+[ "$(duck "SELECT count(*) FILTER (WHERE a <> b) FROM (SELECT
+  row_number() OVER (PARTITION BY filename ORDER BY file_row_number) a,
+  row_number() OVER (PARTITION BY filename ORDER BY customer NULLS FIRST, file_row_number) b
+  FROM read_parquet($(files parts), filename = true, file_row_number = true))")" = 0 ] || fail "a file on S3 is not sorted"
+CHECKS=$((CHECKS + 2))
+
 # A depot of the platform's form resolves to the bucket.
 printf 'lake:\n  TYPE: S3\n  DESTINATION_BUCKET: s3://lake/wh\n' >depots.yaml
 NILUS_DEPOTS=$WORK/depots.yaml expect_ok ingest --source-uri csv://more.csv --source-table more \
