@@ -608,10 +608,12 @@ class LakehouseLoad final : public Load {
   /// keys' rows and of its superseded rows (places among the held rows until now) their
   /// positions in the file.
   Status WriteSorted(TableWrite& t, FileInProgress& file) {
-    // Each held row's sort key, and where it is: (batch, row).
-    std::vector<std::string> keys;
+    // Each held row's sort key (one after the other in `keys`, the i-th ending at ends[i]), and
+    // where the row is: (batch, row).
+    std::string keys;
+    std::vector<size_t> ends;
     std::vector<std::pair<uint32_t, int64_t>> rows;
-    keys.reserve(static_cast<size_t>(file.rows));
+    ends.reserve(static_cast<size_t>(file.rows));
     rows.reserve(static_cast<size_t>(file.rows));
     for (uint32_t b = 0; b < file.held.size(); ++b) {
       const RecordBatch& batch = file.held[b];
@@ -621,16 +623,20 @@ class LakehouseLoad final : public Load {
         columns.push_back(c < 0 ? nullptr : &batch.column(static_cast<size_t>(c)));
       }
       for (int64_t r = 0; r < batch.num_rows(); ++r) {
-        std::string& key = keys.emplace_back();
-        for (const Column* c : columns) iceberg::AppendSortKey(c, r, key);
+        for (const Column* c : columns) iceberg::AppendSortKey(c, r, keys);
+        ends.push_back(keys.size());
         rows.emplace_back(b, r);
       }
     }
-    std::vector<int64_t> order(keys.size());
+    auto key = [&](int64_t i) {
+      const size_t start = i == 0 ? 0 : ends[static_cast<size_t>(i - 1)];
+      return std::string_view(keys).substr(start, ends[static_cast<size_t>(i)] - start);
+    };
+    std::vector<int64_t> order(ends.size());
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int64_t a, int64_t b) { return keys[static_cast<size_t>(a)] < keys[static_cast<size_t>(b)]; });
-    std::vector<std::string>().swap(keys);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return key(a) < key(b); });
+    std::string().swap(keys);
+    std::vector<size_t>().swap(ends);
     for (size_t start = 0; start < order.size(); start += kSortedChunkRows) {
       const size_t end = std::min(order.size(), start + kSortedChunkRows);
       std::vector<Column> columns;
