@@ -9,7 +9,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   # libraries
   libyaml-cpp-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libzstd-dev zlib1g-dev libre2-dev libpq-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev
+  libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libre2-dev libpq-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev
   # unit tests, the quickstart's read-back, formatting check
   libgtest-dev sqlite3 clang-format
 )

@@ -379,6 +379,25 @@ size_t FormatUuidTo(std::string_view b, char* out) {
   return n;
 }
 
+size_t FormatUnscaledTo(__int128 unscaled, int scale, char* out) {
+  // Digits backwards, then reversed: at most 39 digits, a point, a leading zero and a sign.
+  unsigned __int128 u = unscaled < 0 ? -static_cast<unsigned __int128>(unscaled) : unscaled;
+  char digits[48];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + static_cast<int>(u % 10));
+    u /= 10;
+  } while (u != 0);
+  while (n <= scale) digits[n++] = '0';  // one digit before the point
+  size_t len = 0;
+  if (unscaled < 0) out[len++] = '-';
+  for (int i = n - 1; i >= 0; --i) {
+    out[len++] = digits[i];
+    if (i == scale && scale > 0) out[len++] = '.';
+  }
+  return len;
+}
+
 std::string FormatUuid(std::string_view b) {
   char buf[kMaxFormattedValue];
   return std::string(buf, FormatUuidTo(b, buf));

@@ -40,6 +40,8 @@ size_t FormatDateTo(int64_t days, char* out);
 size_t FormatTimeTo(int64_t micros, char* out);
 size_t FormatTimestampTo(int64_t micros, bool zone, char* out);
 size_t FormatUuidTo(std::string_view bytes16, char* out);
+/// A decimal's unscaled value as text with `scale` digits after the point (0 to 38).
+size_t FormatUnscaledTo(__int128 unscaled, int scale, char* out);
 
 std::string FormatDate(int64_t days);
 std::string FormatTime(int64_t micros);

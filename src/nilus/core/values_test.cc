@@ -85,4 +85,20 @@ TEST(Values, Uuids) {
   EXPECT_FALSE(ParseUuid("123e4567e89b12d3a456426614174000", &bytes));
 }
 
+TEST(Values, UnscaledDecimalsAsText) {
+  char out[kMaxFormattedValue];
+  auto text = [&](__int128 v, int scale) { return std::string(out, FormatUnscaledTo(v, scale, out)); };
+  EXPECT_EQ(text(1250, 2), "12.50");
+  EXPECT_EQ(text(-5, 2), "-0.05");
+  EXPECT_EQ(text(0, 3), "0.000");
+  EXPECT_EQ(text(42, 0), "42");
+  __int128 max38 = 0;
+  for (int i = 0; i < 38; ++i) max38 = max38 * 10 + 9;
+  EXPECT_EQ(text(-max38, 38), "-0." + std::string(38, '9'));
+  std::string parsed;
+  __int128 back = 0;
+  ASSERT_TRUE(ParseUnscaled(text(max38, 10), 38, 10, &back));
+  EXPECT_TRUE(back == max38);
+}
+
 }  // namespace nilus

@@ -99,4 +99,182 @@ class CompactWriter {
   std::vector<int16_t> ids_;
 };
 
+/// Reads Thrift's compact protocol from a buffer: the page headers and footer of a Parquet file
+/// (any writer's). A struct is read as a loop over its fields; a field the caller does not know
+/// is skipped. Input that ends early or is malformed sets `failed()` and reads as zeros, so the
+/// caller checks once at the end.
+class CompactReader {
+ public:
+  /// Wire types of fields and list elements.
+  enum Wire : uint8_t {
+    kTrue = 1,
+    kFalse = 2,
+    kByte = 3,
+    kI16 = 4,
+    kI32 = 5,
+    kI64 = 6,
+    kDouble = 7,
+    kBinary = 8,
+    kList = 9,
+    kSet = 10,
+    kMap = 11,
+    kStruct = 12
+  };
+
+  CompactReader(const char* data, size_t size) : p_(data), end_(data + size) {}
+
+  bool failed() const { return failed_; }
+  /// The bytes read so far.
+  size_t consumed(const char* start) const { return static_cast<size_t>(p_ - start); }
+
+  /// Enters a struct (a field of type kStruct, a list element, or the message itself).
+  void BeginStruct() {
+    if (ids_.size() > kMaxDepth) return Fail();
+    ids_.push_back(last_);
+    last_ = 0;
+  }
+  /// The next field of the current struct: false at its end (the struct is then left).
+  bool NextField(int16_t* id, uint8_t* wire) {
+    if (failed_) return false;
+    uint8_t b = Byte();
+    if (b == 0 || failed_) {
+      if (!ids_.empty()) {
+        last_ = ids_.back();
+        ids_.pop_back();
+      }
+      return false;
+    }
+    *wire = b & 0x0F;
+    int delta = b >> 4;
+    *id = delta ? static_cast<int16_t>(last_ + delta) : static_cast<int16_t>(ZigZag(Varint()));
+    last_ = *id;
+    return !failed_;
+  }
+  /// A field's value, by its wire type.
+  bool Bool(uint8_t wire) { return wire == kTrue; }
+  int8_t I8() { return static_cast<int8_t>(Byte()); }
+  int32_t I32() { return static_cast<int32_t>(ZigZag(Varint())); }
+  int64_t I64() { return ZigZag(Varint()); }
+  std::string_view Binary() {
+    uint64_t n = Varint();
+    if (n > static_cast<uint64_t>(end_ - p_)) {
+      Fail();
+      return {};
+    }
+    std::string_view v(p_, n);
+    p_ += n;
+    return v;
+  }
+  /// A list's header: its size (the elements follow).
+  size_t List(uint8_t* element_wire) {
+    uint8_t b = Byte();
+    *element_wire = b & 0x0F;
+    uint64_t n = b >> 4;
+    if (n == 15) n = Varint();
+    // Every element takes at least a byte: a larger count is malformed.
+    if (n > static_cast<uint64_t>(end_ - p_)) {
+      Fail();
+      return 0;
+    }
+    return n;
+  }
+  /// Skips a value of `wire` type.
+  void Skip(uint8_t wire) {
+    if (++depth_ > kMaxDepth) return Fail();
+    SkipValue(wire);
+    --depth_;
+  }
+
+ private:
+  void SkipValue(uint8_t wire) {
+    switch (wire) {
+      case kTrue:
+      case kFalse:
+        return;
+      case kByte:
+        Byte();
+        return;
+      case kI16:
+      case kI32:
+      case kI64:
+        Varint();
+        return;
+      case kDouble:
+        Advance(8);
+        return;
+      case kBinary:
+        Binary();
+        return;
+      case kList:
+      case kSet: {
+        uint8_t element;
+        for (size_t n = List(&element); n > 0 && !failed_; --n) SkipElement(element);
+        return;
+      }
+      case kMap: {
+        uint64_t n = Varint();
+        if (n == 0) return;
+        uint8_t types = Byte();
+        for (; n > 0 && !failed_; --n) {
+          SkipElement(types >> 4);
+          SkipElement(types & 0x0F);
+        }
+        return;
+      }
+      case kStruct: {
+        BeginStruct();
+        int16_t id;
+        uint8_t w;
+        while (NextField(&id, &w)) Skip(w);
+        return;
+      }
+      default:
+        Fail();
+    }
+  }
+
+  static constexpr size_t kMaxDepth = 64;
+  static int64_t ZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+  void Fail() {
+    failed_ = true;
+    p_ = end_;
+  }
+  uint8_t Byte() {
+    if (p_ >= end_) {
+      Fail();
+      return 0;
+    }
+    return static_cast<uint8_t>(*p_++);
+  }
+  void Advance(size_t n) {
+    if (n > static_cast<size_t>(end_ - p_)) return Fail();
+    p_ += n;
+  }
+  uint64_t Varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      uint8_t b = Byte();
+      v |= static_cast<uint64_t>(b & 0x7F) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    Fail();
+    return 0;
+  }
+  /// A list element: booleans take a byte there.
+  void SkipElement(uint8_t wire) {
+    if (wire == kTrue || wire == kFalse) {
+      Byte();
+    } else {
+      Skip(wire);
+    }
+  }
+
+  const char* p_;
+  const char* end_;
+  bool failed_ = false;
+  size_t depth_ = 0;
+  int16_t last_ = 0;
+  std::vector<int16_t> ids_;
+};
+
 }  // namespace nilus::parquet
