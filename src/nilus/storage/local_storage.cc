@@ -1,5 +1,9 @@
 #include "nilus/storage/local_storage.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -47,6 +51,39 @@ class LocalStorage final : public Storage {
     std::stringstream bytes;
     bytes << in.rdbuf();
     return bytes.str();
+  }
+
+  Result<int64_t> Size(const std::string& location) override {
+    struct stat st;
+    if (::stat(location.c_str(), &st) != 0) {
+      if (errno == ENOENT) return Status::NotFound("{} does not exist", location);
+      return Status::IOError("cannot read {}: {}", location, std::strerror(errno));
+    }
+    return static_cast<int64_t>(st.st_size);
+  }
+
+  Result<std::string> ReadRange(const std::string& location, int64_t offset, int64_t length) override {
+    int fd = ::open(location.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) return Status::NotFound("{} does not exist", location);
+      return Status::IOError("cannot read {}: {}", location, std::strerror(errno));
+    }
+    std::string out(static_cast<size_t>(length), '\0');
+    size_t got = 0;
+    while (got < out.size()) {
+      ssize_t n = ::pread(fd, out.data() + got, out.size() - got, offset + static_cast<int64_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int err = errno;
+        ::close(fd);
+        return Status::IOError("cannot read {}: {}", location, std::strerror(err));
+      }
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    out.resize(got);
+    return out;
   }
 
   Result<std::vector<std::string>> List(const std::string& prefix) override {

@@ -154,7 +154,8 @@ Client::Client(Config config, std::string bucket) : config_(std::move(config)), 
 Client::~Client() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
 Result<Client::Response> Client::Send(const std::string& method, const std::string& key,
-                                      const std::vector<std::pair<std::string, std::string>>& query, Body& body) {
+                                      const std::vector<std::pair<std::string, std::string>>& query, Body& body,
+                                      const std::string& range) {
   std::lock_guard lock(mutex_);
   CURL* curl = static_cast<CURL*>(curl_);
   const std::string path = path_prefix_ + "/" + key;
@@ -180,6 +181,7 @@ Result<Client::Response> Client::Send(const std::string& method, const std::stri
     }
     headers = curl_slist_append(headers, ("Authorization: " + authorization).c_str());
     headers = curl_slist_append(headers, "Expect:");
+    if (!range.empty()) headers = curl_slist_append(headers, ("Range: " + range).c_str());
 
     Response response;
     curl_easy_reset(curl);
@@ -197,6 +199,8 @@ Result<Client::Response> Client::Send(const std::string& method, const std::stri
       curl_easy_setopt(curl, CURLOPT_READFUNCTION, Body::Read);
       curl_easy_setopt(curl, CURLOPT_READDATA, &body);
       curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body.size));
+    } else if (method == "HEAD") {
+      curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     } else if (method != "GET") {
       curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
     }
@@ -208,6 +212,9 @@ Result<Client::Response> Client::Send(const std::string& method, const std::stri
       continue;
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    curl_off_t length = -1;
+    curl_easy_getinfo(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    response.content_length = length;
     if (response.status >= 500 || response.status == 429) {
       last = Failure(response, what);
       spdlog::debug("{} (attempt {})", last.ToString(), attempt + 1);
@@ -256,14 +263,31 @@ Status Client::PutFile(const std::string& key, const std::string& path) {
   return r.status / 100 == 2 ? Status::OK() : Failure(r, "s3://" + bucket_ + "/" + key);
 }
 
-Result<std::string> Client::Get(const std::string& key) {
+Result<std::string> Client::Get(const std::string& key, int64_t offset, int64_t length) {
   Body body{{}, nullptr, 0, 0, Sha256Hex("")};
-  NILUS_ASSIGN_OR_RAISE(Response r, Send("GET", key, {}, body));
+  if (length == 0) return std::string();
+  const std::string range = length > 0 ? fmt::format("bytes={}-{}", offset, offset + length - 1) : "";
+  NILUS_ASSIGN_OR_RAISE(Response r, Send("GET", key, {}, body, range));
   if (r.status == 404 && XmlText(r.body, "Code") != "NoSuchBucket") {
     return Status::NotFound("s3://{}/{} does not exist", bucket_, key);
   }
+  if (r.status == 416) return std::string();  // the range starts past the end
   if (r.status / 100 != 2) return Failure(r, "s3://" + bucket_ + "/" + key);
+  // A server that ignores the range answers 200 with the whole object.
+  if (length > 0 && r.status == 200) {
+    r.body = offset >= static_cast<int64_t>(r.body.size()) ? std::string() : r.body.substr(offset, length);
+  }
   return std::move(r.body);
+}
+
+Result<int64_t> Client::Size(const std::string& key) {
+  Body body{{}, nullptr, 0, 0, Sha256Hex("")};
+  NILUS_ASSIGN_OR_RAISE(Response r, Send("HEAD", key, {}, body));
+  if (r.status == 404) return Status::NotFound("s3://{}/{} does not exist", bucket_, key);
+  if (r.status / 100 != 2) return Failure(r, "s3://" + bucket_ + "/" + key);
+  if (r.content_length < 0)
+    return Status::IOError("s3://{}/{}: the server did not say the object's size", bucket_, key);
+  return r.content_length;
 }
 
 Result<std::vector<std::string>> Client::List(const std::string& prefix) {

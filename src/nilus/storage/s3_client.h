@@ -35,8 +35,11 @@ class Client {
   Status Put(const std::string& key, std::string_view body);
   /// Uploads the file at `path` (up to 5 GiB, one request) as `key`.
   Status PutFile(const std::string& key, const std::string& path);
-  /// NotFound when there is no such object.
-  Result<std::string> Get(const std::string& key);
+  /// The object, or `length` bytes of it from `offset` (fewer at its end) when `length` is not
+  /// negative. NotFound when there is no such object.
+  Result<std::string> Get(const std::string& key, int64_t offset = 0, int64_t length = -1);
+  /// The object's size in bytes (NotFound when there is none).
+  Result<int64_t> Size(const std::string& key);
   /// The keys that start with `prefix`, all pages of them.
   Result<std::vector<std::string>> List(const std::string& prefix);
   Status Delete(const std::string& key);
@@ -46,9 +49,12 @@ class Client {
   struct Response {
     long status = 0;
     std::string body;
+    int64_t content_length = -1;
   };
+  /// Sends a signed request; `range` (a Range header's value, unsigned) when not empty.
   Result<Response> Send(const std::string& method, const std::string& key,
-                        const std::vector<std::pair<std::string, std::string>>& query, Body& body);
+                        const std::vector<std::pair<std::string, std::string>>& query, Body& body,
+                        const std::string& range = "");
   /// The error of a response that is not 2xx, for `what`.
   Status Failure(const Response& response, const std::string& what) const;
 

@@ -70,6 +70,16 @@ class S3Storage final : public Storage {
     return client_.Get(key);
   }
 
+  Result<int64_t> Size(const std::string& location) override {
+    NILUS_ASSIGN_OR_RAISE(std::string key, KeyOf(location));
+    return client_.Size(key);
+  }
+
+  Result<std::string> ReadRange(const std::string& location, int64_t offset, int64_t length) override {
+    NILUS_ASSIGN_OR_RAISE(std::string key, KeyOf(location));
+    return client_.Get(key, offset, length);
+  }
+
   Result<std::vector<std::string>> List(const std::string& prefix) override {
     NILUS_ASSIGN_OR_RAISE(std::string key, KeyOf(prefix));
     NILUS_ASSIGN_OR_RAISE(std::vector<std::string> keys, client_.List(key));

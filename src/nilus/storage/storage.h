@@ -26,6 +26,11 @@ class Storage {
   virtual Status Write(const std::string& location, std::string_view bytes) = 0;
   /// The whole object (NotFound when there is none).
   virtual Result<std::string> Read(const std::string& location) = 0;
+  /// The object's size in bytes (NotFound when there is none).
+  virtual Result<int64_t> Size(const std::string& location) = 0;
+  /// `length` bytes of the object from `offset` (fewer at its end): large objects are read in
+  /// parts (Parquet files, column chunk by column chunk).
+  virtual Result<std::string> ReadRange(const std::string& location, int64_t offset, int64_t length) = 0;
   /// The locations of the objects whose locations start with `prefix`.
   virtual Result<std::vector<std::string>> List(const std::string& prefix) = 0;
   /// Removes the object; one that is not there is no error.

@@ -1,5 +1,6 @@
 #include "nilus/connectors/files/files_source.h"
 
+#include <fnmatch.h>
 #include <glob.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -18,6 +19,8 @@
 #include "nilus/core/text_values.h"
 #include "nilus/core/values.h"
 #include "nilus/formats/csv_reader.h"
+#include "nilus/formats/parquet/parquet_reader.h"
+#include "nilus/storage/storage.h"
 
 namespace nilus {
 
@@ -25,7 +28,7 @@ namespace {
 
 using nlohmann::json;
 
-enum class Format { kCsv, kJsonl };
+enum class Format { kCsv, kJsonl, kParquet };
 
 /// A batch is cut at `page-size` rows or at this many bytes, whichever comes first.
 constexpr int64_t kMaxBatchBytes = 64 << 20;
@@ -77,6 +80,23 @@ Result<CsvDialect> DialectFromUri(const Uri& uri) {
 
 bool HasGlobChars(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
 
+/// The objects of a bucket that `pattern` (s3://bucket/key, a glob: `*` does not cross a `/`)
+/// names, in order.
+Result<std::vector<std::string>> ExpandObjectPattern(Storage& storage, const std::string& pattern) {
+  if (!HasGlobChars(pattern)) {
+    NILUS_RETURN_NOT_OK(storage.Size(pattern).status().WithContext("check the address or source-table"));
+    return std::vector<std::string>{pattern};
+  }
+  NILUS_ASSIGN_OR_RAISE(auto listed, storage.List(pattern.substr(0, pattern.find_first_of("*?["))));
+  std::vector<std::string> out;
+  for (auto& location : listed) {
+    if (fnmatch(pattern.c_str(), location.c_str(), FNM_PATHNAME) == 0) out.push_back(std::move(location));
+  }
+  if (out.empty()) return Status::InvalidInput("no object matches {}", pattern);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 Result<std::vector<std::string>> ExpandPattern(const std::string& pattern) {
   if (!HasGlobChars(pattern)) {
     struct stat st;
@@ -108,12 +128,13 @@ Result<std::vector<std::string>> ExpandPattern(const std::string& pattern) {
 Result<Format> FormatOf(const std::string& path, const std::string& scheme) {
   if (scheme == "csv") return Format::kCsv;
   if (scheme == "jsonl") return Format::kJsonl;
+  if (scheme == "parquet" || EndsWith(ToLower(path), ".parquet")) return Format::kParquet;
   std::string base = ToLower(StripCompressionExtension(path));
   if (EndsWith(base, ".csv")) return Format::kCsv;
   if (EndsWith(base, ".jsonl") || EndsWith(base, ".ndjson")) return Format::kJsonl;
   return Status::InvalidInput(
-      "cannot tell the format of {} from its extension (.csv, .jsonl, .ndjson, optionally followed by .gz or .zst); "
-      "use a csv:// or jsonl:// address to say it",
+      "cannot tell the format of {} from its extension (.csv, .jsonl, .ndjson, optionally followed by .gz or .zst; "
+      ".parquet); use a csv://, jsonl:// or parquet:// address to say it",
       path);
 }
 
@@ -135,16 +156,39 @@ Result<std::vector<std::string>> CsvColumns(CsvReader& reader, CsvRecord& record
   return names;
 }
 
-/// Where an earlier run stopped inside a file it read in part (yield-limit).
+/// Where an earlier run stopped inside a file it read in part (yield-limit): a text file's
+/// position, or the rows of a Parquet file.
 struct PartialFile {
   std::string path;
   StreamPosition position;
+  int64_t rows = 0;
 };
 
 std::optional<PartialFile> PartialOf(const json& state) {
   auto it = state.find("partial");
   if (it == state.end() || !it->is_object()) return std::nullopt;
-  return PartialFile{it->value("file", ""), {it->value("offset", int64_t{0}), it->value("line", int64_t{0})}};
+  return PartialFile{it->value("file", ""),
+                     {it->value("offset", int64_t{0}), it->value("line", int64_t{0})},
+                     it->value("rows", int64_t{0})};
+}
+
+/// A Parquet file opened for the selected columns (`columns`, `sql-exclude-columns`).
+Result<std::unique_ptr<parquet::ParquetReader>> OpenParquet(Storage& storage, const std::string& location,
+                                                            const SourceOptions& options) {
+  NILUS_ASSIGN_OR_RAISE(int64_t size, storage.Size(location));
+  auto read = [&storage, location](int64_t offset, int64_t length) {
+    return storage.ReadRange(location, offset, length);
+  };
+  NILUS_ASSIGN_OR_RAISE(auto reader, parquet::ParquetReader::Open(location, size, read));
+  std::vector<std::string> names;
+  std::vector<int> selected;
+  for (const auto& column : reader->columns()) {
+    names.push_back(column.name);
+    if (options.Selects(column.name)) selected.push_back(static_cast<int>(names.size()) - 1);
+  }
+  NILUS_RETURN_NOT_OK(options.CheckSelection(names, location));
+  NILUS_RETURN_NOT_OK(reader->Select(std::move(selected)));
+  return reader;
 }
 
 /// A CSV file opened for its records: the header read (or, without one, the first record held
@@ -236,9 +280,10 @@ Status WidthError(const CsvReader& reader, const CsvRecord& record, size_t width
 /// `state()` names the files read whole and, for a file read in part, where the last batch ended.
 class FilesReader final : public BatchReader {
  public:
-  FilesReader(CsvDialect dialect, std::vector<SourceFile> files, Schema schema, const SourceOptions& options, json done,
-              std::optional<PartialFile> partial, std::stop_token stop)
-      : dialect_(std::move(dialect)),
+  FilesReader(Storage& storage, CsvDialect dialect, std::vector<SourceFile> files, Schema schema,
+              const SourceOptions& options, json done, std::optional<PartialFile> partial, std::stop_token stop)
+      : storage_(storage),
+        dialect_(std::move(dialect)),
         files_(std::move(files)),
         csv_builder_(std::move(schema)),
         documents_(DocumentSchema(true)),
@@ -249,6 +294,19 @@ class FilesReader final : public BatchReader {
 
   Result<std::shared_ptr<const RecordBatch>> Next() override {
     while (true) {
+      if (parquet_) {
+        // A Parquet file's batches come as the file holds them, typed.
+        if (stop_.stop_requested()) return Status::Cancelled("interrupted");
+        NILUS_ASSIGN_OR_RAISE(auto batch, parquet_->Next(options_.page_size, kMaxBatchBytes));
+        if (batch) {
+          parquet_rows_ += batch->num_rows();
+          return batch;
+        }
+        done_.push_back(files_[next_file_].path);
+        parquet_.reset();
+        ++next_file_;
+        continue;
+      }
       BatchBuilder& builder = current();
       int64_t max_bytes = format_ == Format::kCsv ? kMaxBatchBytes : kMaxDocumentBatchBytes;
       if (builder.num_rows() >= options_.page_size || builder.byte_size() >= max_bytes) break;
@@ -276,7 +334,9 @@ class FilesReader final : public BatchReader {
 
   json state() const override {
     json out = {{"files", done_}};
-    if (csv_ || jsonl_) {
+    if (parquet_) {
+      out["partial"] = {{"file", files_[next_file_].path}, {"rows", parquet_rows_}};
+    } else if (csv_ || jsonl_) {
       StreamPosition at = csv_ ? csv_->position() : jsonl_->position();
       out["partial"] = {{"file", files_[next_file_].path}, {"offset", at.offset}, {"line", at.line}};
     }
@@ -290,7 +350,14 @@ class FilesReader final : public BatchReader {
     spdlog::debug("reading {}", file.path);
     format_ = file.format;
     mapping_.clear();
-    if (file.format == Format::kCsv) {
+    if (file.format == Format::kParquet) {
+      NILUS_ASSIGN_OR_RAISE(parquet_, OpenParquet(storage_, file.path, options_));
+      parquet_rows_ = 0;
+      if (partial_ && partial_->path == file.path) {
+        NILUS_RETURN_NOT_OK(parquet_->Skip(partial_->rows));
+        parquet_rows_ = partial_->rows;
+      }
+    } else if (file.format == Format::kCsv) {
       NILUS_ASSIGN_OR_RAISE(CsvFile opened, OpenCsv(file.path, dialect_, partial_, record_));
       csv_ = std::move(opened.reader);
       pending_first_ = opened.pending_first;
@@ -345,6 +412,7 @@ class FilesReader final : public BatchReader {
     return true;
   }
 
+  Storage& storage_;
   CsvDialect dialect_;
   std::vector<SourceFile> files_;
   BatchBuilder csv_builder_;
@@ -358,6 +426,8 @@ class FilesReader final : public BatchReader {
   int64_t rows_ = 0;
   std::unique_ptr<CsvReader> csv_;
   std::unique_ptr<LineReader> jsonl_;
+  std::unique_ptr<parquet::ParquetReader> parquet_;
+  int64_t parquet_rows_ = 0;  // the rows of the open Parquet file returned (or skipped)
   CsvRecord record_;
   bool pending_first_ = false;
   size_t width_ = 0;
@@ -368,13 +438,13 @@ class FilesReader final : public BatchReader {
 
 class FilesSource final : public Source {
  public:
-  FilesSource(Uri uri, CsvDialect dialect, std::stop_token stop)
-      : uri_(std::move(uri)), dialect_(std::move(dialect)), stop_(std::move(stop)) {}
+  FilesSource(Uri uri, CsvDialect dialect, std::unique_ptr<Storage> storage, std::stop_token stop)
+      : uri_(std::move(uri)), dialect_(std::move(dialect)), storage_(std::move(storage)), stop_(std::move(stop)) {}
 
   Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint& resume) override {
     const json& state = resume.state;
     NILUS_ASSIGN_OR_RAISE(std::string pattern, Pattern(options));
-    NILUS_ASSIGN_OR_RAISE(auto paths, ExpandPattern(pattern));
+    NILUS_ASSIGN_OR_RAISE(auto paths, Expand(pattern));
 
     std::set<std::string> done;
     if (state.contains("files")) {
@@ -388,27 +458,40 @@ class FilesSource final : public Source {
       files.push_back({p, format});
     }
     if (files.empty()) spdlog::info("{}: every matching file was loaded by an earlier run; nothing new", pattern);
-    if (partial)
+    if (partial && partial->rows > 0) {
+      spdlog::info("{}: continuing after row {}, where the last run stopped", partial->path, partial->rows);
+    } else if (partial) {
       spdlog::info("{}: continuing at line {}, where the last run stopped", partial->path, partial->position.line + 1);
+    }
 
     NILUS_ASSIGN_OR_RAISE(Schema schema, InferSchema(files, options, partial));
     json done_list = json::array();
     for (const auto& f : done) done_list.push_back(f);
-    return std::unique_ptr<BatchReader>(new FilesReader(dialect_, std::move(files), std::move(schema), options,
-                                                        std::move(done_list), std::move(partial), stop_));
+    return std::unique_ptr<BatchReader>(new FilesReader(*storage_, dialect_, std::move(files), std::move(schema),
+                                                        options, std::move(done_list), std::move(partial), stop_));
   }
 
-  /// The columns of the CSV files' headers; unknown (nullopt) when JSONL files match.
+  /// The columns of the CSV files' headers and the Parquet files' schemas; unknown (nullopt)
+  /// when JSONL files match.
   Result<std::optional<std::vector<std::string>>> ColumnNames(const SourceOptions& options) override {
     NILUS_ASSIGN_OR_RAISE(std::string pattern, Pattern(options));
-    NILUS_ASSIGN_OR_RAISE(auto paths, ExpandPattern(pattern));
+    NILUS_ASSIGN_OR_RAISE(auto paths, Expand(pattern));
     std::vector<std::string> names;
     for (const auto& path : paths) {
       NILUS_ASSIGN_OR_RAISE(Format format, FormatOf(path, uri_.scheme()));
-      if (format != Format::kCsv) return std::optional<std::vector<std::string>>();
-      CsvRecord record;
-      NILUS_ASSIGN_OR_RAISE(CsvFile file, OpenCsv(path, dialect_, std::nullopt, record));
-      for (auto& n : file.names) {
+      std::vector<std::string> file_names;
+      if (format == Format::kParquet) {
+        SourceOptions all;  // every column: the selection is checked against these names
+        NILUS_ASSIGN_OR_RAISE(auto reader, OpenParquet(*storage_, path, all));
+        for (const auto& column : reader->columns()) file_names.push_back(column.name);
+      } else if (format == Format::kCsv) {
+        CsvRecord record;
+        NILUS_ASSIGN_OR_RAISE(CsvFile file, OpenCsv(path, dialect_, std::nullopt, record));
+        file_names = std::move(file.names);
+      } else {
+        return std::optional<std::vector<std::string>>();
+      }
+      for (auto& n : file_names) {
         if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(std::move(n));
       }
     }
@@ -416,9 +499,21 @@ class FilesSource final : public Source {
   }
 
  private:
+  bool in_bucket() const { return uri_.scheme() == "s3"; }
+
   /// The path or glob: file:///abs/path and file://relative/path hold it after "://"; else
-  /// source-table does.
+  /// source-table does. In a bucket: s3://bucket/key, or the key in source-table.
   Result<std::string> Pattern(const SourceOptions& options) const {
+    if (in_bucket()) {
+      std::string key = uri_.path().size() > 1 ? uri_.path().substr(1) : options.table;
+      if (key.empty()) {
+        return Status::InvalidInput(
+            "{}: no object given; put its key (or a glob) in the address (s3://bucket/data/*.parquet) or in "
+            "source-table",
+            uri_.Masked());
+      }
+      return "s3://" + uri_.host() + "/" + key;
+    }
     std::string pattern = uri_.host() + uri_.path();
     if (pattern.empty()) pattern = options.table;
     if (pattern.empty()) {
@@ -428,6 +523,23 @@ class FilesSource final : public Source {
           uri_.Masked());
     }
     return pattern;
+  }
+
+  /// The files (or objects) the pattern names; in a bucket, Parquet files only.
+  Result<std::vector<std::string>> Expand(const std::string& pattern) {
+    if (!in_bucket()) return ExpandPattern(pattern);
+    NILUS_ASSIGN_OR_RAISE(auto objects, ExpandObjectPattern(*storage_, pattern));
+    for (const auto& o : objects) {
+      NILUS_ASSIGN_OR_RAISE(Format format, FormatOf(o, "s3"));
+      if (format != Format::kParquet) {
+        return Status::InvalidInput(
+            "{}: nilus reads Parquet files from S3, not CSV or JSONL files yet; copy the file to local disk and read "
+            "it "
+            "with a file:// address, or narrow the glob to *.parquet",
+            o);
+      }
+    }
+    return objects;
   }
 
   /// First pass over the CSV files: reads each once (from where an earlier run stopped, for a
@@ -527,6 +639,7 @@ class FilesSource final : public Source {
 
   Uri uri_;
   CsvDialect dialect_;
+  std::unique_ptr<Storage> storage_;  // where Parquet files are read from: local disk or a bucket
   std::stop_token stop_;
 };
 
@@ -535,11 +648,18 @@ class FilesSource final : public Source {
 Status RegisterFiles(ConnectorRegistry& registry) {
   auto factory = [](const Uri& uri, std::stop_token stop) -> Result<std::unique_ptr<Source>> {
     NILUS_ASSIGN_OR_RAISE(CsvDialect dialect, DialectFromUri(uri));
-    return std::unique_ptr<Source>(new FilesSource(uri, std::move(dialect), std::move(stop)));
+    const bool bucket = uri.scheme() == "s3";
+    if (bucket && uri.host().empty()) {
+      return Status::InvalidInput("{}: an S3 address names its bucket: s3://bucket/key", uri.Masked());
+    }
+    NILUS_ASSIGN_OR_RAISE(auto storage, OpenStorage(bucket ? "s3://" + uri.host() : "", ""));
+    return std::unique_ptr<Source>(new FilesSource(uri, std::move(dialect), std::move(storage), std::move(stop)));
   };
   NILUS_RETURN_NOT_OK(registry.AddSource("file", factory, {.options = {"max-table-nesting", "date-detection"}}));
   NILUS_RETURN_NOT_OK(registry.AddSource("csv", factory, {.options = {"date-detection"}}));
   NILUS_RETURN_NOT_OK(registry.AddSource("jsonl", factory, {.options = {"max-table-nesting", "date-detection"}}));
+  NILUS_RETURN_NOT_OK(registry.AddSource("parquet", factory));
+  NILUS_RETURN_NOT_OK(registry.AddSource("s3", factory));
   return Status::OK();
 }
 
