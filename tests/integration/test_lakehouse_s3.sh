@@ -100,6 +100,36 @@ NILUS_DEPOTS=$WORK/depots.yaml expect_exit 2 ingest --source-uri csv://more.csv 
 expect_err_contains "unknown field SECRET_KEY"
 CHECKS=$((CHECKS + 1))
 
+# Parquet files as a source, from the bucket, read by byte ranges: a file another writer made
+# (uploaded with curl's own Signature Version 4 into a folder a glob matches), and the data files
+# nilus wrote for a table.
+duck "SET TimeZone = 'UTC'; COPY (SELECT i AS id, 'c' || (i % 97) AS customer, (i * 0.01)::DECIMAL(12,2) AS amount,
+  TIMESTAMPTZ '2024-01-01 00:00:00+00' + i * INTERVAL 1 SECOND AS ts FROM range(300000) t(i))
+  TO 'up.parquet' (FORMAT parquet, ROW_GROUP_SIZE 100000)" >/dev/null
+upload() {
+  curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "S3RVER:$AWS_SECRET_ACCESS_KEY" \
+    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$1" "$S3_ENDPOINT/lake/$2" >/dev/null || fail "cannot upload $1"
+}
+upload up.parquet in/2024/up.parquet
+expect_ok ingest --source-uri "s3://lake/in/*/*.parquet" --dest-uri "sqlite:///$WORK/from_s3.db" --dest-table raw.up
+expect_err_lacks "$AWS_SECRET_ACCESS_KEY"
+[ "$(sqlite3 from_s3.db "SELECT count(*), sum(id), count(DISTINCT customer), sum(CAST(replace(amount, '.', '') AS INT)), substr(max(ts), 1, 19) FROM raw__up")" = \
+  "$(duck "SET TimeZone = 'UTC'; SELECT count(*), sum(id), count(DISTINCT customer), sum((amount * 100)::BIGINT), strftime(max(ts), '%Y-%m-%d %H:%M:%S') FROM 'up.parquet'")" ] ||
+  fail "the Parquet file read from S3 differs: $(sqlite3 from_s3.db "SELECT count(*), sum(id) FROM raw__up")"
+one=$(files big | tr -d "[]' " | cut -d, -f1)
+expect_ok ingest --source-uri s3://lake --source-table "${one#"$S3_MIRROR/lake/"}" --dest-uri "sqlite:///$WORK/from_s3.db" \
+  --dest-table raw.big
+[ "$(sqlite3 from_s3.db "SELECT count(*), count(DISTINCT id), sum(id) FROM raw__big")" = \
+  "$(duck "SELECT count(*), count(DISTINCT id), sum(id) FROM '$one'")" ] ||
+  fail "the table's data file read from S3 differs: $(sqlite3 from_s3.db "SELECT count(*), count(DISTINCT id), sum(id) FROM raw__big")"
+expect_exit 2 ingest --source-uri "s3://lake/wh/*.csv" --dest-uri "sqlite:///$WORK/from_s3.db" --dest-table raw.x
+expect_err_contains "no object matches s3://lake/wh/*.csv"
+printf 'id\n1\n' >tiny.csv
+upload tiny.csv in/tiny.csv
+expect_exit 2 ingest --source-uri "s3://lake/in/tiny.csv" --dest-uri "sqlite:///$WORK/from_s3.db" --dest-table raw.x
+expect_err_contains "nilus reads Parquet files from S3, not CSV or JSONL files yet"
+CHECKS=$((CHECKS + 2))
+
 # Bad input: clear errors, exit 2, no secret in them.
 expect_exit 2 ingest --source-uri csv://more.csv --source-table more --dest-uri s3://nosuch/wh --dest-table raw.x
 expect_err_contains "the bucket 'nosuch' does not exist"
