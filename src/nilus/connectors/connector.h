@@ -16,18 +16,6 @@ namespace nilus {
 
 /// The column every loaded row carries: the id of the load that wrote it.
 inline constexpr char kLoadIdColumn[] = "_nilus_load_id";
-/// The operation of a row of a merge (a keyed load): a text column whose value "d" deletes the
-/// row's key from the table; any other value, or NULL, upserts the row. Never stored.
-inline constexpr char kOperationColumn[] = "_nilus_op";
-inline constexpr char kDeleteOperation[] = "d";
-/// The columns of a row of a merge whose value the source left out because it did not change
-/// (a JSON list of names, or NULL): the row keeps the value its key has in the table (or in an
-/// earlier row of the load). Never stored.
-inline constexpr char kUnchangedColumn[] = "_nilus_unchanged";
-
-/// Whether `name` is one of the columns that steer a merge (`_nilus_op`, `_nilus_unchanged`).
-inline bool IsMergeControlColumn(std::string_view name) { return name == kOperationColumn || name == kUnchangedColumn; }
-
 /// A stream of record batches of one source table, in the order the source yields them.
 class BatchReader {
  public:

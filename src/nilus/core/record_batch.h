@@ -128,6 +128,18 @@ class BatchBuilder {
   std::vector<Column> columns_;
 };
 
+/// The operation of a row of a merge (a keyed load): a text column whose value "d" deletes the
+/// row's key from the table; any other value, or NULL, upserts the row. Never stored.
+inline constexpr char kOperationColumn[] = "_nilus_op";
+inline constexpr char kDeleteOperation[] = "d";
+/// The columns of a row of a merge whose value the source left out because it did not change
+/// (a JSON list of names, or NULL): the row keeps the value its key has in the table (or in an
+/// earlier row of the load). Never stored.
+inline constexpr char kUnchangedColumn[] = "_nilus_unchanged";
+
+/// Whether `name` is one of the columns that steer a merge (`_nilus_op`, `_nilus_unchanged`).
+inline bool IsMergeControlColumn(std::string_view name) { return name == kOperationColumn || name == kUnchangedColumn; }
+
 /// The column of a document batch. Semi-structured sources (JSONL files; Python and MongoDB
 /// sources later) yield each record as the text of one JSON object in a column of this name;
 /// Normalize types and flattens the documents (DESIGN §2), so every such source gets the same

@@ -259,6 +259,21 @@ Status TableBatchAssembler::Place(const SourceColumn& column) {
     if (v->null_count() < v->length()) values.push_back(v);
   }
   if (values.empty()) return Status::OK();  // all NULL: no type to learn, nothing to write
+  if (IsMergeControlColumn(column.name)) {
+    // Steers the merge of this batch; not a column of the table.
+    auto text = std::make_shared<Column>(LogicalType::Text());
+    text->Reserve(rows_);
+    for (int64_t r = 0; r < rows_; ++r) {
+      const Column* value = ValueAt(values, r);
+      if (!value) {
+        text->AppendNull();
+      } else if (!AppendConverted(*value, r, *text)) {
+        return Status::Internal("value of {} does not convert to text", column.name);
+      }
+    }
+    control_.emplace_back(Field{column.name, LogicalType::Text()}, std::move(text));
+    return Status::OK();
+  }
 
   int index = table_.ColumnIndex(column.name);
   if (index < 0) {
@@ -315,8 +330,13 @@ std::shared_ptr<const RecordBatch> TableBatchAssembler::Finish() {
     fields.push_back(field);
     columns.push_back(std::move(column));
   }
+  for (auto& [field, column] : control_) {
+    fields.push_back(std::move(field));
+    columns.push_back(std::move(column));
+  }
   placed_.clear();
   building_.clear();
+  control_.clear();
   return std::make_shared<const RecordBatch>(Schema(std::move(fields)), std::move(columns), rows_);
 }
 

@@ -47,7 +47,9 @@ class TableBatchAssembler {
   StoredSchema& schema_;
   TableSchema& table_;
   int64_t rows_;
-  std::unordered_map<std::string, RecordBatch::ColumnPtr> placed_;     // passed through as they are
+  std::unordered_map<std::string, RecordBatch::ColumnPtr> placed_;  // passed through as they are
+  /// The merge's control columns of the batch (text; never stored), after the table's columns.
+  std::vector<std::pair<Field, RecordBatch::ColumnPtr>> control_;
   std::unordered_map<std::string, std::shared_ptr<Column>> building_;  // converted values, variants
 };
 

@@ -645,22 +645,23 @@ class FilesSource final : public Source {
 
 }  // namespace
 
+Result<std::unique_ptr<Source>> OpenFilesSource(const Uri& uri, std::stop_token stop) {
+  NILUS_ASSIGN_OR_RAISE(CsvDialect dialect, DialectFromUri(uri));
+  const bool bucket = uri.scheme() == "s3";
+  if (bucket && uri.host().empty()) {
+    return Status::InvalidInput("{}: an S3 address names its bucket: s3://bucket/key", uri.Masked());
+  }
+  NILUS_ASSIGN_OR_RAISE(auto storage, OpenStorage(bucket ? "s3://" + uri.host() : "", ""));
+  return std::unique_ptr<Source>(new FilesSource(uri, std::move(dialect), std::move(storage), std::move(stop)));
+}
+
 Status RegisterFiles(ConnectorRegistry& registry) {
-  auto factory = [](const Uri& uri, std::stop_token stop) -> Result<std::unique_ptr<Source>> {
-    NILUS_ASSIGN_OR_RAISE(CsvDialect dialect, DialectFromUri(uri));
-    const bool bucket = uri.scheme() == "s3";
-    if (bucket && uri.host().empty()) {
-      return Status::InvalidInput("{}: an S3 address names its bucket: s3://bucket/key", uri.Masked());
-    }
-    NILUS_ASSIGN_OR_RAISE(auto storage, OpenStorage(bucket ? "s3://" + uri.host() : "", ""));
-    return std::unique_ptr<Source>(new FilesSource(uri, std::move(dialect), std::move(storage), std::move(stop)));
-  };
-  NILUS_RETURN_NOT_OK(registry.AddSource("file", factory, {.options = {"max-table-nesting", "date-detection"}}));
-  NILUS_RETURN_NOT_OK(registry.AddSource("csv", factory, {.options = {"date-detection"}}));
-  NILUS_RETURN_NOT_OK(registry.AddSource("jsonl", factory, {.options = {"max-table-nesting", "date-detection"}}));
-  NILUS_RETURN_NOT_OK(registry.AddSource("parquet", factory));
-  NILUS_RETURN_NOT_OK(registry.AddSource("s3", factory));
-  return Status::OK();
+  NILUS_RETURN_NOT_OK(
+      registry.AddSource("file", OpenFilesSource, {.options = {"max-table-nesting", "date-detection"}}));
+  NILUS_RETURN_NOT_OK(registry.AddSource("csv", OpenFilesSource, {.options = {"date-detection"}}));
+  NILUS_RETURN_NOT_OK(
+      registry.AddSource("jsonl", OpenFilesSource, {.options = {"max-table-nesting", "date-detection"}}));
+  return registry.AddSource("parquet", OpenFilesSource);
 }
 
 }  // namespace nilus

@@ -419,6 +419,21 @@ int64_t TableMetadata::current_snapshot_id() const {
   return it == json_.end() || it->is_null() ? -1 : it->get<int64_t>();
 }
 
+int64_t TableMetadata::current_sequence_number() const {
+  const int64_t id = current_snapshot_id();
+  for (const auto& s : json_["snapshots"]) {
+    if (s.value("snapshot-id", int64_t{-2}) == id) return s.value("sequence-number", int64_t{0});
+  }
+  return 0;
+}
+
+std::string TableMetadata::Operation(int64_t id) const {
+  for (const auto& s : json_["snapshots"]) {
+    if (s.value("snapshot-id", int64_t{-2}) == id && s.contains("summary")) return s["summary"].value("operation", "");
+  }
+  return "";
+}
+
 std::string TableMetadata::CurrentManifestList() const {
   const int64_t id = current_snapshot_id();
   for (const auto& s : json_["snapshots"]) {

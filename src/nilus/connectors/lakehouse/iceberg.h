@@ -83,6 +83,11 @@ class TableMetadata {
   /// The fields of the spec `id`, bound to the current schema's columns.
   Result<std::vector<PartitionTransform>> Spec(int32_t id) const;
   int64_t current_snapshot_id() const;
+  /// The current snapshot's sequence number (0 when there is none).
+  int64_t current_sequence_number() const;
+  /// What the snapshot `id` did (its summary's operation: append, overwrite, replace, delete);
+  /// "" when the metadata no longer lists it.
+  std::string Operation(int64_t id) const;
   /// The manifest list of the current snapshot; empty when there is none.
   std::string CurrentManifestList() const;
   int64_t NextSequenceNumber() const { return json_.value("last-sequence-number", int64_t{0}) + 1; }

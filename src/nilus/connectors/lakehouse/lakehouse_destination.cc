@@ -15,10 +15,8 @@
 #include "nilus/connectors/lakehouse/iceberg.h"
 #include "nilus/connectors/lakehouse/lakehouse_connector.h"
 #include "nilus/connectors/lakehouse/sort_key.h"
-#include "nilus/connectors/postgres/postgres_internal.h"
-#include "nilus/connectors/sqlite/sqlite_internal.h"
+#include "nilus/connectors/lakehouse/warehouse.h"
 #include "nilus/core/failpoint.h"
-#include "nilus/core/home.h"
 #include "nilus/core/strings.h"
 #include "nilus/formats/avro/avro_reader.h"
 #include "nilus/formats/parquet/parquet_writer.h"
@@ -30,29 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-/// The catalog's name in the Iceberg SQL catalog tables (what PyIceberg's SqlCatalog and the
-/// JDBC catalog are opened with).
-constexpr char kCatalogName[] = "nilus";
-
-/// The Iceberg SQL catalog's tables, as the JDBC catalog and PyIceberg's SqlCatalog make them.
-constexpr char kCreateCatalog[] = R"sql(
-CREATE TABLE IF NOT EXISTS iceberg_tables (
-  catalog_name VARCHAR(255) NOT NULL,
-  table_namespace VARCHAR(255) NOT NULL,
-  table_name VARCHAR(255) NOT NULL,
-  metadata_location VARCHAR(1000),
-  previous_metadata_location VARCHAR(1000),
-  PRIMARY KEY (catalog_name, table_namespace, table_name)
-);
-CREATE TABLE IF NOT EXISTS iceberg_namespace_properties (
-  catalog_name VARCHAR(255) NOT NULL,
-  namespace VARCHAR(255) NOT NULL,
-  property_key VARCHAR(255) NOT NULL,
-  property_value VARCHAR(1000),
-  PRIMARY KEY (catalog_name, namespace, property_key)
-);
-)sql";
 
 /// A data file is cut when it reaches this size.
 constexpr int64_t kFileBytes = 128 << 20;
@@ -933,67 +908,22 @@ class LakehouseDestination final : public Destination {
   std::stop_token stop_;
 };
 
-/// The warehouse folder of `lakehouse:///absolute/path` or `lakehouse://relative/path`.
-Result<std::string> WarehousePath(const Uri& uri) {
-  std::string path = uri.host().empty() ? uri.path() : uri.host() + uri.path();
-  if (path.empty() || path == "/") {
-    return Status::InvalidInput(
-        "{}: a lakehouse address names its warehouse folder: lakehouse:///absolute/path or lakehouse://relative/path",
-        uri.Masked());
-  }
-  return fs::absolute(path).lexically_normal().string();
-}
-
-/// The warehouse at `warehouse` with its catalog: in the PostgreSQL database that
-/// NILUS_LAKEHOUSE_CATALOG names, else in `<catalog_folder>/catalog.db`.
-Result<std::unique_ptr<Destination>> OpenWarehouse(const std::string& warehouse, const fs::path& catalog_folder,
-                                                   std::stop_token stop) {
-  std::unique_ptr<SqlDestination> catalog;
-  if (const char* address = std::getenv("NILUS_LAKEHOUSE_CATALOG"); address && *address) {
-    NILUS_ASSIGN_OR_RAISE(Uri uri, Uri::Parse(address));
-    if (uri.scheme() != "postgresql" && uri.scheme() != "postgres") {
-      return Status::InvalidInput("NILUS_LAKEHOUSE_CATALOG must be a postgresql:// address, got {}", uri.Masked());
-    }
-    auto opened = OpenPostgresSql(uri, stop);
-    if (!opened.ok()) return opened.status().WithContext("the lakehouse catalog (NILUS_LAKEHOUSE_CATALOG)");
-    catalog = opened.MoveValue();
-  } else {
-    std::error_code ec;
-    fs::create_directories(catalog_folder, ec);
-    if (ec) return Status::IOError("cannot create the folder {}: {}", catalog_folder.string(), ec.message());
-    NILUS_ASSIGN_OR_RAISE(catalog, OpenSqliteFile((catalog_folder / "catalog.db").string(), stop));
-  }
-  NILUS_RETURN_NOT_OK(catalog->dialect().Exec(kCreateCatalog));
-  return std::unique_ptr<Destination>(new LakehouseDestination(warehouse, std::move(catalog), std::move(stop)));
-}
-
-/// A warehouse folder on local disk, its catalog inside it.
-Result<std::unique_ptr<Destination>> OpenLocalLakehouse(const Uri& uri, std::stop_token stop) {
-  NILUS_ASSIGN_OR_RAISE(std::string warehouse, WarehousePath(uri));
-  return OpenWarehouse(warehouse, warehouse, std::move(stop));
-}
-
-/// A warehouse under `s3://bucket/prefix`; its catalog is on this machine, under
-/// $NILUS_HOME/lakehouse/bucket/prefix (an object store cannot hold a SQLite database).
-Result<std::unique_ptr<Destination>> OpenS3Lakehouse(const Uri& uri, std::stop_token stop) {
-  std::string prefix = uri.path();
-  while (EndsWith(prefix, "/")) prefix.pop_back();
-  if (uri.host().empty() || prefix.find("//") != std::string::npos || prefix.find("/../") != std::string::npos ||
-      prefix.find("/./") != std::string::npos || EndsWith(prefix, "/..") || EndsWith(prefix, "/.")) {
-    return Status::InvalidInput("{}: an S3 warehouse is s3://bucket or s3://bucket/prefix", uri.Masked());
-  }
-  const std::string warehouse = "s3://" + uri.host() + prefix;
-  return OpenWarehouse(warehouse, fs::path(NilusHome()) / "lakehouse" / (uri.host() + prefix), std::move(stop));
+/// The warehouse with its catalog.
+Result<std::unique_ptr<Destination>> OpenWarehouse(Result<Warehouse> warehouse, std::stop_token stop) {
+  NILUS_RETURN_NOT_OK(warehouse.status());
+  NILUS_ASSIGN_OR_RAISE(auto catalog, OpenCatalog(*warehouse, stop));
+  return std::unique_ptr<Destination>(new LakehouseDestination(warehouse->root, std::move(catalog), std::move(stop)));
 }
 
 }  // namespace
 
 Status RegisterLakehouse(ConnectorRegistry& registry) {
+  NILUS_RETURN_NOT_OK(RegisterLakehouseSources(registry));
   NILUS_RETURN_NOT_OK(registry.AddDestination(
-      "lakehouse", OpenLocalLakehouse,
+      "lakehouse", [](const Uri& uri, std::stop_token stop) { return OpenWarehouse(LocalWarehouse(uri), stop); },
       {.options = {"loader-file-size", "partition-by", "cluster-by"}, .not_yet = {"staging_bucket"}}));
   return registry.AddDestination(
-      "s3", OpenS3Lakehouse,
+      "s3", [](const Uri& uri, std::stop_token stop) { return OpenWarehouse(S3Warehouse(uri), stop); },
       {.options = {"loader-file-size", "aws_region", "partition-by", "cluster-by"}, .not_yet = {"staging_bucket"}});
 }
 

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The lakehouse as a source: the current snapshot of an Iceberg table nilus wrote (appends,
+# merges with equality and position deletes, a replace, a new column, partitions) read back
+# into SQLite and into another lakehouse table, compared row by row with the table as readers
+# nilus did not write see it (python3-avro for the metadata, DuckDB applying the deletes);
+# later runs read only the files added since; yield-limit resumes inside a snapshot.
+source "$(dirname "$0")/lib.sh"
+DUCKDB=$(bash "$ROOT/tests/tools/duckdb/ensure.sh")
+duck() { node "$DUCKDB" "$1" || echo "DuckDB failed: $1 ($RANDOM)"; }
+table() { /usr/bin/python3 -W ignore "$ROOT/tests/tools/iceberg_read.py" "$WORK/wh/catalog.db" raw "$1"; }
+# scan TABLE: DuckDB's query of the table's rows, deletes applied.
+scan() { table "$1" | /usr/bin/python3 -c "import json, sys; print(json.load(sys.stdin)['scan'])"; }
+load() { expect_ok ingest --source-uri "csv://$WORK/$1" --source-table "${1%.csv}" --dest-uri "lakehouse://$WORK/wh" "${@:2}"; }
+out="sqlite:///$WORK/out.db"
+read_table() { expect_ok ingest --source-uri "lakehouse://$WORK/wh" --source-table "raw.$1" --dest-uri "$out" "${@:2}"; }
+# same TABLE SQLITE_TABLE: the SQLite table holds the lakehouse table's rows, as DuckDB reads them.
+same() {
+  expect_output "$2" "$(duck "SELECT id, name, v FROM ($(scan "$1")) ORDER BY id")" \
+    q out.db "SELECT id, name, v FROM $2 ORDER BY id"
+}
+gen() { awk -v first="$2" -v n="$3" -v tag="$4" 'BEGIN { print "id,name,v"; for (i = first; i < first + n; i++) printf "%d,%s%d,%d\n", i, tag, i, i * 3 }' >"$1"; }
+
+# Appends and merges: the merges write equality deletes (a key's older row in an earlier load)
+# and position deletes (a key twice in one load).
+gen a.csv 1 30000 a
+load a.csv --dest-table raw.t --incremental-strategy merge --primary-key id
+gen b.csv 20001 20000 b
+gen again.csv 25001 100 again
+cat b.csv <(tail -n +2 again.csv) >b2.csv
+load b2.csv --dest-table raw.t --incremental-strategy merge --primary-key id
+printf 'id,name,v,_nilus_op\n5,x,0,d\n25050,x,0,d\n' >del.csv
+load del.csv --dest-table raw.t --incremental-strategy merge --primary-key id
+read_table t --dest-table main.t
+same t t
+expect_query out.db "SELECT count(*), count(DISTINCT id), sum(name LIKE 'again%'), max(id) FROM t" "39998|39998|99|40000"
+expect_query out.db "SELECT group_concat(name || ' ' || type, ', ') FROM pragma_table_info('t')" \
+  "id BIGINT, name TEXT, v BIGINT, _nilus_load_id TEXT"
+
+# A second run reads nothing new; after a new load, only what it added.
+read_table t --dest-table main.t
+expect_query out.db "SELECT rows FROM _nilus_loads ORDER BY finished_at DESC LIMIT 1" "0"
+gen c.csv 40001 500 c
+load c.csv --dest-table raw.t --incremental-strategy merge --primary-key id
+read_table t --dest-table main.t
+expect_query out.db "SELECT rows FROM _nilus_loads ORDER BY finished_at DESC LIMIT 1" "500"
+same t t
+
+# replace reads the whole snapshot again; so does a full refresh.
+read_table t --dest-table main.t --incremental-strategy replace
+same t t
+
+# A new column (schema evolution): the rows before it read as NULL.
+printf 'id,name,v,color\n50001,n,1,red\n' >d.csv
+load d.csv --dest-table raw.t
+read_table t --dest-table main.t2 --incremental-strategy replace
+expect_query out.db "SELECT count(*), count(color), max(color) FROM t2" "40499|1|red"
+
+# yield-limit: runs of two batches (a batch holds rows of one file: 20000 and 10000 of each
+# file of 30000) read the snapshot once, no row twice.
+gen big.csv 1 100000 p
+load big.csv --dest-table raw.big --loader-file-size 30000
+for _ in 1 2 3 4 5; do
+  read_table big --dest-table main.big --page-size 20000 --yield-limit 2
+done
+expect_query out.db "SELECT group_concat(rows) FROM (SELECT rows FROM _nilus_loads WHERE table_name = 'main.big' ORDER BY finished_at)" \
+  "30000,30000,30000,10000,0"
+expect_query out.db "SELECT count(*), count(DISTINCT id), sum(id) FROM big" "100000|100000|5000050000"
+same big big
+
+# Partitioned and sorted, then merged: deletes scoped by partition.
+printf 'source:\n  address: csv://%s/big.csv\n  options: {source-table: big}\nsink:\n  address: lakehouse://%s/wh\n  options:\n    dest-table: raw.parts\n    incremental-strategy: merge\n    primary-key: [id]\n    partition-by: [{column: v, type: bucket, bucket-count: 4}]\n    cluster-by: [name]\n' "$WORK" "$WORK" >parts.yaml
+expect_ok run parts.yaml
+gen more.csv 99001 2000 q
+sed -i "s|big.csv|more.csv|; s|{source-table: big}|{source-table: more}|" parts.yaml
+expect_ok run parts.yaml
+read_table parts --dest-table main.parts
+same parts parts
+expect_query out.db "SELECT count(*), sum(name LIKE 'q%') FROM parts" "101000|2000"
+
+# Into another lakehouse table: the same rows and column types.
+expect_ok ingest --source-uri "lakehouse://$WORK/wh" --source-table raw.t --dest-uri "lakehouse://$WORK/wh" \
+  --dest-table raw.copy
+expect_output "the copy" "$(duck "SELECT id, name, v, color FROM ($(scan t)) ORDER BY id")" \
+  duck "SELECT id, name, v, color FROM ($(scan copy)) ORDER BY id"
+expect_output "the copy's schema" "$(table t | /usr/bin/python3 -c "import json, sys; print(json.load(sys.stdin)['schema'])")" \
+  sh -c "/usr/bin/python3 -W ignore '$ROOT/tests/tools/iceberg_read.py' '$WORK/wh/catalog.db' raw copy | /usr/bin/python3 -c \"import json, sys; print(json.load(sys.stdin)['schema'])\""
+
+# sql-exclude-columns leaves columns out.
+read_table t --dest-table main.few --sql-exclude-columns name,v
+expect_query out.db "SELECT group_concat(name, ',') FROM pragma_table_info('few')" "id,_nilus_load_id,color"
+
+# Bad input: exit 2, saying what is there.
+expect_exit 2 ingest --source-uri "lakehouse://$WORK/wh" --source-table raw.nosuch --dest-uri "$out" --dest-table main.x
+expect_err_contains "the warehouse $WORK/wh has no table raw.nosuch; it has: raw.big, raw.copy, raw.parts, raw.t"
+expect_exit 2 ingest --source-uri "lakehouse://$WORK/wh" --source-table nodot --dest-uri "$out" --dest-table main.x
+expect_err_contains "source-table must name a table of the warehouse as namespace.table"
+expect_exit 2 ingest --source-uri "lakehouse://$WORK/nowhere" --source-table raw.t --dest-uri "$out" --dest-table main.x
+expect_err_contains "there is no lakehouse warehouse at $WORK/nowhere"
+expect_exit 2 ingest --source-uri "lakehouse://$WORK/wh" --source-table raw.t --dest-uri "$out" --dest-table main.x \
+  --sql-exclude-columns colour
+expect_err_contains "colour"
+done_ok
