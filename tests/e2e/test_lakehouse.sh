@@ -21,6 +21,12 @@ doc_sums="SELECT count(*), sum(order_id), count(ship_date), sum(amount)"
 [ "$(duck "$doc_sums FROM read_parquet($(CATALOG=lake/catalog.db files orders))")" = \
   "$(duck "$doc_sums FROM read_csv('examples/data/orders.csv')")" ] || fail "the doc's example rows differ"
 CHECKS=$((CHECKS + 2))
+# Its example of the lakehouse as a source reads the table back.
+example=$(awk '/^```sh source$/ { on = 1; next } /^```/ { on = 0 } on' "$ROOT/docs/connectors/lakehouse.md" | sed 's/\\$//' | tr '\n' ' ')
+[ -n "$example" ] || fail "docs/connectors/lakehouse.md has no source example"
+eval "expect_ok ${example#nilus }"
+expect_query orders.db "SELECT count(*), sum(order_id) FROM orders" \
+  "$(duck "SELECT count(*), sum(order_id) FROM read_csv('examples/data/orders.csv')")"
 
 # 100,000 orders, every tenth without a customer.
 awk 'BEGIN { print "id,customer,amount,placed"; for (i = 1; i <= 100000; i++)

@@ -87,4 +87,11 @@ expect_output "the lakehouse table" \
 expect_output "the lakehouse table's types" \
   "$(duck "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('in/part-1.parquet'))")" \
   duck "SELECT column_name, column_type FROM (DESCRIBE SELECT * EXCLUDE (_nilus_load_id) FROM read_parquet('$WORK/wh/raw/orders/data/*.parquet'))"
+# The example of docs/connectors/files.md, as written.
+mkdir exports
+cp in/part-1.parquet in/part-2.parquet exports/
+example=$(awk '/^```sh$/ { on = 1; next } /^```/ { on = 0 } on' "$ROOT/docs/connectors/files.md" | sed 's/\\$//' | tr '\n' ' ')
+[ -n "$example" ] || fail "docs/connectors/files.md has no example"
+eval "expect_ok ${example#nilus }"
+expect_query out.db "SELECT count(*), count(DISTINCT id) FROM raw__orders" "200000|200000"
 done_ok
