@@ -101,6 +101,9 @@ struct ColumnPlan {
   Conversion conversion = Conversion::kBytes;
   int scale = 0;
   int64_t multiply = 1, divide = 1;
+  /// Dates and timestamps: values this far from 0 are infinite (INT32_MAX days, INT64_MAX of the
+  /// unit); 0 for other types.
+  int64_t infinite = 0;
 };
 
 struct ChunkMeta {
@@ -316,13 +319,15 @@ Result<ColumnPlan> PlanColumn(const SchemaNode& n, LogicalType* type) {
         p.scale = n.scale;
       } else if (date && n.type == kInt32) {
         *type = LogicalType::Date();
-        p.conversion = Conversion::kInt;
+        p.conversion = Conversion::kScaledInt;
+        p.infinite = INT32_MAX;
       } else if (time_unit) {
         *type = LogicalType::Time();
         scaled(time_unit);
       } else if (ts_unit && n.type == kInt64) {
         *type = utc ? LogicalType::TimestampTz() : LogicalType::Timestamp();
         scaled(ts_unit);
+        p.infinite = INT64_MAX;
       } else if (is_unsigned && n.type == kInt64) {
         *type = LogicalType::Decimal(20, 0);
         p.conversion = Conversion::kUint64;
@@ -983,6 +988,11 @@ class ParquetReader::ColumnChunk {
       case Conversion::kScaledInt:
         each([&](size_t i) {
           int64_t x = v.ints[i];
+          if (plan_.infinite > 0 && (x >= plan_.infinite || x <= -plan_.infinite)) {
+            // Infinite dates and timestamps (DuckDB's and PostgreSQL's forms), whatever the unit.
+            out.AppendInt64(x > 0 ? kPlusInfinity : kMinusInfinity);
+            return;
+          }
           if (plan_.divide > 1) {
             x = x / plan_.divide - (x % plan_.divide < 0 ? 1 : 0);  // floor: before 1970 too
           } else if (plan_.multiply > 1) {

@@ -78,10 +78,12 @@ TEST_F(ParquetRoundTrip, EveryTypeThroughPagesRowGroupsAndDictionaryFallback) {
     // Few distinct values first (a dictionary), then many (it overflows and falls back).
     b.column(6).AppendBytes(r < 20000 ? "city " + std::to_string(r % 50) : "note " + std::to_string(r) + "é");
     b.column(7).AppendBytes(std::string("\0\xff", 2) + std::to_string(r));
-    b.column(8).AppendInt64(r - 25000);
+    // Rows 1 and 2: the infinite dates and timestamps (PostgreSQL's) come back infinite.
+    const int64_t infinity = r == 1 ? kPlusInfinity : kMinusInfinity;
+    b.column(8).AppendInt64(r == 1 || r == 2 ? infinity : r - 25000);
     b.column(9).AppendInt64(r * 1000);
-    b.column(10).AppendInt64(-r * 1000000007);
-    b.column(11).AppendInt64(r * 1000000007);
+    b.column(10).AppendInt64(r == 1 || r == 2 ? infinity : -r * 1000000007);
+    b.column(11).AppendInt64(r == 1 || r == 2 ? infinity : r * 1000000007);
     b.column(12).AppendBytes(std::string(8, '\x11') + std::string(reinterpret_cast<const char*>(&r), 8));
   }
   batches.push_back(b.Finish());
