@@ -67,6 +67,21 @@ expect_query out.db "SELECT group_concat(rows) FROM (SELECT rows FROM _nilus_loa
 expect_query out.db "SELECT count(*), count(DISTINCT id), sum(id) FROM big" "100000|100000|5000050000"
 same big big
 
+# A read killed mid-load (SIGKILL, then SIGTERM) leaves the destination and the state as they
+# were; the rerun loads every row once.
+gen huge.csv 1 1500000 h
+load huge.csv --dest-table raw.huge
+start_load "$WORK/crash.db-wal" ingest --source-uri "lakehouse://$WORK/wh" --source-table raw.huge \
+  --dest-uri "sqlite:///$WORK/crash.db" --dest-table main.huge
+stop_load KILL 137
+expect_query crash.db "SELECT count(*) FROM sqlite_master WHERE name = 'huge'" "0"
+start_load "$WORK/crash.db-wal" ingest --source-uri "lakehouse://$WORK/wh" --source-table raw.huge \
+  --dest-uri "sqlite:///$WORK/crash.db" --dest-table main.huge
+stop_load TERM 130
+expect_ok ingest --source-uri "lakehouse://$WORK/wh" --source-table raw.huge --dest-uri "sqlite:///$WORK/crash.db" \
+  --dest-table main.huge
+expect_query crash.db "SELECT count(*), count(DISTINCT id), sum(id) FROM huge" "1500000|1500000|1125000750000"
+
 # Partitioned and sorted, then merged: deletes scoped by partition.
 printf 'source:\n  address: csv://%s/big.csv\n  options: {source-table: big}\nsink:\n  address: lakehouse://%s/wh\n  options:\n    dest-table: raw.parts\n    incremental-strategy: merge\n    primary-key: [id]\n    partition-by: [{column: v, type: bucket, bucket-count: 4}]\n    cluster-by: [name]\n' "$WORK" "$WORK" >parts.yaml
 expect_ok run parts.yaml
@@ -91,7 +106,7 @@ expect_query out.db "SELECT group_concat(name, ',') FROM pragma_table_info('few'
 
 # Bad input: exit 2, saying what is there.
 expect_exit 2 ingest --source-uri "lakehouse://$WORK/wh" --source-table raw.nosuch --dest-uri "$out" --dest-table main.x
-expect_err_contains "the warehouse $WORK/wh has no table raw.nosuch; it has: raw.big, raw.copy, raw.parts, raw.t"
+expect_err_contains "the warehouse $WORK/wh has no table raw.nosuch; it has: raw.big, raw.copy, raw.huge, raw.parts, raw.t"
 expect_exit 2 ingest --source-uri "lakehouse://$WORK/wh" --source-table nodot --dest-uri "$out" --dest-table main.x
 expect_err_contains "source-table must name a table of the warehouse as namespace.table"
 expect_exit 2 ingest --source-uri "lakehouse://$WORK/nowhere" --source-table raw.t --dest-uri "$out" --dest-table main.x
