@@ -104,6 +104,26 @@ expect_output "the copy's schema" "$(table t | /usr/bin/python3 -c "import json,
 read_table t --dest-table main.few --sql-exclude-columns name,v
 expect_query out.db "SELECT group_concat(name, ',') FROM pragma_table_info('few')" "id,_nilus_load_id,color"
 
+# The codec on request (?compression=snappy|none; zstd by default): DuckDB finds it in every
+# column chunk, and the table reads back.
+for codec in snappy none; do
+  expect_ok ingest --source-uri "csv://$WORK/c.csv" --source-table c --dest-uri "lakehouse://$WORK/$codec?compression=$codec" \
+    --dest-table raw.c
+  expect_output "the $codec table's codecs" "$([ $codec = none ] && echo UNCOMPRESSED || echo SNAPPY)" \
+    duck "SELECT DISTINCT compression FROM parquet_metadata('$WORK/$codec/raw/c/data/*.parquet')"
+  expect_ok ingest --source-uri "lakehouse://$WORK/$codec" --source-table raw.c --dest-uri "$out" --dest-table "main.c_$codec"
+  expect_query out.db "SELECT count(*), sum(id) FROM c_$codec" "500|20125250"
+done
+expect_exit 2 ingest --source-uri "csv://$WORK/c.csv" --source-table c --dest-uri "lakehouse://$WORK/x?compression=lz4" \
+  --dest-table raw.c
+expect_err_contains "compression must be zstd, snappy or none, got 'lz4'"
+expect_exit 2 ingest --source-uri "csv://$WORK/c.csv" --source-table c --dest-uri "lakehouse://$WORK/x?codec=zstd" \
+  --dest-table raw.c
+expect_err_contains "unknown lakehouse address parameter 'codec'"
+expect_exit 2 ingest --source-uri "lakehouse://$WORK/snappy?compression=snappy" --source-table raw.c --dest-uri "$out" \
+  --dest-table main.x
+expect_err_contains "a lakehouse table that is read takes no address parameters"
+
 # Bad input: exit 2, saying what is there.
 expect_exit 2 ingest --source-uri "lakehouse://$WORK/wh" --source-table raw.nosuch --dest-uri "$out" --dest-table main.x
 expect_err_contains "the warehouse $WORK/wh has no table raw.nosuch; it has: raw.big, raw.copy, raw.huge, raw.parts, raw.t"

@@ -176,7 +176,7 @@ RecordBatch SelectColumns(const RecordBatch& batch, const std::vector<int>& inde
 
 class LakehouseLoad final : public Load {
  public:
-  LakehouseLoad(std::string warehouse, LoadSpec spec, std::stop_token stop)
+  LakehouseLoad(Warehouse warehouse, LoadSpec spec, std::stop_token stop)
       : warehouse_(std::move(warehouse)), spec_(std::move(spec)), stop_(std::move(stop)) {}
 
   ~LakehouseLoad() override {
@@ -193,7 +193,7 @@ class LakehouseLoad final : public Load {
 
   /// Opens the warehouse's storage and the catalog load whose commit swaps this load's tables in.
   Status Begin(SqlDestination& catalog) {
-    NILUS_ASSIGN_OR_RAISE(storage_, OpenStorage(warehouse_, spec_.aws_region));
+    NILUS_ASSIGN_OR_RAISE(storage_, OpenStorage(warehouse_.root, spec_.aws_region));
     NILUS_ASSIGN_OR_RAISE(catalog_load_, catalog.Begin(spec_, [this](SqlDialect& db) { return SwapTables(db); }));
     db_ = &catalog.dialect();
     return Status::OK();
@@ -277,7 +277,7 @@ class LakehouseLoad final : public Load {
       NILUS_ASSIGN_OR_RAISE(std::string text, storage_->Read(t.previous));
       NILUS_ASSIGN_OR_RAISE(t.metadata, iceberg::TableMetadata::Parse(text, t.previous));
     } else {
-      t.metadata = iceberg::TableMetadata::Create(warehouse_ + "/" + ns + "/" + name);
+      t.metadata = iceberg::TableMetadata::Create(warehouse_.root + "/" + ns + "/" + name);
     }
     NILUS_RETURN_NOT_OK(RemoveUncommitted(ns, t.metadata.location()));
     NILUS_RETURN_NOT_OK(storage_->Write(PendingMarker(t.metadata.location(), spec_.load_id), ""));
@@ -542,6 +542,7 @@ class LakehouseLoad final : public Load {
     file.path = fmt::format("{}/data/{}-{:05d}.parquet", t.metadata.location(), spec_.load_id, files_++);
     NILUS_ASSIGN_OR_RAISE(std::string staging, storage_->StagingPath(file.path));
     parquet::WriterOptions options;
+    options.codec = warehouse_.codec;
     options.field_ids = file.ids;
     options.zstd = zstd_.get();
     // Pages of one partition's file are smaller: many are filled at once.
@@ -668,6 +669,7 @@ class LakehouseLoad final : public Load {
       file.ids = {iceberg::kDeleteFilePathId, iceberg::kDeletePosId};
       NILUS_ASSIGN_OR_RAISE(std::string staging, storage_->StagingPath(file.path));
       parquet::WriterOptions options;
+      options.codec = warehouse_.codec;
       options.field_ids = file.ids;
       options.zstd = zstd_.get();
       NILUS_ASSIGN_OR_RAISE(file.writer, parquet::ParquetWriter::Open(staging, schema, options));
@@ -877,7 +879,7 @@ class LakehouseLoad final : public Load {
     if (!st.ok()) spdlog::warn("{}.{}: the version hint was not written ({})", t.ns, t.name, st.ToString());
   }
 
-  std::string warehouse_;
+  Warehouse warehouse_;
   LoadSpec spec_;
   std::stop_token stop_;
   std::unique_ptr<Storage> storage_;
@@ -892,7 +894,7 @@ class LakehouseLoad final : public Load {
 
 class LakehouseDestination final : public Destination {
  public:
-  LakehouseDestination(std::string warehouse, std::unique_ptr<SqlDestination> catalog, std::stop_token stop)
+  LakehouseDestination(Warehouse warehouse, std::unique_ptr<SqlDestination> catalog, std::stop_token stop)
       : warehouse_(std::move(warehouse)), catalog_(std::move(catalog)), stop_(std::move(stop)) {}
 
   Result<std::unique_ptr<Load>> Begin(const LoadSpec& spec) override {
@@ -903,7 +905,7 @@ class LakehouseDestination final : public Destination {
   Status ResetState(const std::string& pipeline) override { return catalog_->ResetState(pipeline); }
 
  private:
-  std::string warehouse_;
+  Warehouse warehouse_;
   std::unique_ptr<SqlDestination> catalog_;
   std::stop_token stop_;
 };
@@ -912,7 +914,7 @@ class LakehouseDestination final : public Destination {
 Result<std::unique_ptr<Destination>> OpenWarehouse(Result<Warehouse> warehouse, std::stop_token stop) {
   NILUS_RETURN_NOT_OK(warehouse.status());
   NILUS_ASSIGN_OR_RAISE(auto catalog, OpenCatalog(*warehouse, stop));
-  return std::unique_ptr<Destination>(new LakehouseDestination(warehouse->root, std::move(catalog), std::move(stop)));
+  return std::unique_ptr<Destination>(new LakehouseDestination(*warehouse, std::move(catalog), std::move(stop)));
 }
 
 }  // namespace

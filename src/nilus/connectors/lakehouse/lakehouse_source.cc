@@ -501,6 +501,7 @@ class BucketSource final : public Source {
       return files_.get();
     }
     if (!table_) {
+      NILUS_RETURN_NOT_OK(CheckNoParameters(uri_));
       NILUS_ASSIGN_OR_RAISE(Warehouse warehouse, S3Warehouse(uri_));
       table_ = std::make_unique<LakehouseSource>(std::move(warehouse), stop_);
     }
@@ -517,6 +518,7 @@ class BucketSource final : public Source {
 Status RegisterLakehouseSources(ConnectorRegistry& registry) {
   NILUS_RETURN_NOT_OK(
       registry.AddSource("lakehouse", [](const Uri& uri, std::stop_token stop) -> Result<std::unique_ptr<Source>> {
+        NILUS_RETURN_NOT_OK(CheckNoParameters(uri));
         NILUS_ASSIGN_OR_RAISE(Warehouse warehouse, LocalWarehouse(uri));
         return std::unique_ptr<Source>(new LakehouseSource(std::move(warehouse), std::move(stop)));
       }));

@@ -32,7 +32,36 @@ CREATE TABLE IF NOT EXISTS iceberg_namespace_properties (
 );
 )sql";
 
+Result<parquet::Codec> CodecOf(const Uri& uri) {
+  parquet::Codec codec = parquet::Codec::kZstd;
+  for (const auto& [key, value] : uri.query()) {
+    if (key != "compression") {
+      return Status::InvalidInput(
+          "{}: unknown lakehouse address parameter '{}'; the one there is: compression (zstd, snappy or none)",
+          uri.Masked(), key);
+    }
+    const std::string v = ToLower(value);
+    if (v == "zstd") {
+      codec = parquet::Codec::kZstd;
+    } else if (v == "snappy") {
+      codec = parquet::Codec::kSnappy;
+    } else if (v == "none" || v == "uncompressed") {
+      codec = parquet::Codec::kNone;
+    } else {
+      return Status::InvalidInput("{}: compression must be zstd, snappy or none, got '{}'", uri.Masked(), value);
+    }
+  }
+  return codec;
+}
+
 }  // namespace
+
+Status CheckNoParameters(const Uri& uri) {
+  if (uri.query().empty()) return Status::OK();
+  return Status::InvalidInput(
+      "{}: a lakehouse table that is read takes no address parameters (compression is for writing); remove '?{}'",
+      uri.Masked(), uri.query().front().first);
+}
 
 Result<Warehouse> LocalWarehouse(const Uri& uri) {
   std::string path = uri.host().empty() ? uri.path() : uri.host() + uri.path();
@@ -42,7 +71,8 @@ Result<Warehouse> LocalWarehouse(const Uri& uri) {
         uri.Masked());
   }
   std::string root = fs::absolute(path).lexically_normal().string();
-  return Warehouse{root, root};
+  NILUS_ASSIGN_OR_RAISE(parquet::Codec codec, CodecOf(uri));
+  return Warehouse{root, root, codec};
 }
 
 Result<Warehouse> S3Warehouse(const Uri& uri) {
@@ -52,7 +82,8 @@ Result<Warehouse> S3Warehouse(const Uri& uri) {
       prefix.find("/./") != std::string::npos || EndsWith(prefix, "/..") || EndsWith(prefix, "/.")) {
     return Status::InvalidInput("{}: an S3 warehouse is s3://bucket or s3://bucket/prefix", uri.Masked());
   }
-  return Warehouse{"s3://" + uri.host() + prefix, fs::path(NilusHome()) / "lakehouse" / (uri.host() + prefix)};
+  NILUS_ASSIGN_OR_RAISE(parquet::Codec codec, CodecOf(uri));
+  return Warehouse{"s3://" + uri.host() + prefix, fs::path(NilusHome()) / "lakehouse" / (uri.host() + prefix), codec};
 }
 
 Result<std::unique_ptr<SqlDestination>> OpenCatalog(const Warehouse& warehouse, std::stop_token stop) {

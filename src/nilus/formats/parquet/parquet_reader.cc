@@ -866,7 +866,7 @@ class ParquetReader::ColumnChunk {
       case kInt64:
         if (!need(n * 8)) return Error("a page ends early");
         out.ints.resize(n);
-        std::memcpy(out.ints.data(), p, n * 8);
+        if (n > 0) std::memcpy(out.ints.data(), p, n * 8);
         return Status::OK();
       case kFloat: {
         if (!need(n * 4)) return Error("a page ends early");
@@ -881,7 +881,7 @@ class ParquetReader::ColumnChunk {
       case kDouble:
         if (!need(n * 8)) return Error("a page ends early");
         out.doubles.resize(n);
-        std::memcpy(out.doubles.data(), p, n * 8);
+        if (n > 0) std::memcpy(out.doubles.data(), p, n * 8);
         return Status::OK();
       case kByteArray: {
         if (n > (end - p) / 4) return Error("a page ends early");
@@ -1007,7 +1007,10 @@ class ParquetReader::ColumnChunk {
           int64_t nanos;
           std::memcpy(&nanos, b, 8);
           int64_t julian = static_cast<int32_t>(LoadLE32(b + 8));
-          out.AppendInt64((julian - 2440588) * 86400000000LL + nanos / 1000);
+          // Wrapping arithmetic: a damaged value is a wrong value, not undefined behaviour.
+          const uint64_t micros =
+              static_cast<uint64_t>(julian - 2440588) * 86400000000ULL + static_cast<uint64_t>(nanos / 1000);
+          out.AppendInt64(static_cast<int64_t>(micros));
         });
         break;
       case Conversion::kDecimalInt:

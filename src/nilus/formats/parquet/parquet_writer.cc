@@ -1,5 +1,6 @@
 #include "nilus/formats/parquet/parquet_writer.h"
 
+#include <snappy-c.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -22,6 +23,7 @@ enum Encoding : int32_t { kPlain = 0, kRle = 3, kRleDictionary = 8 };
 enum PageType : int32_t { kDataPage = 0, kDictionaryPage = 2 };
 enum ConvertedType : int32_t { kUtf8 = 0, kDecimalType = 5, kDateType = 6, kTimeMicros = 8, kTimestampMicros = 10 };
 enum Repetition : int32_t { kRequired = 0, kOptional = 1 };
+constexpr int32_t kSnappyCodec = 1;
 constexpr int32_t kZstdCodec = 6;
 
 enum class Logical { kNone, kString, kDecimal, kDate, kTime, kTimestamp, kUuid };
@@ -250,7 +252,7 @@ class ParquetWriter::ColumnWriter {
     for (int32_t e : encodings) w.ListI32(e);
     w.BeginList(3, Type::kBinary, 1);
     w.ListBinary(field_.name);
-    w.I32(4, options_.codec == Codec::kZstd ? kZstdCodec : 0);
+    w.I32(4, options_.codec == Codec::kZstd ? kZstdCodec : options_.codec == Codec::kSnappy ? kSnappyCodec : 0);
     w.I64(5, values_);
     w.I64(6, raw_total_);
     w.I64(7, compressed);
@@ -456,6 +458,14 @@ class ParquetWriter::ColumnWriter {
   Status Compress(const std::string& raw, std::string& out) const {
     if (options_.codec == Codec::kNone) {
       out = raw;
+      return Status::OK();
+    }
+    if (options_.codec == Codec::kSnappy) {
+      size_t n = snappy_max_compressed_length(raw.size());
+      out.resize(n);
+      if (snappy_compress(raw.data(), raw.size(), out.data(), &n) != SNAPPY_OK)
+        return Status::Internal("snappy failed");
+      out.resize(n);
       return Status::OK();
     }
     out.resize(ZSTD_compressBound(raw.size()));

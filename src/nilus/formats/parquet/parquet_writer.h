@@ -14,7 +14,7 @@ typedef struct ZSTD_CCtx_s ZSTD_CCtx;
 
 namespace nilus::parquet {
 
-enum class Codec { kNone, kZstd };
+enum class Codec { kNone, kZstd, kSnappy };
 
 struct WriterOptions {
   Codec codec = Codec::kZstd;
