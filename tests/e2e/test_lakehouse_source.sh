@@ -114,6 +114,19 @@ for codec in snappy none; do
   expect_ok ingest --source-uri "lakehouse://$WORK/$codec" --source-table raw.c --dest-uri "$out" --dest-table "main.c_$codec"
   expect_query out.db "SELECT count(*), sum(id) FROM c_$codec" "500|20125250"
 done
+# A table whose catalog and metadata name its files as other engines do (file: URIs) is read and
+# written like one of nilus's.
+meta=$(q snappy/catalog.db "SELECT metadata_location FROM iceberg_tables WHERE table_name = 'c'")
+sed -i 's|"location": "/|"location": "file:///|' "$meta"
+grep -q '"location": "file:///' "$meta" || fail "the metadata's location was not rewritten"
+q snappy/catalog.db "UPDATE iceberg_tables SET metadata_location = 'file://' || metadata_location WHERE table_name = 'c'"
+expect_ok ingest --source-uri "csv://$WORK/more.csv" --source-table more --dest-uri "lakehouse://$WORK/snappy?compression=snappy" \
+  --dest-table raw.c
+expect_ok ingest --source-uri "lakehouse://$WORK/snappy" --source-table raw.c --dest-uri "$out" --dest-table main.c_uri \
+  --incremental-strategy replace
+expect_query out.db "SELECT count(*), count(DISTINCT id), min(id), max(id) FROM c_uri" "2500|2500|40001|101000"
+expect_query snappy/catalog.db "SELECT substr(metadata_location, 1, 8) FROM iceberg_tables WHERE table_name = 'c'" "file:///"
+
 expect_exit 2 ingest --source-uri "csv://$WORK/c.csv" --source-table c --dest-uri "lakehouse://$WORK/x?compression=lz4" \
   --dest-table raw.c
 expect_err_contains "compression must be zstd, snappy or none, got 'lz4'"

@@ -93,9 +93,12 @@ class S3Storage final : public Storage {
   }
 
  private:
-  Result<std::string> KeyOf(const std::string& location) const {
+  Result<std::string> KeyOf(const std::string& given) const {
+    // s3a:// and s3n:// (Hadoop's names, in metadata other engines write) are s3://.
+    const std::string location =
+        StartsWith(given, "s3a://") || StartsWith(given, "s3n://") ? "s3://" + given.substr(6) : given;
     if (!StartsWith(location, prefix_)) {
-      return Status::InvalidInput("{} is not in the bucket of this warehouse ({})", location, prefix_);
+      return Status::InvalidInput("{} is not in the bucket of this warehouse ({})", given, prefix_);
     }
     return location.substr(prefix_.size());
   }

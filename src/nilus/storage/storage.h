@@ -11,7 +11,8 @@ namespace nilus {
 
 /// Where a lakehouse keeps its files: a folder on local disk or a bucket on S3. Objects are
 /// named by their full location (an absolute path, or `s3://bucket/key`), the form table
-/// metadata refers to them by. Objects are written whole and never changed in place.
+/// metadata refers to them by; the forms other engines write are read too (`file:///path`,
+/// `file:/path`, `s3a://`, `s3n://`). Objects are written whole and never changed in place.
 class Storage {
  public:
   virtual ~Storage() = default;
