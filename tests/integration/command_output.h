@@ -1,6 +1,9 @@
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace nilus {
@@ -15,6 +18,17 @@ inline std::string CommandOutput(const std::string& cmd) {
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   pclose(p);
   return out;
+}
+
+/// DuckDB's answer to `sql` (test_formats.sh sets NILUS_DUCKDB_QUERY to its query script): rows
+/// as lines, values separated by '|'.
+inline std::string DuckDb(const std::string& sql) {
+  const char* script = std::getenv("NILUS_DUCKDB_QUERY");
+  if (!script) ADD_FAILURE() << "NILUS_DUCKDB_QUERY is not set: run tests/integration/test_formats.sh";
+  std::string quoted = "'";
+  for (char c : sql) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  quoted += "'";
+  return CommandOutput(std::string("node ") + (script ? script : "missing") + " " + quoted);
 }
 
 }  // namespace nilus

@@ -19,15 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string DuckDb(const std::string& sql) {
-  const char* script = std::getenv("NILUS_DUCKDB_QUERY");
-  if (!script) ADD_FAILURE() << "NILUS_DUCKDB_QUERY is not set: run tests/integration/test_formats.sh";
-  std::string quoted = "'";
-  for (char c : sql) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  quoted += "'";
-  return CommandOutput(std::string("node ") + (script ? script : "missing") + " " + quoted);
-}
-
 Result<std::unique_ptr<ParquetReader>> OpenFile(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return Status::NotFound("{}", path);

@@ -17,16 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// DuckDB's answer to `sql`: rows as lines, values separated by '|'.
-std::string DuckDb(const std::string& sql) {
-  const char* script = std::getenv("NILUS_DUCKDB_QUERY");
-  if (!script) ADD_FAILURE() << "NILUS_DUCKDB_QUERY is not set: run tests/integration/test_formats.sh";
-  std::string quoted = "'";
-  for (char c : sql) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  quoted += "'";
-  return CommandOutput(std::string("node ") + (script ? script : "missing") + " " + quoted);
-}
-
 class ParquetTest : public ::testing::Test {
  protected:
   void SetUp() override {
