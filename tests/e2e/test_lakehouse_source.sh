@@ -43,6 +43,8 @@ gen c.csv 40001 500 c
 load c.csv --dest-table raw.t --incremental-strategy merge --primary-key id
 read_table t --dest-table main.t
 expect_query out.db "SELECT rows FROM _nilus_loads ORDER BY finished_at DESC LIMIT 1" "500"
+# (the deletes of the earlier loads cannot reach the new file: only the new load's are read)
+expect_err_contains "1 data files to read, 1 delete files applied"
 same t t
 
 # replace reads the whole snapshot again; so does a full refresh.

@@ -382,12 +382,11 @@ class LakehouseSource final : public Source {
     }
 
     NILUS_ASSIGN_OR_RAISE(auto files, ListFiles(*t.storage, meta.CurrentManifestList()));
-    Deletes deletes;
-    std::vector<TableFile> data;
+    std::vector<TableFile> data, delete_files;
     int64_t compacted = 0;
     for (auto& f : files) {
       if (f.content != iceberg::Content::kData) {
-        NILUS_RETURN_NOT_OK(deletes.Add(*t.storage, f, stop_));
+        delete_files.push_back(std::move(f));
       } else if (f.sequence_number > read_to && !done.count(f.path)) {
         // A later run skips the files a compaction wrote (a `replace` snapshot changes no row).
         if (read_to >= 0 && meta.Operation(f.snapshot_id) == "replace") {
@@ -397,13 +396,25 @@ class LakehouseSource final : public Source {
         data.push_back(std::move(f));
       }
     }
+    // A delete applies only to data files of its sequence number or older: a run that reads the
+    // files added since the last one loads only the deletes that can reach them.
+    int64_t oldest = INT64_MAX;
+    for (const auto& f : data) oldest = std::min(oldest, f.sequence_number);
+    Deletes deletes;
+    int64_t deletes_read = 0;
+    for (const auto& f : delete_files) {
+      if (f.sequence_number < oldest) continue;
+      NILUS_RETURN_NOT_OK(deletes.Add(*t.storage, f, stop_));
+      ++deletes_read;
+    }
+    spdlog::info("{}: snapshot {}: {} data files to read, {} delete files applied", options.table,
+                 meta.current_snapshot_id(), data.size(), deletes_read);
     deletes.Finish();
     std::sort(data.begin(), data.end(), [](const TableFile& a, const TableFile& b) {
       return std::tie(a.sequence_number, a.path) < std::tie(b.sequence_number, b.path);
     });
     if (read_to >= 0) {
-      spdlog::info("{}: reading the {} data files added since sequence number {}{}", options.table, data.size(),
-                   read_to,
+      spdlog::info("{}: the data files added since sequence number {}{}", options.table, read_to,
                    compacted ? fmt::format(" ({} rewritten by compaction skipped)", compacted) : std::string());
     }
     json done_list = json::array();
