@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <set>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "nilus/core/text_values.h"
 #include "nilus/core/values.h"
 #include "nilus/formats/csv_reader.h"
+#include "nilus/formats/output_file.h"
 #include "nilus/formats/parquet/parquet_reader.h"
 #include "nilus/storage/storage.h"
 
@@ -38,8 +40,11 @@ constexpr int64_t kMaxBatchBytes = 64 << 20;
 constexpr int64_t kMaxDocumentBatchBytes = 4 << 20;
 
 struct SourceFile {
-  std::string path;
+  std::string path;  ///< its location: a local path, or s3://bucket/key (in the state and in messages)
   Format format;
+  /// Where its bytes are read from: the path itself, or a local copy of an object (CSV and JSONL
+  /// are read as streams; Parquet files by ranges, so they are never copied).
+  std::string local;
 };
 
 Result<CsvDialect> DialectFromUri(const Uri& uri) {
@@ -199,13 +204,13 @@ struct CsvFile {
   bool pending_first = false;  // `record` holds a data record not yet taken
 };
 
-Result<CsvFile> OpenCsv(const std::string& path, const CsvDialect& dialect, const std::optional<PartialFile>& partial,
+Result<CsvFile> OpenCsv(const SourceFile& file, const CsvDialect& dialect, const std::optional<PartialFile>& partial,
                         CsvRecord& record) {
   CsvFile f;
-  NILUS_ASSIGN_OR_RAISE(auto in, OpenInputStream(path));
-  f.reader = std::make_unique<CsvReader>(std::move(in), path, dialect);
+  NILUS_ASSIGN_OR_RAISE(auto in, OpenInputStream(file.local));
+  f.reader = std::make_unique<CsvReader>(std::move(in), file.path, dialect);
   NILUS_ASSIGN_OR_RAISE(f.names, CsvColumns(*f.reader, record, &f.pending_first));
-  if (partial && partial->path == path) {
+  if (partial && partial->path == file.path) {
     NILUS_RETURN_NOT_OK(f.reader->SeekTo(partial->position));
     f.pending_first = false;  // loaded by the run that stopped here
   }
@@ -358,13 +363,13 @@ class FilesReader final : public BatchReader {
         parquet_rows_ = partial_->rows;
       }
     } else if (file.format == Format::kCsv) {
-      NILUS_ASSIGN_OR_RAISE(CsvFile opened, OpenCsv(file.path, dialect_, partial_, record_));
+      NILUS_ASSIGN_OR_RAISE(CsvFile opened, OpenCsv(file, dialect_, partial_, record_));
       csv_ = std::move(opened.reader);
       pending_first_ = opened.pending_first;
       for (const auto& n : opened.names) mapping_.push_back(csv_builder_.schema().FieldIndex(n));
       width_ = opened.names.size();
     } else {
-      NILUS_ASSIGN_OR_RAISE(auto in, OpenInputStream(file.path));
+      NILUS_ASSIGN_OR_RAISE(auto in, OpenInputStream(file.local));
       jsonl_ = std::make_unique<LineReader>(std::move(in));
       if (partial_ && partial_->path == file.path) NILUS_RETURN_NOT_OK(jsonl_->SeekTo(partial_->position));
     }
@@ -455,7 +460,8 @@ class FilesSource final : public Source {
     for (const auto& p : paths) {
       if (done.count(p)) continue;
       NILUS_ASSIGN_OR_RAISE(Format format, FormatOf(p, uri_.scheme()));
-      files.push_back({p, format});
+      NILUS_ASSIGN_OR_RAISE(std::string local, LocalCopy(p, format));
+      files.push_back({p, format, std::move(local)});
     }
     if (files.empty()) spdlog::info("{}: every matching file was loaded by an earlier run; nothing new", pattern);
     if (partial && partial->rows > 0) {
@@ -486,7 +492,8 @@ class FilesSource final : public Source {
         for (const auto& column : reader->columns()) file_names.push_back(column.name);
       } else if (format == Format::kCsv) {
         CsvRecord record;
-        NILUS_ASSIGN_OR_RAISE(CsvFile file, OpenCsv(path, dialect_, std::nullopt, record));
+        NILUS_ASSIGN_OR_RAISE(std::string local, LocalCopy(path, format));
+        NILUS_ASSIGN_OR_RAISE(CsvFile file, OpenCsv({path, format, local}, dialect_, std::nullopt, record));
         file_names = std::move(file.names);
       } else {
         return std::optional<std::vector<std::string>>();
@@ -525,21 +532,34 @@ class FilesSource final : public Source {
     return pattern;
   }
 
-  /// The files (or objects) the pattern names; in a bucket, Parquet files only.
+  /// The files (or objects) the pattern names.
   Result<std::vector<std::string>> Expand(const std::string& pattern) {
     if (!in_bucket()) return ExpandPattern(pattern);
-    NILUS_ASSIGN_OR_RAISE(auto objects, ExpandObjectPattern(*storage_, pattern));
-    for (const auto& o : objects) {
-      NILUS_ASSIGN_OR_RAISE(Format format, FormatOf(o, "s3"));
-      if (format != Format::kParquet) {
-        return Status::InvalidInput(
-            "{}: nilus reads Parquet files from S3, not CSV or JSONL files yet; copy the file to local disk and read "
-            "it "
-            "with a file:// address, or narrow the glob to *.parquet",
-            o);
-      }
+    return ExpandObjectPattern(*storage_, pattern);
+  }
+
+  /// Where the bytes of `location` are read from: the file itself; for a CSV or JSONL object of
+  /// a bucket, a copy in this run's spool folder (fetched once per run in 8 MiB ranges, removed
+  /// when the run ends; a killed run's by the next run that spools).
+  Result<std::string> LocalCopy(const std::string& location, Format format) {
+    if (!in_bucket() || format == Format::kParquet) return location;
+    if (auto it = copies_.find(location); it != copies_.end()) return it->second;
+    // Named by number: objects of different folders may share a name.
+    const std::string name = location.substr(location.rfind('/') + 1);
+    NILUS_ASSIGN_OR_RAISE(std::string local,
+                          storage_->StagingPath(fmt::format("s3://{}/{}-{}", uri_.host(), copies_.size(), name)));
+    NILUS_ASSIGN_OR_RAISE(auto out, OutputFile::Open(local));
+    constexpr int64_t kRange = 8 << 20;
+    for (int64_t at = 0;; at += kRange) {
+      if (stop_.stop_requested()) return Status::Cancelled("interrupted");
+      NILUS_ASSIGN_OR_RAISE(std::string bytes, storage_->ReadRange(location, at, kRange));
+      NILUS_RETURN_NOT_OK(out->Write(bytes));
+      if (static_cast<int64_t>(bytes.size()) < kRange) break;
     }
-    return objects;
+    NILUS_RETURN_NOT_OK(out->Close());
+    spdlog::debug("{}: copied to {}", location, local);
+    copies_[location] = local;
+    return local;
   }
 
   /// First pass over the CSV files: reads each once (from where an earlier run stopped, for a
@@ -554,7 +574,7 @@ class FilesSource final : public Source {
       if (file.format != Format::kCsv) continue;
       any_csv = true;
       CsvRecord record;
-      NILUS_ASSIGN_OR_RAISE(CsvFile csv, OpenCsv(file.path, dialect_, partial, record));
+      NILUS_ASSIGN_OR_RAISE(CsvFile csv, OpenCsv(file, dialect_, partial, record));
       std::vector<int> columns;
       bool any_needed = false;
       for (const auto& n : csv.names) {
@@ -562,7 +582,7 @@ class FilesSource final : public Source {
         any_needed = any_needed || inference.NeedsValues(columns.back());
       }
       if (!any_needed) continue;  // every column is hinted or left out; the load pass checks the values
-      NILUS_RETURN_NOT_OK(ObserveFile(file.path, csv, record, columns, inference));
+      NILUS_RETURN_NOT_OK(ObserveFile(file, csv, record, columns, inference));
     }
     if (!any_csv) return Schema();
     return inference.Finish();
@@ -573,17 +593,18 @@ class FilesSource final : public Source {
   /// which the first half's reader checks when it gets there (a quoted field may hold a line
   /// break). A wrong guess only costs the second thread's work: the first reader goes on alone,
   /// and reports any error with its line.
-  Status ObserveFile(const std::string& path, CsvFile& csv, CsvRecord& record, const std::vector<int>& columns,
+  Status ObserveFile(const SourceFile& file, CsvFile& csv, CsvRecord& record, const std::vector<int>& columns,
                      SchemaInference& inference) {
+    const std::string& path = file.path;
     const int64_t from = csv.reader->position().offset;
-    const int64_t middle = StripCompressionExtension(path) == path ? LineStartAfter(path, from) : -1;
+    const int64_t middle = StripCompressionExtension(path) == path ? LineStartAfter(file.local, from) : -1;
     if (middle < 0) return Observe(*csv.reader, record, csv.pending_first, columns, inference, INT64_MAX).status();
     spdlog::debug("{}: typing the two halves on two threads, the second from byte {}", path, middle);
     SchemaInference second = inference.Fork();
     Status second_status;
     std::thread worker([&] {
       second_status = [&]() -> Status {
-        NILUS_ASSIGN_OR_RAISE(auto in, OpenInputStream(path));
+        NILUS_ASSIGN_OR_RAISE(auto in, OpenInputStream(file.local));
         CsvReader reader(std::move(in), path, dialect_);
         NILUS_RETURN_NOT_OK(reader.SeekTo({middle, 0}));
         CsvRecord own;
@@ -641,6 +662,7 @@ class FilesSource final : public Source {
   CsvDialect dialect_;
   std::unique_ptr<Storage> storage_;  // where Parquet files are read from: local disk or a bucket
   std::stop_token stop_;
+  std::map<std::string, std::string> copies_;  // object -> its local copy
 };
 
 }  // namespace

@@ -511,6 +511,13 @@ class BucketSource final : public Source {
       }
       return files_.get();
     }
+    for (const auto& [option, where] : options.given) {
+      if (option == "max-table-nesting" || option == "date-detection") {
+        return Status::InvalidInput(
+            "{}: {} is for files of a bucket; a lakehouse table's columns are typed and flat, so it does nothing here",
+            where, option);
+      }
+    }
     if (!table_) {
       NILUS_RETURN_NOT_OK(CheckNoParameters(uri_));
       NILUS_ASSIGN_OR_RAISE(Warehouse warehouse, S3Warehouse(uri_));
@@ -533,11 +540,15 @@ Status RegisterLakehouseSources(ConnectorRegistry& registry) {
         NILUS_ASSIGN_OR_RAISE(Warehouse warehouse, LocalWarehouse(uri));
         return std::unique_ptr<Source>(new LakehouseSource(std::move(warehouse), std::move(stop)));
       }));
-  return registry.AddSource("s3", [](const Uri& uri, std::stop_token stop) -> Result<std::unique_ptr<Source>> {
-    if (uri.host().empty())
-      return Status::InvalidInput("{}: an S3 address names its bucket: s3://bucket/key", uri.Masked());
-    return std::unique_ptr<Source>(new BucketSource(uri, std::move(stop)));
-  });
+  return registry.AddSource("s3",
+                            [](const Uri& uri, std::stop_token stop) -> Result<std::unique_ptr<Source>> {
+                              if (uri.host().empty()) {
+                                return Status::InvalidInput("{}: an S3 address names its bucket: s3://bucket/key",
+                                                            uri.Masked());
+                              }
+                              return std::unique_ptr<Source>(new BucketSource(uri, std::move(stop)));
+                            },
+                            {.options = {"max-table-nesting", "date-detection"}});
 }
 
 }  // namespace nilus
