@@ -171,7 +171,8 @@ struct IngestCommand {
   std::string source_uri, source_table, dest_uri, dest_table;
   std::string incremental_key, incremental_strategy = "append", primary_key;
   std::string interval_start, interval_end, type_hints, mask, page_size, extract_parallelism, sql_limit, yield_limit,
-      sql_exclude_columns, max_table_nesting, date_detection, loader_file_size, aws_region;
+      sql_exclude_columns, max_table_nesting, date_detection, loader_file_size, compact_delete_files,
+      compact_delete_percent, aws_region;
   bool full_refresh = false;
   int64_t lock_timeout = 600;
 
@@ -208,6 +209,12 @@ struct IngestCommand {
     cmd.add_option("--date-detection", date_detection, "ISO-8601 strings become dates and timestamps (default true)")
         ->type_name("BOOL");
     cmd.add_option("--loader-file-size", loader_file_size, "Rows per data file (lakehouse)")->type_name("INT");
+    cmd.add_option("--compact-delete-files", compact_delete_files,
+                   "Compact a merged lakehouse table at this many delete files (default 64; 0: never)")
+        ->type_name("INT");
+    cmd.add_option("--compact-delete-percent", compact_delete_percent,
+                   "Compact a merged lakehouse table when its deletes reach this % of its rows (default 20; 0: never)")
+        ->type_name("INT");
     cmd.add_option("--aws-region", aws_region, "Region of an s3:// destination (default: AWS_REGION)")
         ->type_name("REGION");
     cmd.add_flag("--full-refresh", full_refresh, "Ignore saved state and rebuild the destination table");
@@ -241,6 +248,8 @@ struct IngestCommand {
     add(sink, "dest-table", dest_table);
     add(sink, "incremental-strategy", incremental_strategy);
     add(sink, "loader-file-size", loader_file_size);
+    add(sink, "compact-delete-files", compact_delete_files);
+    add(sink, "compact-delete-percent", compact_delete_percent);
     add(sink, "aws_region", aws_region);
     auto p = ResolvePipeline("", source, sink, ConnectorRegistry::Builtin());
     if (!p.ok()) return Fail(p.status());

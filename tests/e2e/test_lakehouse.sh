@@ -108,9 +108,12 @@ CHECKS=$((CHECKS + 2))
 # merge: the rows of a key replace the table's. A later load's keys delete the older rows by
 # equality deletes; a key twice in one load (batches of 7,000 rows) keeps its last row, the
 # earlier one deleted by position. DuckDB reads the table with the deletes applied and finds, for
-# every key, the last row the CSV files gave it.
+# every key, the last row the CSV files gave it. (Compaction is off here; see below.)
 scan() { field "$1" "['scan']"; }
-merge() { ingest "$1" --dest-table raw.m --incremental-strategy merge --primary-key id --page-size 7000; }
+merge() {
+  ingest "$1" --dest-table raw.m --incremental-strategy merge --primary-key id --page-size 7000 \
+    --compact-delete-files "${COMPACT_FILES:-0}" --compact-delete-percent "${COMPACT_PERCENT:-0}"
+}
 awk 'BEGIN { print "id,customer,amount,placed"; for (i = 1; i <= 20000; i++)
   printf "%d,first%d,%d.25,2024-03-01T00:00:00\n", (i * 7919) % 30000, i, i % 500 }' >m1.csv
 awk 'BEGIN { print "id,customer,amount,placed"; for (i = 1; i <= 20000; i++)
@@ -126,6 +129,48 @@ sums="SELECT count(*), count(DISTINCT id), sum(id), md5(string_agg(id || custome
 [ "$(field m "['summary']['added-position-deletes']")" -ge 1 ] || fail "keys repeated in one load left no position deletes"
 [ "$(field m "['operation']")" = overwrite ] || fail "a merge with deletes is not an overwrite"
 CHECKS=$((CHECKS + 4))
+
+# Compaction: a third merge finds the table's deletes at more than compact-delete-percent (20 by
+# default) of its rows, and rewrites the data files they take rows out of without those rows, in
+# its own commit; the delete files go (its own keys were not repeated: it writes none). DuckDB
+# reads the data files alone, no delete applied, and finds the last row of each key.
+awk 'BEGIN { print "id,customer,amount,placed"; for (i = 1; i <= 5000; i++)
+  printf "%d,third%d,%d.5,2024-05-01T00:00:00\n", (i * 7) % 40000, i, i % 70 }' >m3.csv
+COMPACT_PERCENT=20 merge m3.csv
+expect_err_contains "raw.m: compacted: 2 data files of "
+last_of() {  # last_of FILE…: the last row of each key of the CSV files, in order
+  local union="" f=0 file
+  for file in "$@"; do
+    f=$((f + 1))
+    union="$union${union:+ UNION ALL BY NAME }SELECT *, $f AS f FROM read_csv('$file')"
+  done
+  echo "SELECT id, last(customer ORDER BY n) AS customer, last(amount ORDER BY n) AS amount
+    FROM (SELECT *, row_number() OVER () + f * 1000000 AS n FROM ($union)) GROUP BY id"
+}
+[ "$(field m "['delete_files']")" = 0 ] || fail "compaction left delete files: $(field m "['delete_files']")"
+[ "$(duck "$sums FROM read_parquet($(files m))")" = "$(duck "$sums FROM ($(last_of m1.csv m2.csv m3.csv))")" ] ||
+  fail "the compacted data files differ from the last rows of each key"
+[ "$(field m "['summary']['removed-delete-files']")" = 2 ] || fail "the summary does not count the delete files taken out"
+# The rows keep the load ids of the loads that wrote them.
+[ "$(duck "SELECT count(DISTINCT _nilus_load_id) FROM read_parquet($(files m))")" = 3 ] || fail "compaction lost the rows' load ids"
+# Killed before its commit, a compacting merge leaves the table as it was; the next run takes its
+# files away and compacts again.
+awk 'BEGIN { print "id,customer,amount,placed"; for (i = 1; i <= 3000; i++)
+  printf "%d,fourth%d,%d.5,2024-06-01T00:00:00\n", (i * 11) % 40000, i, i % 70 }' >m4.csv
+snapshots=$(field m "['snapshots']")
+NILUS_FAILPOINT=lakehouse-before-swap nilus ingest --source-uri csv://m4.csv --source-table m4 --dest-uri lakehouse://wh \
+  --dest-table raw.m --incremental-strategy merge --primary-key id --compact-delete-files 1
+[ "$RC" = 137 ] || fail "the failpoint before the swap did not kill the compacting run (exit $RC)"
+grep -q "raw.m: compacted" "$WORK/err" || fail "the killed run did not compact"
+[ "$(field m "['snapshots']")" = "$snapshots" ] || fail "a compacting load killed before its swap changed the table"
+COMPACT_FILES=1 merge m4.csv
+expect_err_contains "that did not commit"
+expect_err_contains "raw.m: compacted"
+[ "$(duck "$sums FROM read_parquet($(files m))")" = "$(duck "$sums FROM ($(last_of m1.csv m2.csv m3.csv m4.csv))")" ] ||
+  fail "after a killed compaction, the table differs from the last rows of each key"
+killed=$(grep -o 'left by load [^ ]*' "$WORK/err" | head -1 | cut -d' ' -f4)
+[ -n "$killed" ] && ! ls wh/raw/m/data | grep -qF "$killed" || fail "files of the killed compaction were left"
+CHECKS=$((CHECKS + 9))
 # A merged table with nested arrays would need its child rows deleted by their root: refused.
 expect_exit 2 ingest --source-uri jsonl://nested.jsonl --source-table nested --dest-uri lakehouse://wh \
   --dest-table raw.nm --max-table-nesting 1 --incremental-strategy merge --primary-key id
@@ -220,8 +265,10 @@ merges_to_last_rows() {  # merges_to_last_rows TABLE MAKE ARGS: m1.csv, then m2.
 }
 merges_to_last_rows pm partitioned '[{column: placed, type: month}, {column: id, type: bucket, bucket-count: 3}]'
 [ "$(field pm "['summary']['added-position-deletes']")" -ge 1 ] || fail "the partitioned merge left no position deletes"
+# The second merge compacted the table, each partition's files into one of that partition.
+[ "$(field pm "['summary']['deleted-data-files']")" -ge 2 ] || fail "the partitioned merge was not compacted"
 [ "$(field pm "['delete_manifest_meta']['partition-spec-id']")" != "" ] || fail "no delete manifest"
-CHECKS=$((CHECKS + 2))
+CHECKS=$((CHECKS + 3))
 # A partition-by that does not fit the table fails before anything is written.
 partitioned orders.csv bad append '[{column: shipped, type: day}]' >bad1.yaml
 expect_exit 2 run bad1.yaml
@@ -260,19 +307,23 @@ CHECKS=$((CHECKS + 5))
 # in order, so the position deletes of keys repeated in one load must name them there.
 merges_to_last_rows sm clustered ''
 [ "$(field sm "['summary']['added-position-deletes']")" -ge 1 ] || fail "the sorted merge left no position deletes"
+[ "$(field sm "['summary']['deleted-data-files']")" -ge 1 ] || fail "the sorted merge was not compacted"
 merges_to_last_rows spm partitioned $'[{column: id, type: bucket, bucket-count: 5}]\n    cluster-by: [customer]'
 partitioned orders.csv bad append $'[]\n    cluster-by: [shipped]' >bad3.yaml
 expect_exit 2 run bad3.yaml
 expect_err_contains "cluster-by names the column 'shipped', which the table at $WORK/wh/raw/bad does not have; its columns are: id, customer, amount, placed"
-CHECKS=$((CHECKS + 3))
+CHECKS=$((CHECKS + 4))
 
 # The history stays bounded (a CDC pipeline commits every second): 205 merges leave 100
 # snapshots, 100 earlier metadata files and 100 version copies, and every row. Each load adds a
 # data manifest and a delete manifest (it updates key 1); once a hundred small ones of a kind
 # are in the list they are merged into one (their files keep their sequence numbers, so the
 # deletes still apply where they did), so the list stays short, and the manifests merged away go
-# when the snapshot that merged them expires (loads 203 and 204). Load 3 replaces the table:
-# when its snapshot expires (load 103), the files it took out of the table go too.
+# when the snapshot before the one that merged them expires. Load 3 replaces the table: when the
+# snapshot of load 2 expires (load 102), the files load 3 took out of the table go too. The
+# merges compact the table (their deletes reach 20% of its rows every few loads): the files a
+# compaction took out go when the snapshot before it expires. Then every file left is one that a
+# kept snapshot refers to.
 hist_load() {
   printf 'id,v\n1,%d\n%d,%d\n' "$1" "$1" "$1" >"one$1.csv"
   "$NILUS_BIN" ingest --source-uri "csv://one$1.csv" --source-table "one$1" --dest-uri lakehouse://wh \

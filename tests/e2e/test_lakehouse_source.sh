@@ -21,30 +21,38 @@ same() {
 gen() { awk -v first="$2" -v n="$3" -v tag="$4" 'BEGIN { print "id,name,v"; for (i = first; i < first + n; i++) printf "%d,%s%d,%d\n", i, tag, i, i * 3 }' >"$1"; }
 
 # Appends and merges: the merges write equality deletes (a key's older row in an earlier load)
-# and position deletes (a key twice in one load).
+# and position deletes (a key twice in one load), left as they are (compaction off).
+merge() { load "$1" --dest-table raw.t --incremental-strategy merge --primary-key id "${@:2}"; }
+uncompacted=(--compact-delete-files 0 --compact-delete-percent 0)
 gen a.csv 1 30000 a
-load a.csv --dest-table raw.t --incremental-strategy merge --primary-key id
+merge a.csv "${uncompacted[@]}"
 gen b.csv 20001 20000 b
 gen again.csv 25001 100 again
 cat b.csv <(tail -n +2 again.csv) >b2.csv
-load b2.csv --dest-table raw.t --incremental-strategy merge --primary-key id
+merge b2.csv "${uncompacted[@]}"
 printf 'id,name,v,_nilus_op\n5,x,0,d\n25050,x,0,d\n' >del.csv
-load del.csv --dest-table raw.t --incremental-strategy merge --primary-key id
+merge del.csv "${uncompacted[@]}"
+[ "$(table t | /usr/bin/python3 -c "import json, sys; print(json.load(sys.stdin)['delete_files'])")" = 2 ] ||
+  fail "the merges did not leave their two equality delete files"
+CHECKS=$((CHECKS + 1))
 read_table t --dest-table main.t
 same t t
 expect_query out.db "SELECT count(*), count(DISTINCT id), sum(name LIKE 'again%'), max(id) FROM t" "39998|39998|99|40000"
 expect_query out.db "SELECT group_concat(name || ' ' || type, ', ') FROM pragma_table_info('t')" \
   "id BIGINT, name TEXT, v BIGINT, _nilus_load_id TEXT"
 
-# A second run reads nothing new; after a new load, only what it added.
+# A second run reads nothing new; after a new load, only what it added. That load compacts the
+# table (the deletes are more than 20% of its rows): the files compaction wrote keep the
+# sequence number of the files they replace, which the reader has read, so it does not read
+# their rows again; no delete file is left to apply.
 read_table t --dest-table main.t
 expect_query out.db "SELECT rows FROM _nilus_loads ORDER BY finished_at DESC LIMIT 1" "0"
 gen c.csv 40001 500 c
-load c.csv --dest-table raw.t --incremental-strategy merge --primary-key id
+merge c.csv
+expect_err_contains "raw.t: compacted: 2 data files of 50000 rows rewritten without the 10002 rows deleted, 0 rows deleted by position; 2 delete files gone, 1 files written"
 read_table t --dest-table main.t
 expect_query out.db "SELECT rows FROM _nilus_loads ORDER BY finished_at DESC LIMIT 1" "500"
-# (the deletes of the earlier loads cannot reach the new file: only the new load's are read)
-expect_err_contains "1 data files to read, 1 delete files applied"
+expect_err_contains "1 data files to read, 0 delete files applied"
 same t t
 
 # replace reads the whole snapshot again; so does a full refresh.
@@ -83,6 +91,19 @@ stop_load TERM 130
 expect_ok ingest --source-uri "lakehouse://$WORK/wh" --source-table raw.huge --dest-uri "sqlite:///$WORK/crash.db" \
   --dest-table main.huge
 expect_query crash.db "SELECT count(*), count(DISTINCT id), sum(id) FROM huge" "1500000|1500000|1125000750000"
+
+# Compaction does not rewrite a file that loses few of its rows: their equality deletes become
+# position deletes (1,000 of the 1,500,000 rows of raw.huge's file, merged anew).
+gen few.csv 700001 1000 f
+load few.csv --dest-table raw.huge --incremental-strategy merge --primary-key id --compact-delete-files 1
+expect_err_contains "raw.huge: compacted: 0 data files of 0 rows rewritten without the 0 rows deleted, 1000 rows deleted by position; 0 delete files gone, 1 files written"
+[ "$(table huge | /usr/bin/python3 -c "import json, sys; t = json.load(sys.stdin)
+print(t['delete_files'], t['summary']['added-position-deletes'], t['summary']['added-equality-deletes'])")" = "1 1000 0" ] ||
+  fail "the equality deletes did not become 1,000 position deletes"
+read_table huge --dest-table main.huge --incremental-strategy replace
+same huge huge
+expect_query out.db "SELECT count(*), sum(name LIKE 'f%'), sum(id) FROM huge" "1500000|1000|1125000750000"
+CHECKS=$((CHECKS + 1))
 
 # Partitioned and sorted, then merged: deletes scoped by partition.
 printf 'source:\n  address: csv://%s/big.csv\n  options: {source-table: big}\nsink:\n  address: lakehouse://%s/wh\n  options:\n    dest-table: raw.parts\n    incremental-strategy: merge\n    primary-key: [id]\n    partition-by: [{column: v, type: bucket, bucket-count: 4}]\n    cluster-by: [name]\n' "$WORK" "$WORK" >parts.yaml

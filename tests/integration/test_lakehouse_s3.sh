@@ -214,9 +214,18 @@ from=$(/usr/bin/python3 -W ignore "$ROOT/tests/tools/iceberg_read.py" "$PG_URI/c
   /usr/bin/python3 -c "import json, sys; print(json.load(sys.stdin)['scan'])")
 [ "$(duck "SELECT count(*), count(DISTINCT id), sum(id), count(*) FILTER (WHERE customer LIKE '%') FROM ($from)")" = \
   "110000|110000|6050055000|110000" ] || fail "the shared table's rows: $(duck "SELECT count(*), count(DISTINCT id), sum(id) FROM ($from)")"
+# A third merge on the first machine brings keys of both loads again: their deletes reach 20% of
+# the table's rows, and the load compacts the table on S3 in its commit.
+gen_orders again.csv 80001 20000
+shared machine1 again.csv
+expect_err_contains "raw.orders: compacted: 2 data files"
+from=$(/usr/bin/python3 -W ignore "$ROOT/tests/tools/iceberg_read.py" "$PG_URI/catalog" raw orders |
+  /usr/bin/python3 -c "import json, sys; t = json.load(sys.stdin); print(t['scan'] if t['delete_files'] == 0 else 'deletes left')")
+[ "$(duck "SELECT count(*), count(DISTINCT id), sum(id) FROM ($from)")" = "110000|110000|6050055000" ] ||
+  fail "the compacted table's rows: $(duck "SELECT count(*), count(DISTINCT id), sum(id) FROM ($from)")"
 NILUS_LAKEHOUSE_CATALOG=mysql://x expect_exit 2 ingest --source-uri csv://more.csv --source-table more \
   --dest-uri s3://lake/shared --dest-table raw.x
 expect_err_contains "NILUS_LAKEHOUSE_CATALOG must be a postgresql:// address"
-CHECKS=$((CHECKS + 3))
+CHECKS=$((CHECKS + 4))
 
 done_ok

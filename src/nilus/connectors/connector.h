@@ -213,6 +213,10 @@ struct LoadSpec {
   std::vector<PartitionField> partition_by = {};
   /// `cluster-by`: the columns the rows of each data file are sorted by, likewise.
   std::vector<std::string> cluster_by = {};
+  /// `compact-delete-files`, `compact-delete-percent`: when a load compacts a table it merges
+  /// into, where the destination compacts (the lakehouse).
+  int64_t compact_delete_files = 0;
+  int64_t compact_delete_percent = 0;
 };
 
 /// One destination transaction over any number of tables: batches of rows for each, then data,

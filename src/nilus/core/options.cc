@@ -79,6 +79,8 @@ constexpr OptionSpec kSinkOptions[] = {
     {"cluster-by", Kind::kList, "", Scope::kConnector},
     {"full-refresh", Kind::kBool, "", Scope::kEngine},
     {"loader-file-size", Kind::kInt, "1", Scope::kConnector},
+    {"compact-delete-files", Kind::kInt, "0", Scope::kConnector},
+    {"compact-delete-percent", Kind::kInt, "0", Scope::kConnector},
     {"staging_bucket", Kind::kString, "", Scope::kConnector},
     {"aws_region", Kind::kString, "", Scope::kConnector},
 };
@@ -482,6 +484,10 @@ Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const st
       o.full_refresh = v.flag;
     } else if (n == "loader-file-size") {
       o.loader_file_size = v.number;
+    } else if (n == "compact-delete-files") {
+      o.compact_delete_files = v.number;
+    } else if (n == "compact-delete-percent") {
+      o.compact_delete_percent = v.number;
     } else if (n == "staging_bucket") {
       o.staging_bucket = v.text;
     } else if (n == "aws_region") {

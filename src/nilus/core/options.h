@@ -93,6 +93,10 @@ struct SinkOptions {
   std::vector<std::string> cluster_by;
   bool full_refresh = false;
   int64_t loader_file_size = -1;
+  /// When the lakehouse compacts a merged table: at this many delete files, or when its deletes
+  /// reach this percentage of its rows (0: never by that measure).
+  int64_t compact_delete_files = 64;
+  int64_t compact_delete_percent = 20;
   std::string staging_bucket;
   std::string aws_region;
   /// The options given explicitly, and where.

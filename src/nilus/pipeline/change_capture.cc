@@ -198,7 +198,9 @@ class Applier {
                     std::max<int64_t>(p_.sink_options.loader_file_size, 0),
                     p_.sink_options.aws_region,
                     p_.sink_options.partition_by,
-                    p_.sink_options.cluster_by};
+                    p_.sink_options.cluster_by,
+                    p_.sink_options.compact_delete_files,
+                    p_.sink_options.compact_delete_percent};
   }
 
   /// Opens a load, checking that nobody committed for this pipeline since this run did.

@@ -265,7 +265,9 @@ Result<LoadSummary> RunPipeline(const Pipeline& p, const RunOptions& options, co
                 std::max<int64_t>(p.sink_options.loader_file_size, 0),
                 p.sink_options.aws_region,
                 p.sink_options.partition_by,
-                p.sink_options.cluster_by};
+                p.sink_options.cluster_by,
+                p.sink_options.compact_delete_files,
+                p.sink_options.compact_delete_percent};
 
   Committed committed;
   Status st = RetryTransient(context, options.stop, [&]() -> Status {

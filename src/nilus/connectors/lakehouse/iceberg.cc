@@ -427,11 +427,13 @@ int64_t TableMetadata::current_sequence_number() const {
   return 0;
 }
 
-std::string TableMetadata::Operation(int64_t id) const {
+std::string TableMetadata::Operation(int64_t id) const { return Summary(id).value("operation", ""); }
+
+json TableMetadata::Summary(int64_t id) const {
   for (const auto& s : json_["snapshots"]) {
-    if (s.value("snapshot-id", int64_t{-2}) == id && s.contains("summary")) return s["summary"].value("operation", "");
+    if (s.value("snapshot-id", int64_t{-2}) == id && s.contains("summary")) return s["summary"];
   }
-  return "";
+  return json::object();
 }
 
 std::string TableMetadata::CurrentManifestList() const {
@@ -468,12 +470,23 @@ Expired TableMetadata::AddSnapshot(int64_t id, const std::string& manifest_list,
     for (size_t i = 0; i < expire; ++i) {
       expired.insert(snapshots[i].value("snapshot-id", int64_t{0}));
       dropped.files.push_back(snapshots[i].value("manifest-list", ""));
-      const json& s_summary = snapshots[i].value("summary", json::object());
-      for (auto [key, into] : {std::pair{"nilus.replaced-manifests", &dropped.files},
-                               std::pair{"nilus.removed-manifests", &dropped.manifests_with_files}}) {
+      // What the next snapshot took out of the table is referenced by this one last (the next
+      // one is kept, or expires now too).
+      const json& next = snapshots[i + 1];
+      const json& s_summary = next.value("summary", json::object());
+      for (auto [key, into] :
+           {std::pair{"nilus.replaced-manifests", &dropped.files},
+            std::pair{"nilus.removed-manifests", &dropped.manifests_with_files},
+            std::pair{"nilus.compacted-manifests", static_cast<std::vector<std::string>*>(nullptr)}}) {
         if (auto listed = s_summary.find(key); listed != s_summary.end() && listed->is_string()) {
           json paths = json::parse(listed->get<std::string>(), nullptr, false);
-          for (const auto& path : paths.is_array() ? paths : json::array()) into->push_back(path.get<std::string>());
+          for (const auto& path : paths.is_array() ? paths : json::array()) {
+            if (into) {
+              into->push_back(path.get<std::string>());
+            } else {
+              dropped.files_removed_by.emplace_back(path.get<std::string>(), next.value("snapshot-id", int64_t{0}));
+            }
+          }
         }
       }
     }
@@ -537,7 +550,12 @@ Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& tabl
     e.Int(1);  // ADDED
     e.Union(1);
     e.Long(snapshot_id);
-    e.Union(0);  // sequence numbers: inherited
+    if (file.sequence_number < 0) {
+      e.Union(0);  // sequence numbers: inherited
+    } else {
+      e.Union(1);  // the data sequence number given; the file sequence number inherited
+      e.Long(file.sequence_number);
+    }
     e.Union(0);
     e.Int(static_cast<int>(file.content));
     e.String(file.path);
@@ -607,7 +625,8 @@ Result<int64_t> WriteManifest(const std::string& path, const TableMetadata& tabl
 
 Result<ManifestEntry> MergeManifests(const std::string& path, const TableMetadata& table, int64_t snapshot_id,
                                      int64_t sequence_number,
-                                     const std::vector<std::pair<ManifestEntry, std::string>>& manifests) {
+                                     const std::vector<std::pair<ManifestEntry, std::string>>& manifests,
+                                     const std::set<std::string>& removed) {
   const ManifestEntry& first = manifests.at(0).first;
   NILUS_ASSIGN_OR_RAISE(ManifestWriter m, OpenManifest(path, table, first.spec_id, first.content != 0));
   ManifestEntry out{path, 0, first.content, first.spec_id, sequence_number, sequence_number, snapshot_id, 0, 0, 0, 0,
@@ -620,14 +639,22 @@ Result<ManifestEntry> MergeManifests(const std::string& path, const TableMetadat
       if (r.value("status", 0) == 2) continue;  // DELETED: informational only
       // An added file inherits its snapshot and sequence numbers from the manifest; an
       // existing one must carry them.
-      r["status"] = 0;
       if (r["snapshot_id"].is_null()) r["snapshot_id"] = entry.added_snapshot_id;
       for (const char* seq : {"sequence_number", "file_sequence_number"}) {
         if (!r.contains(seq) || r[seq].is_null()) r[seq] = entry.sequence_number;
       }
-      out.min_sequence_number = std::min(out.min_sequence_number, r["sequence_number"].get<int64_t>());
-      out.existing_files += 1;
-      out.existing_rows += r["data_file"].value("record_count", int64_t{0});
+      const int64_t rows = r["data_file"].value("record_count", int64_t{0});
+      if (removed.count(r["data_file"].value("file_path", ""))) {
+        r["status"] = 2;
+        r["snapshot_id"] = snapshot_id;
+        out.deleted_files += 1;
+        out.deleted_rows += rows;
+      } else {
+        r["status"] = 0;
+        out.min_sequence_number = std::min(out.min_sequence_number, r["sequence_number"].get<int64_t>());
+        out.existing_files += 1;
+        out.existing_rows += rows;
+      }
       record.clear();
       NILUS_RETURN_NOT_OK(avro::EncodeJson(m.entry_schema, r, record, names).WithContext("merging " + entry.path));
       NILUS_RETURN_NOT_OK(m.file->Append(record));

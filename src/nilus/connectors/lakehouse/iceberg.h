@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,16 +42,25 @@ struct DataFile {
   int32_t spec_id = 0;                ///< the partition spec it was written for
   std::string partition;              ///< its partition tuple, Avro-encoded (PartitionTransform::Encode)
   int32_t sort_order_id = 0;          ///< the sort order of its rows (0: unsorted)
+  /// Its data sequence number when it is not the snapshot's (a file compaction wrote keeps the
+  /// newest of the files it replaces); -1: the snapshot's, inherited.
+  int64_t sequence_number = -1;
 };
 
-/// What expiring snapshots leaves unreferenced (no kept snapshot refers to it).
+/// What expiring snapshots leaves unreferenced (no kept snapshot refers to it). What a snapshot
+/// takes out of the table goes when the snapshot before it expires: that one refers to it last.
 struct Expired {
-  /// The manifest lists of the expired snapshots, the manifests they merged away
-  /// (`nilus.replaced-manifests` in their summaries), the metadata files beyond the log.
+  /// The manifest lists of the expired snapshots, the manifests that the snapshots after them
+  /// merged away (`nilus.replaced-manifests` in their summaries), the metadata files beyond the
+  /// log.
   std::vector<std::string> files;
-  /// The manifests of the files an expired snapshot took out of the table (a replace:
+  /// The manifests of the files that the snapshots after them took out of the table (a replace:
   /// `nilus.removed-manifests`): they go with every file they list.
   std::vector<std::string> manifests_with_files;
+  /// The manifests that list the files a snapshot after them took out by compaction (entries
+  /// with status DELETED and its snapshot id: `nilus.compacted-manifests`), with that id: those
+  /// files go.
+  std::vector<std::pair<std::string, int64_t>> files_removed_by;
 };
 
 /// One table's metadata (format version 2): schemas with field ids, snapshots, and the log of
@@ -88,6 +98,8 @@ class TableMetadata {
   /// What the snapshot `id` did (its summary's operation: append, overwrite, replace, delete);
   /// "" when the metadata no longer lists it.
   std::string Operation(int64_t id) const;
+  /// The summary of the snapshot `id` (empty when the metadata no longer lists it).
+  nlohmann::json Summary(int64_t id) const;
   /// The manifest list of the current snapshot; empty when there is none.
   std::string CurrentManifestList() const;
   int64_t NextSequenceNumber() const { return json_.value("last-sequence-number", int64_t{0}) + 1; }
@@ -128,10 +140,12 @@ struct ManifestEntry {
 /// entry and the manifest's bytes; all of one content and partition spec, any writer's) as
 /// existing files, their snapshot ids and sequence numbers kept; returns its entry for the
 /// manifest list of snapshot `snapshot_id` (sequence number `sequence_number`). Iceberg's
-/// manifest merging: a table committed every second keeps a short manifest list.
+/// manifest merging: a table committed every second keeps a short manifest list. The files
+/// whose paths are in `removed` are listed as deleted by the snapshot instead (compaction).
 Result<ManifestEntry> MergeManifests(const std::string& path, const TableMetadata& table, int64_t snapshot_id,
                                      int64_t sequence_number,
-                                     const std::vector<std::pair<ManifestEntry, std::string>>& manifests);
+                                     const std::vector<std::pair<ManifestEntry, std::string>>& manifests,
+                                     const std::set<std::string>& removed = {});
 
 /// The manifests of the manifest list `bytes`, read from `path` (one another engine may
 /// have written).

@@ -12,6 +12,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "nilus/connectors/lakehouse/compaction.h"
 #include "nilus/connectors/lakehouse/iceberg.h"
 #include "nilus/connectors/lakehouse/lakehouse_connector.h"
 #include "nilus/connectors/lakehouse/sort_key.h"
@@ -45,6 +46,11 @@ constexpr int64_t kPartitionPageBytes = 256 << 10;
 constexpr int64_t kSortBufferBytes = 128 << 20;
 /// A sorted file is written this many rows at a time.
 constexpr int64_t kSortedChunkRows = 65536;
+
+/// Compaction (see LakehouseLoad::Compact) merges the data files smaller than this of a
+/// partition, and the summary key that counts a table's equality delete files.
+constexpr int64_t kSmallFileBytes = 16 << 20;
+constexpr const char* kEqualityFilesKey = "nilus.equality-delete-files";
 
 /// Manifest merging (see MergeSmallManifests): how many small manifests of one kind start a
 /// merge, and what is small.
@@ -117,6 +123,7 @@ struct TableWrite {
   std::vector<std::string> data_paths = {};         ///< this load's data files, in the order they were opened
   std::vector<std::string> data_partitions = {};    ///< and their partition tuples
   std::vector<iceberg::DataFile> files = {};        ///< closed files: data, equality deletes, position deletes
+  std::vector<std::string> compacted_paths = {};    ///< the files compaction wrote (or began)
   std::string new_metadata = {};                    ///< written at commit
   iceberg::Expired dropped = {};                    ///< what the new metadata no longer refers to
 
@@ -322,7 +329,9 @@ class LakehouseLoad final : public Load {
     }
     t.data.clear();
     for (const auto& f : t.files) NILUS_RETURN_NOT_OK(storage_->Remove(f.path));
+    for (const auto& path : t.compacted_paths) NILUS_RETURN_NOT_OK(storage_->Remove(path));
     t.files.clear();
+    t.compacted_paths.clear();
     t.data_paths.clear();
     t.data_partitions.clear();
     t.live.clear();
@@ -696,14 +705,25 @@ class LakehouseLoad final : public Load {
     auto remove = [&](const std::string& file) {
       if (Status st = storage_->Remove(file); !st.ok()) spdlog::warn("{}.{}: {}", t.ns, t.name, st.ToString());
     };
-    for (const auto& manifest : t.dropped.manifests_with_files) {
+    auto entries = [&](const std::string& manifest) {
       auto bytes = storage_->Read(manifest);
-      auto entries = bytes.ok() ? avro::Decode(*bytes, manifest) : Result<avro::File>(bytes.status());
-      if (!entries.ok()) {
-        spdlog::warn("{}.{}: the files of {} are left: {}", t.ns, t.name, manifest, entries.status().ToString());
-        continue;
+      auto decoded = bytes.ok() ? avro::Decode(*bytes, manifest) : Result<avro::File>(bytes.status());
+      if (!decoded.ok()) {
+        spdlog::warn("{}.{}: the files of {} are left: {}", t.ns, t.name, manifest, decoded.status().ToString());
+        return std::vector<json>();
       }
-      for (const auto& entry : entries->records) {
+      return std::move(decoded->records);
+    };
+    // The files compactions took out (their manifests may go below, as replaced ones).
+    for (const auto& [manifest, snapshot] : t.dropped.files_removed_by) {
+      for (const auto& entry : entries(manifest)) {
+        if (entry.value("status", 0) == 2 && entry.value("snapshot_id", int64_t{-1}) == snapshot) {
+          remove(entry["data_file"].value("file_path", ""));
+        }
+      }
+    }
+    for (const auto& manifest : t.dropped.manifests_with_files) {
+      for (const auto& entry : entries(manifest)) {
         if (entry.value("status", 0) != 2) remove(entry["data_file"].value("file_path", ""));
       }
       remove(manifest);
@@ -735,6 +755,18 @@ class LakehouseLoad final : public Load {
       for (const auto& m : manifests) removed.push_back(m.path);
       manifests.clear();
     }
+    // A manifest that lists no live file (an earlier compaction's, of the files it took out)
+    // stays with the snapshot that wrote it, and goes when this one expires.
+    std::vector<std::string> replaced;
+    std::erase_if(manifests, [&](const iceberg::ManifestEntry& m) {
+      const bool empty = m.added_files + m.existing_files == 0;
+      if (empty) replaced.push_back(m.path);
+      return empty;
+    });
+    int written = 0;  // the manifests this load wrote
+    const int64_t equality = EqualityDeleteFiles(t, manifests);
+    NILUS_ASSIGN_OR_RAISE(std::optional<Compacted> compaction, Compact(t, snapshot, seq, equality, manifests, written));
+    if (compaction) replaced.insert(replaced.end(), compaction->replaced.begin(), compaction->replaced.end());
     // Counts of the files of each content, and of their rows.
     std::map<iceberg::Content, std::pair<int64_t, int64_t>> added;
     int64_t bytes = 0;
@@ -743,8 +775,8 @@ class LakehouseLoad final : public Load {
       added[f.content].second += f.summary.rows;
       bytes += f.summary.bytes;
     }
-    int written = 0;  // the manifests this load wrote
-    NILUS_ASSIGN_OR_RAISE(std::vector<std::string> replaced, MergeSmallManifests(t, snapshot, seq, manifests, written));
+    NILUS_ASSIGN_OR_RAISE(std::vector<std::string> merged, MergeSmallManifests(t, snapshot, seq, manifests, written));
+    replaced.insert(replaced.end(), merged.begin(), merged.end());
     // One manifest for each kind of content (data, deletes) and partition spec, the data
     // manifest first in the list.
     std::map<std::pair<bool, int32_t>, std::vector<iceberg::DataFile>> kinds;
@@ -754,9 +786,12 @@ class LakehouseLoad final : public Load {
       NILUS_ASSIGN_OR_RAISE(std::string staging, storage_->StagingPath(path));
       NILUS_ASSIGN_OR_RAISE(int64_t length, iceberg::WriteManifest(staging, t.metadata, snapshot, files));
       NILUS_RETURN_NOT_OK(storage_->Publish(path));
-      int64_t rows = 0;
-      for (const auto& f : files) rows += f.summary.rows;
-      manifests.insert(manifests.begin(), {path, length, kind.first ? 0 : 1, kind.second, seq, seq, snapshot,
+      int64_t rows = 0, oldest = seq;
+      for (const auto& f : files) {
+        rows += f.summary.rows;
+        if (f.sequence_number >= 0) oldest = std::min(oldest, f.sequence_number);
+      }
+      manifests.insert(manifests.begin(), {path, length, kind.first ? 0 : 1, kind.second, seq, oldest, snapshot,
                                            static_cast<int32_t>(files.size()), 0, 0, rows, 0, 0});
     }
     const std::string list = meta + fmt::format("{}-snap-{}.avro", spec_.load_id, snapshot);
@@ -776,6 +811,13 @@ class LakehouseLoad final : public Load {
                     {"nilus.state", state.dump()}};
     if (!replaced.empty()) summary["nilus.replaced-manifests"] = json(replaced).dump();
     if (!removed.empty()) summary["nilus.removed-manifests"] = json(removed).dump();
+    summary[kEqualityFilesKey] = std::to_string(compaction ? 0 : equality);
+    if (compaction) {
+      summary["deleted-data-files"] = std::to_string(compaction->done.rewritten_files);
+      summary["deleted-records"] = std::to_string(compaction->done.rewritten_rows);
+      summary["removed-delete-files"] = std::to_string(compaction->done.delete_files);
+      summary["nilus.compacted-manifests"] = json(compaction->manifests).dump();
+    }
     const bool deletes =
         added.count(iceberg::Content::kEqualityDeletes) || added.count(iceberg::Content::kPositionDeletes);
     if (deletes) {
@@ -793,6 +835,119 @@ class LakehouseLoad final : public Load {
     return storage_->Write(t.new_metadata, t.metadata.Dump());
   }
 
+  /// The equality delete files of `t` with this load's: nilus's snapshots count them in their
+  /// summaries (a compaction leaves none); after another writer's, its delete files are taken
+  /// for them.
+  int64_t EqualityDeleteFiles(const TableWrite& t, const std::vector<iceberg::ManifestEntry>& manifests) const {
+    int64_t out = 0;
+    const json summary = t.metadata.Summary(t.metadata.current_snapshot_id());
+    if (t.replace) {
+      out = 0;
+    } else if (auto it = summary.find(kEqualityFilesKey); it != summary.end() && it->is_string()) {
+      out = std::strtoll(it->get<std::string>().c_str(), nullptr, 10);
+    } else {
+      for (const auto& m : manifests) {
+        if (m.content != 0) out += m.added_files + m.existing_files;
+      }
+    }
+    for (const auto& f : t.files) out += f.content == iceberg::Content::kEqualityDeletes;
+    return out;
+  }
+
+  /// What a load's compaction did, and the manifests that list the files it took out.
+  struct Compacted {
+    iceberg::Compaction done;
+    std::vector<std::string> manifests;  ///< the new ones
+    std::vector<std::string> replaced;   ///< the ones they replace
+  };
+
+  /// Compacts `t` when its deletes (those of the current snapshot, whose manifests are
+  /// `manifests`, and this load's; `equality` equality delete files) reach the pipeline's
+  /// limits, in the snapshot `snapshot` that this load commits (see iceberg::Compact). The
+  /// manifests that list the files taken out are rewritten to list them as deleted (`manifests`
+  /// gets the new ones); this load's equality deletes, applied, are not committed. Its position
+  /// deletes apply to its own files, which are not rewritten.
+  Result<std::optional<Compacted>> Compact(TableWrite& t, int64_t snapshot, int64_t seq, int64_t equality,
+                                           std::vector<iceberg::ManifestEntry>& manifests, int& written) {
+    if (t.replace) return std::optional<Compacted>();
+    int64_t data_rows = 0, delete_rows = 0;
+    for (const auto& m : manifests) (m.content == 0 ? data_rows : delete_rows) += m.added_rows + m.existing_rows;
+    for (const auto& f : t.files) (f.content == iceberg::Content::kData ? data_rows : delete_rows) += f.summary.rows;
+    const iceberg::CompactionPolicy policy{spec_.compact_delete_files,
+                                           static_cast<double>(spec_.compact_delete_percent) / 100};
+    if (!policy.Due(data_rows, equality, delete_rows)) return std::optional<Compacted>();
+
+    NILUS_ASSIGN_OR_RAISE(std::vector<iceberg::TableFile> files,
+                          iceberg::ListFiles(*storage_, t.metadata.CurrentManifestList()));
+    for (const auto& f : t.files) {
+      if (f.content != iceberg::Content::kEqualityDeletes) continue;
+      files.push_back({.path = f.path,
+                       .content = f.content,
+                       .sequence_number = seq,
+                       .snapshot_id = snapshot,
+                       .rows = f.summary.rows,
+                       .bytes = f.summary.bytes,
+                       .spec_id = f.spec_id,
+                       .partition = "",
+                       .equality_ids = f.equality_ids,
+                       .manifest = ""});
+    }
+    iceberg::CompactionOutput output{
+        [&] {
+          t.compacted_paths.push_back(
+              fmt::format("{}/data/{}-{:05d}.parquet", t.metadata.location(), spec_.load_id, files_++));
+          return t.compacted_paths.back();
+        },
+        {},
+        kFileBytes};
+    output.small_bytes = kSmallFileBytes;
+    output.options.codec = warehouse_.codec;
+    output.options.zstd = zstd_.get();
+    spdlog::info("{}.{}: compacting: {} equality delete files; the deletes are {} rows of {}", t.ns, t.name, equality,
+                 delete_rows, data_rows);
+    auto done = iceberg::Compact(*storage_, t.metadata, files, output, stop_);
+    if (done.status().code() == StatusCode::kFailedPrecondition) {
+      spdlog::warn("{}.{}: not compacted: {}", t.ns, t.name, done.status().message());
+      return std::optional<Compacted>();
+    }
+    NILUS_RETURN_NOT_OK(done.status().WithContext(fmt::format("compacting {}.{}", t.ns, t.name)));
+    Compacted out{std::move(*done), {}, {}};
+
+    // This load's equality deletes are applied: they go (and are not counted as taken out).
+    std::erase_if(t.files, [&](const iceberg::DataFile& f) {
+      if (!out.done.removed.count(f.path)) return false;
+      (void)storage_->Remove(f.path);
+      --out.done.delete_files;
+      return true;
+    });
+    t.files.insert(t.files.end(), out.done.added.begin(), out.done.added.end());
+    // The manifests that list a file taken out.
+    std::set<std::string> touched;
+    for (const auto& f : files) {
+      if (!f.manifest.empty() && out.done.removed.count(f.path)) touched.insert(f.manifest);
+    }
+    for (auto& m : manifests) {
+      if (!touched.count(m.path)) continue;
+      NILUS_ASSIGN_OR_RAISE(std::string bytes, storage_->Read(m.path));
+      const std::string path =
+          t.metadata.location() + "/metadata/" + fmt::format("{}-m{}.avro", spec_.load_id, written++);
+      NILUS_ASSIGN_OR_RAISE(std::string staging, storage_->StagingPath(path));
+      NILUS_ASSIGN_OR_RAISE(iceberg::ManifestEntry entry, iceberg::MergeManifests(staging, t.metadata, snapshot, seq,
+                                                                                  {{m, bytes}}, out.done.removed));
+      NILUS_RETURN_NOT_OK(storage_->Publish(path));
+      entry.path = path;
+      out.manifests.push_back(path);
+      out.replaced.push_back(m.path);
+      m = std::move(entry);
+    }
+    spdlog::info(
+        "{}.{}: compacted: {} data files of {} rows rewritten without the {} rows deleted, {} rows deleted "
+        "by position; {} delete files gone, {} files written",
+        t.ns, t.name, out.done.rewritten_files, out.done.rewritten_rows, out.done.deleted_rows,
+        out.done.position_deletes, out.done.delete_files, out.done.added.size());
+    return std::optional<Compacted>(std::move(out));
+  }
+
   /// Merges the small manifests of `manifests` (the current snapshot's) that share a content and
   /// a partition spec into one, once there are kMergeManifestsAt of them (Iceberg's
   /// commit.manifest.min-count-to-merge), so that a table committed every second keeps a short
@@ -802,7 +957,10 @@ class LakehouseLoad final : public Load {
                                                        std::vector<iceberg::ManifestEntry>& manifests, int& written) {
     std::map<std::pair<int32_t, int32_t>, std::vector<size_t>> groups;
     for (size_t i = 0; i < manifests.size(); ++i) {
-      if (manifests[i].length < kManifestTargetBytes) groups[{manifests[i].content, manifests[i].spec_id}].push_back(i);
+      // (The manifests this snapshot's compaction rewrote stay as they are.)
+      if (manifests[i].length < kManifestTargetBytes && manifests[i].added_snapshot_id != snapshot) {
+        groups[{manifests[i].content, manifests[i].spec_id}].push_back(i);
+      }
     }
     std::vector<std::string> replaced;
     std::vector<bool> gone(manifests.size(), false);
@@ -923,10 +1081,13 @@ Status RegisterLakehouse(ConnectorRegistry& registry) {
   NILUS_RETURN_NOT_OK(RegisterLakehouseSources(registry));
   NILUS_RETURN_NOT_OK(registry.AddDestination(
       "lakehouse", [](const Uri& uri, std::stop_token stop) { return OpenWarehouse(LocalWarehouse(uri), stop); },
-      {.options = {"loader-file-size", "partition-by", "cluster-by"}, .not_yet = {"staging_bucket"}}));
+      {.options = {"loader-file-size", "partition-by", "cluster-by", "compact-delete-files", "compact-delete-percent"},
+       .not_yet = {"staging_bucket"}}));
   return registry.AddDestination(
       "s3", [](const Uri& uri, std::stop_token stop) { return OpenWarehouse(S3Warehouse(uri), stop); },
-      {.options = {"loader-file-size", "aws_region", "partition-by", "cluster-by"}, .not_yet = {"staging_bucket"}});
+      {.options = {"loader-file-size", "aws_region", "partition-by", "cluster-by", "compact-delete-files",
+                   "compact-delete-percent"},
+       .not_yet = {"staging_bucket"}});
 }
 
 }  // namespace nilus
