@@ -130,13 +130,19 @@ sums="SELECT count(*), count(DISTINCT id), sum(id), md5(string_agg(id || custome
 [ "$(field m "['operation']")" = overwrite ] || fail "a merge with deletes is not an overwrite"
 CHECKS=$((CHECKS + 4))
 
-# Compaction: a third merge finds the table's deletes at more than compact-delete-percent (20 by
-# default) of its rows, and rewrites the data files they take rows out of without those rows, in
-# its own commit; the delete files go (its own keys were not repeated: it writes none). DuckDB
-# reads the data files alone, no delete applied, and finds the last row of each key.
+# Compaction: a third merge, with the sink of the example of docs/connectors/lakehouse.md, finds
+# the table's deletes at more than compact-delete-percent (20) of its rows, and rewrites the data
+# files they take rows out of without those rows, in its own commit; the delete files go (its
+# own keys were not repeated: it writes none). DuckDB reads the data files alone, no delete
+# applied, and finds the last row of each key.
 awk 'BEGIN { print "id,customer,amount,placed"; for (i = 1; i <= 5000; i++)
   printf "%d,third%d,%d.5,2024-05-01T00:00:00\n", (i * 7) % 40000, i, i % 70 }' >m3.csv
-COMPACT_PERCENT=20 merge m3.csv
+{ printf 'source:\n  address: csv://m3.csv\n  options: {source-table: m3}\n'
+  awk '/^## Compaction/ { on = 1 } on && /^```yaml$/ { block = 1; next } block && /^```/ { exit } block' \
+    "$ROOT/docs/connectors/lakehouse.md" | sed 's|lakehouse://lake|lakehouse://wh|; s|raw.orders|raw.m|'
+} >compact.yaml
+grep -q "compact-delete-percent: 20" compact.yaml || fail "docs/connectors/lakehouse.md has no compaction example"
+expect_ok run compact.yaml
 expect_err_contains "raw.m: compacted: 2 data files of "
 last_of() {  # last_of FILE…: the last row of each key of the CSV files, in order
   local union="" f=0 file
@@ -170,7 +176,7 @@ expect_err_contains "raw.m: compacted"
   fail "after a killed compaction, the table differs from the last rows of each key"
 killed=$(grep -o 'left by load [^ ]*' "$WORK/err" | head -1 | cut -d' ' -f4)
 [ -n "$killed" ] && ! ls wh/raw/m/data | grep -qF "$killed" || fail "files of the killed compaction were left"
-CHECKS=$((CHECKS + 9))
+CHECKS=$((CHECKS + 10))
 # A merged table with nested arrays would need its child rows deleted by their root: refused.
 expect_exit 2 ingest --source-uri jsonl://nested.jsonl --source-table nested --dest-uri lakehouse://wh \
   --dest-table raw.nm --max-table-nesting 1 --incremental-strategy merge --primary-key id
