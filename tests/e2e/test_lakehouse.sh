@@ -399,6 +399,24 @@ if ls wh/raw/orders/data wh/raw/orders/metadata | grep -qF "$killed"; then
 fi
 CHECKS=$((CHECKS + 4))
 
+# The same for a partitioned load, killed while it writes sixteen partitions' files at once.
+printf 'source:\n  address: csv://big.csv\n  options: {source-table: big}\nsink:\n  address: lakehouse://wh\n  options:\n    dest-table: raw.bigparts\n    incremental-strategy: append\n    partition-by: [{column: id, type: bucket, bucket-count: 16}]\n' >bigparts.yaml
+"$NILUS_BIN" run bigparts.yaml >"$WORK/out" 2>"$WORK/err" &
+pid=$!
+until [ "$(ls wh/raw/bigparts/data 2>/dev/null | wc -l)" -ge 16 ]; do
+  kill -0 "$pid" 2>/dev/null || fail "the partitioned load ended before it could be killed"
+  sleep 0.05
+done
+kill -KILL "$pid"
+wait "$pid" || true
+[ "$(field bigparts "['exists']")" = False ] || fail "the killed partitioned load is visible"
+expect_ok run bigparts.yaml
+expect_err_contains "that did not commit"
+[ "$(duck "SELECT count(*), count(DISTINCT id), sum(id) FROM read_parquet($(files bigparts))")" = "3000000|3000000|4500001500000" ] ||
+  fail "the rerun of the partitioned load did not load every row once"
+[ "$(ls wh/raw/bigparts/data | cut -d- -f1 | sort -u | wc -l)" = 1 ] || fail "files of the killed partitioned load were left"
+CHECKS=$((CHECKS + 3))
+
 # SIGTERM while it writes: the run stops (exit 130) and takes away what it wrote; the table does
 # not exist.
 "$NILUS_BIN" ingest --source-uri csv://big.csv --source-table big --dest-uri lakehouse://wh --dest-table raw.term \

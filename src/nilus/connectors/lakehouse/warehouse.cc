@@ -88,7 +88,9 @@ Result<Warehouse> S3Warehouse(const Uri& uri) {
 
 Result<std::unique_ptr<SqlDestination>> OpenCatalog(const Warehouse& warehouse, std::stop_token stop) {
   std::unique_ptr<SqlDestination> catalog;
-  if (const char* address = std::getenv("NILUS_LAKEHOUSE_CATALOG"); address && *address) {
+  const char* address = std::getenv("NILUS_LAKEHOUSE_CATALOG");
+  const bool shared = address && *address;
+  if (shared) {
     NILUS_ASSIGN_OR_RAISE(Uri uri, Uri::Parse(address));
     if (uri.scheme() != "postgresql" && uri.scheme() != "postgres") {
       return Status::InvalidInput("NILUS_LAKEHOUSE_CATALOG must be a postgresql:// address, got {}", uri.Masked());
@@ -104,7 +106,12 @@ Result<std::unique_ptr<SqlDestination>> OpenCatalog(const Warehouse& warehouse, 
     }
     NILUS_ASSIGN_OR_RAISE(catalog, OpenSqliteFile((warehouse.catalog_folder / "catalog.db").string(), stop));
   }
-  NILUS_RETURN_NOT_OK(catalog->dialect().Exec(kCreateCatalog));
+  // Machines that share a catalog in PostgreSQL may create it at once, which CREATE TABLE IF NOT
+  // EXISTS is not safe against: they take turns.
+  NILUS_RETURN_NOT_OK(catalog->dialect().Exec(
+      shared ? fmt::format("BEGIN; SELECT pg_advisory_xact_lock(hashtext('nilus iceberg catalog')); {} COMMIT;",
+                           kCreateCatalog)
+             : std::string(kCreateCatalog)));
   return catalog;
 }
 
