@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <numeric>
+#include <thread>
 
 #include "nilus/core/values.h"
 #include "nilus/formats/parquet/thrift_compact.h"
@@ -197,6 +199,9 @@ class ParquetWriter::ColumnWriter {
     }
     return static_cast<int64_t>(n);
   }
+
+  /// Compresses with `zstd` from now on (the context of the thread that appends).
+  void use(ZSTD_CCtx* zstd) { zstd_ = zstd; }
 
   Status Append(const Column& c) {
     for (int64_t i = 0; i < c.length(); ++i) {
@@ -560,6 +565,7 @@ ParquetWriter::ParquetWriter(std::unique_ptr<OutputFile> file, Schema schema, Wr
 
 ParquetWriter::~ParquetWriter() {
   if (owns_zstd_) ZSTD_freeCCtx(zstd_);
+  ZSTD_freeCCtx(lane_zstd_);
 }
 
 Result<std::unique_ptr<ParquetWriter>> ParquetWriter::Open(const std::string& path, const Schema& schema,
@@ -584,15 +590,51 @@ Status ParquetWriter::Write(const RecordBatch& batch) {
     return Status::Internal("a batch of schema {} written to a Parquet file of schema {}", batch.schema().ToString(),
                             schema_.ToString());
   }
-  int64_t raw = 0;
-  for (size_t c = 0; c < columns_.size(); ++c) {
-    NILUS_RETURN_NOT_OK(columns_[c]->Append(batch.column(c)));
-    raw += columns_[c]->raw_bytes();
+  if (batch.num_rows() >= kTwoLaneRows && columns_.size() > 1 && std::thread::hardware_concurrency() > 1) {
+    NILUS_RETURN_NOT_OK(AppendOnTwoLanes(batch));
+  } else {
+    for (size_t c = 0; c < columns_.size(); ++c) NILUS_RETURN_NOT_OK(columns_[c]->Append(batch.column(c)));
   }
+  int64_t raw = 0;
+  for (const auto& c : columns_) raw += c->raw_bytes();
   group_rows_ += batch.num_rows();
   rows_ += batch.num_rows();
   if (raw >= options_.row_group_bytes) NILUS_RETURN_NOT_OK(FlushRowGroup());
   return Status::OK();
+}
+
+Status ParquetWriter::AppendOnTwoLanes(const RecordBatch& batch) {
+  // The columns, largest first, each to the lane with less to do.
+  std::vector<size_t> order(columns_.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::vector<int64_t> bytes(columns_.size());
+  for (size_t c = 0; c < columns_.size(); ++c) bytes[c] = batch.column(c).byte_size();
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return bytes[a] > bytes[b]; });
+  std::vector<size_t> lanes[2];
+  int64_t load[2] = {0, 0};
+  for (size_t c : order) {
+    const int lane = load[0] <= load[1] ? 0 : 1;
+    lanes[lane].push_back(c);
+    load[lane] += bytes[c];
+  }
+  if (!lane_zstd_) lane_zstd_ = ZSTD_createCCtx();
+  for (size_t c : lanes[1]) columns_[c]->use(lane_zstd_);
+  Status second;
+  std::thread worker([&] {
+    for (size_t c : lanes[1]) {
+      second = columns_[c]->Append(batch.column(c));
+      if (!second.ok()) return;
+    }
+  });
+  Status first;
+  for (size_t c : lanes[0]) {
+    first = columns_[c]->Append(batch.column(c));
+    if (!first.ok()) break;
+  }
+  worker.join();
+  for (size_t c : lanes[1]) columns_[c]->use(zstd_);
+  NILUS_RETURN_NOT_OK(first);
+  return second;
 }
 
 int64_t ParquetWriter::EstimatedSize() const {

@@ -85,11 +85,19 @@ class ParquetWriter {
 
  private:
   class ColumnWriter;
+  /// A batch of this many rows or more is encoded on two threads (see AppendOnTwoLanes); the
+  /// small slices of a partitioned load's files are not worth a thread.
+  static constexpr int64_t kTwoLaneRows = 8192;
   ParquetWriter(std::unique_ptr<OutputFile> file, Schema schema, WriterOptions options);
 
   std::unique_ptr<OutputFile> file_;
+  /// Encodes and compresses the columns of `batch` on two threads, the second compressing with
+  /// `lane_zstd_` (made at the first such batch).
+  Status AppendOnTwoLanes(const RecordBatch& batch);
+
   ZSTD_CCtx* zstd_ = nullptr;
   bool owns_zstd_ = false;
+  ZSTD_CCtx* lane_zstd_ = nullptr;
   Schema schema_;
   WriterOptions options_;
   std::vector<std::unique_ptr<ColumnWriter>> columns_;
