@@ -124,6 +124,7 @@ Result<Compaction> Compact(Storage& storage, const TableMetadata& table, const s
   std::map<Partition, std::vector<const TableFile*>> rewrite;
   std::map<Partition, std::vector<std::pair<const TableFile*, std::vector<int64_t>>>> positions;
   std::map<Partition, int> small_files;
+  Deletes found;
   for (const TableFile* f : data) small_files[{f->spec_id, f->partition}] += f->bytes < output.small_bytes;
   for (const TableFile* f : data) {
     // A small file is merged with the other small ones of its partition.
@@ -135,6 +136,8 @@ Result<Compaction> Compact(Storage& storage, const TableMetadata& table, const s
     const Partition partition{f->spec_id, f->partition};
     if (small || static_cast<double>(lost.size()) >= kRewriteShare * static_cast<double>(f->rows)) {
       if (small || !lost.empty()) rewrite[partition].push_back(f);
+      // The rewrite takes out the rows found here, by position (no key is matched again).
+      if (!lost.empty()) found.Add(*f, std::move(lost));
     } else if (!lost.empty()) {
       positions[partition].emplace_back(f, std::move(lost));
     }
@@ -162,7 +165,7 @@ Result<Compaction> Compact(Storage& storage, const TableMetadata& table, const s
       out.added.push_back(std::move(done));
       return Status::OK();
     };
-    FileScan scan(storage, deletes, columns, stop);
+    FileScan scan(storage, found, columns, stop);
     for (const TableFile* f : group) {
       NILUS_RETURN_NOT_OK(scan.Open(*f));
       while (true) {

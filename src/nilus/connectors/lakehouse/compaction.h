@@ -43,7 +43,7 @@ struct CompactionOutput {
 
 /// A data file that loses at least this share of its rows is rewritten without them; one that
 /// loses fewer keeps them, named by position deletes.
-inline constexpr double kRewriteShare = 0.1;
+inline constexpr double kRewriteShare = 0.3;
 
 /// What a compaction did.
 struct Compaction {

@@ -126,6 +126,12 @@ Status Deletes::Add(Storage& storage, const TableFile& file, std::stop_token sto
   return Status::OK();
 }
 
+void Deletes::Add(const TableFile& file, std::vector<int64_t> positions) {
+  auto& list = positions_[file.path];
+  for (int64_t pos : positions) list.emplace_back(pos, file.sequence_number);
+  std::sort(list.begin(), list.end());
+}
+
 void Deletes::Finish() {
   for (auto& [path, list] : positions_) std::sort(list.begin(), list.end());
 }

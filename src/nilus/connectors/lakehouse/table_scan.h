@@ -50,6 +50,8 @@ class Deletes {
 
   /// Reads the delete file `file`.
   Status Add(Storage& storage, const TableFile& file, std::stop_token stop);
+  /// Takes out the rows at `positions` (ascending) of the data file `file`.
+  void Add(const TableFile& file, std::vector<int64_t> positions);
   /// Sorts what Add gathered; before Filter.
   void Finish();
 
