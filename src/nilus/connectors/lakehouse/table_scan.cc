@@ -103,7 +103,7 @@ Status Deletes::Add(Storage& storage, const TableFile& file, std::stop_token sto
   if (file.content == Content::kEqualityDeletes) {
     auto it = std::find_if(equality_.begin(), equality_.end(),
                            [&](const EqualityKeys& e) { return e.ids == file.equality_ids; });
-    if (it == equality_.end()) it = equality_.insert(equality_.end(), EqualityKeys{file.equality_ids, {}});
+    if (it == equality_.end()) it = equality_.insert(equality_.end(), EqualityKeys{file.equality_ids, {}, {}});
     keys = &*it;
   }
   std::string key;
@@ -111,10 +111,17 @@ Status Deletes::Add(Storage& storage, const TableFile& file, std::stop_token sto
     if (stop.stop_requested()) return Status::Cancelled("interrupted");
     NILUS_ASSIGN_OR_RAISE(auto batch, reader->Next(65536, kMaxBatchBytes));
     if (!batch) break;
+    const bool one_int = keys && file.partition.empty() && batch->num_columns() == 1 &&
+                         batch->column(0).type().layout() == PhysicalLayout::kInt64;
     for (int64_t r = 0; r < batch->num_rows(); ++r) {
       if (!keys) {
         auto& list = positions_[std::string(batch->column(0).View(r))];
         list.emplace_back(batch->column(1).Int64(r), file.sequence_number);
+        continue;
+      }
+      if (one_int && !batch->column(0).IsNull(r)) {
+        int64_t& seq = keys->sequence_by_int[batch->column(0).Int64(r)];
+        seq = std::max(seq, file.sequence_number);
         continue;
       }
       key.assign(file.partition).push_back('\0');
@@ -162,8 +169,18 @@ void Deletes::Filter(const TableFile& file, int64_t first, const RecordBatch& ba
       auto c = column_of_id.find(id);
       columns.push_back(c == column_of_id.end() || c->second < 0 ? nullptr : &batch.column(c->second));
     }
+    const bool one_int = !e.sequence_by_int.empty() && columns.size() == 1 && columns[0] &&
+                         columns[0]->type().layout() == PhysicalLayout::kInt64;
     for (int64_t r = 0; r < n; ++r) {
       if (!keep[r]) continue;
+      if (one_int && !columns[0]->IsNull(r)) {
+        auto hit = e.sequence_by_int.find(columns[0]->Int64(r));
+        if (hit != e.sequence_by_int.end() && hit->second > file.sequence_number) {
+          keep[r] = false;
+          continue;
+        }
+      }
+      if (e.sequence_by_key.empty()) continue;
       for (const std::string* scope : {&kEverywhere, &file.partition}) {
         if (scope == &file.partition && file.partition.empty()) break;
         key.assign(*scope).push_back('\0');

@@ -69,7 +69,10 @@ class Deletes {
  private:
   struct EqualityKeys {
     std::vector<int32_t> ids;
-    std::unordered_map<std::string, int64_t> sequence_by_key;  // the newest delete of each key
+    /// The newest delete of each key: as AppendSortKey's bytes after its scope (partition),
+    /// or, for a key of one integer column deleted everywhere (what nilus writes), the integer.
+    std::unordered_map<std::string, int64_t> sequence_by_key;
+    std::unordered_map<int64_t, int64_t> sequence_by_int;
   };
 
   std::unordered_map<std::string, std::vector<std::pair<int64_t, int64_t>>> positions_;  // (pos, sequence)
