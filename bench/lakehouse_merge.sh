@@ -13,18 +13,6 @@ sizes=("$@")
 MERGES=${MERGES:-70}
 CHANGED=10000
 
-# orders FILE FIRST COUNT STEP VERSION: COUNT orders with ids FIRST, FIRST+STEP, …
-orders() {
-  awk -v first="$2" -v n="$3" -v step="$4" -v version="$5" 'BEGIN {
-    print "id,customer,amount,qty,created_at,note";
-    for (k = 0; k < n; k++) {
-      i = first + k * step;
-      printf "%d,customer %d,%d.%02d,%d,2024-01-%02dT%02d:00:00Z,version %d of %d\n",
-        i, i % 100003, (i + version) % 100000, i % 100, i % 50, i % 28 + 1, i % 24, version, i;
-    }
-  }' >"$1"
-}
-
 printf '%-9s %-11s %12s %12s %9s %10s %10s %12s\n' table compaction "merge (med)" "slowest" "deletes" "merge RSS" "read" "read RSS"
 for size in "${sizes[@]}"; do
   orders "$work/base.csv" 1 "$size" 1 0

@@ -15,19 +15,6 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100000 1000000 5000000)
 CHANGED=10000
 
-# orders FILE FIRST COUNT STEP VERSION: COUNT orders with ids FIRST, FIRST+STEP, …
-orders() {
-  awk -v first="$2" -v n="$3" -v step="$4" -v version="$5" 'BEGIN {
-    print "id,customer,amount,qty,paid,created_at,note";
-    for (k = 0; k < n; k++) {
-      i = first + k * step;
-      printf "%d,customer %d,%d.%02d,%d,%s,2024-01-%02dT%02d:%02d:00Z,version %d of %d\n",
-        i, i % 100003, (i + version) % 100000, i % 100, i % 50, (i % 3 ? "true" : "false"), i % 28 + 1, i % 24,
-        i % 60, version, i;
-    }
-  }' >"$1"
-}
-
 row() {  # row SIZE DEST WHAT NAME [REF_NAME]
   local secs ratio=""
   secs=$(seconds "$4")
