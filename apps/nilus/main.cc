@@ -118,9 +118,11 @@ Result<std::vector<LoadSummary>> RunAll(const std::vector<Pipeline>& pipelines, 
     }
     spdlog::info("pipeline {}: {} -> {} ({})", p.name, p.source.Masked(), p.sink_options.dest_table,
                  WriteDispositionName(p.sink_options.strategy));
-    NILUS_ASSIGN_OR_RAISE(LoadSummary s, RunPipeline(p, options, ConnectorRegistry::Builtin(), *store));
-    spdlog::info("pipeline {}: committed {} rows into {} (load {})", p.name, s.rows, s.dest_table, s.load_id);
-    out.push_back(std::move(s));
+    NILUS_ASSIGN_OR_RAISE(auto loads, RunPipeline(p, options, ConnectorRegistry::Builtin(), *store));
+    for (auto& s : loads) {
+      spdlog::info("pipeline {}: committed {} rows into {} (load {})", p.name, s.rows, s.dest_table, s.load_id);
+      out.push_back(std::move(s));
+    }
   }
   return out;
 }
@@ -130,6 +132,7 @@ Result<std::vector<LoadSummary>> RunAll(const std::vector<Pipeline>& pipelines, 
 struct RunCommand {
   std::string manifest;
   std::string node;
+  std::vector<std::string> python_path;
   bool full_refresh = false;
   int64_t lock_timeout = 600;
 
@@ -138,6 +141,8 @@ struct RunCommand {
         ->type_name("FILE")
         ->required();
     cmd.add_option("--node", node, "Run only the workflow DAG node with this name")->type_name("NAME");
+    cmd.add_option("--python-path", python_path, "Folder of the Python code of custom:// connectors (repeatable)")
+        ->type_name("DIR");
     cmd.add_flag("--full-refresh", full_refresh, "Ignore saved state and rebuild the destination tables");
     cmd.add_option("--lock-timeout", lock_timeout,
                    "Seconds to wait for another run of the same pipeline to finish (default 600)")
@@ -160,7 +165,7 @@ struct RunCommand {
       return Fail(Status::InvalidInput("--node {}: no such node in {}; nodes: {}", node, manifest, Join(names, ", ")));
     }
     if (!m->schedule.empty()) spdlog::info("schedule '{}' is run by nilus serve; nilus run runs once now", m->schedule);
-    auto loads = RunAll(selected, RunOptions{full_refresh, std::chrono::seconds(lock_timeout), g.stop});
+    auto loads = RunAll(selected, RunOptions{full_refresh, std::chrono::seconds(lock_timeout), g.stop, python_path});
     if (!loads.ok()) return Fail(loads.status());
     if (!loads->empty()) PrintSummary(*loads);
     return kExitOk;
@@ -172,7 +177,8 @@ struct IngestCommand {
   std::string incremental_key, incremental_strategy = "append", primary_key;
   std::string interval_start, interval_end, type_hints, mask, page_size, extract_parallelism, sql_limit, yield_limit,
       sql_exclude_columns, max_table_nesting, date_detection, loader_file_size, compact_delete_files,
-      compact_delete_percent, aws_region;
+      compact_delete_percent, aws_region, batch_size;
+  std::vector<std::string> python_path;
   bool full_refresh = false;
   int64_t lock_timeout = 600;
 
@@ -217,6 +223,10 @@ struct IngestCommand {
         ->type_name("INT");
     cmd.add_option("--aws-region", aws_region, "Region of an s3:// destination (default: AWS_REGION)")
         ->type_name("REGION");
+    cmd.add_option("--batch-size", batch_size, "Rows per call of a custom:// destination's function (default 1000)")
+        ->type_name("INT");
+    cmd.add_option("--python-path", python_path, "Folder of the Python code of custom:// connectors (repeatable)")
+        ->type_name("DIR");
     cmd.add_flag("--full-refresh", full_refresh, "Ignore saved state and rebuild the destination table");
     cmd.add_option("--lock-timeout", lock_timeout,
                    "Seconds to wait for another run of the same pipeline to finish (default 600)")
@@ -251,9 +261,10 @@ struct IngestCommand {
     add(sink, "compact-delete-files", compact_delete_files);
     add(sink, "compact-delete-percent", compact_delete_percent);
     add(sink, "aws_region", aws_region);
+    add(sink, "batch-size", batch_size);
     auto p = ResolvePipeline("", source, sink, ConnectorRegistry::Builtin());
     if (!p.ok()) return Fail(p.status());
-    auto loads = RunAll({*p}, RunOptions{full_refresh, std::chrono::seconds(lock_timeout), g.stop});
+    auto loads = RunAll({*p}, RunOptions{full_refresh, std::chrono::seconds(lock_timeout), g.stop, python_path});
     if (!loads.ok()) return Fail(loads.status());
     if (!loads->empty()) PrintSummary(*loads);
     return kExitOk;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "nilus/core/record_batch.h"
 #include "nilus/core/status.h"
 #include "nilus/core/uri.h"
+#include "nilus/normalize/documents.h"
 
 namespace nilus {
 
@@ -28,10 +30,33 @@ class BatchReader {
   /// the batches returned so far, so it may be called after any `Next()`: at the end, or when
   /// the run stops early at a limit.
   virtual nlohmann::json state() const { return nlohmann::json::object(); }
+  /// Whether the reader yields documents it flattened itself (Python objects, which have no
+  /// text form to hand over) through NextFlattened rather than batches through Next.
+  virtual bool flattens() const { return false; }
+  /// The next documents as flattened tables (the root table first: one row per document), or
+  /// nullopt when the table is exhausted. Only for readers that `flatten()`.
+  virtual Result<std::optional<std::vector<FlatTable>>> NextFlattened() {
+    return Status::Internal("this reader yields record batches, not flattened documents");
+  }
+};
+
+/// A table a source yields. Sources yield one: the table of `source-table`, landing in
+/// `dest-table`. A Python source yields one per resource, each landing in a table of its own
+/// name with, when the resource says so, its own strategy and key.
+struct SourceStream {
+  /// The destination table ("" for the one table of a single-table source: `dest-table`'s).
+  std::string name;
+  std::optional<WriteDisposition> strategy;  ///< nullopt: the sink's `incremental-strategy`
+  std::vector<std::string> primary_key;      ///< empty: the pipeline's `primary-key`
+  /// The source keeps its own position (a Python source that `handles_incrementality`):
+  /// nilus's `incremental-key` cursor does not filter its rows.
+  bool own_incremental = false;
 };
 
 /// Where the last committed load of a table left off.
 struct ResumePoint {
+  /// The stream to read: one of Source::Streams() ("" for a source of one table).
+  std::string stream;
   /// What this source's reader returned from `state()` ({} on the first run, a full refresh or
   /// a replace).
   nlohmann::json state = nlohmann::json::object();
@@ -53,6 +78,11 @@ class Source {
   /// Starts reading `options.table` from where `resume` says. With `incremental-key` and a
   /// limit (`sql-limit`, `yield-limit`), rows come in key order (SourceOptions::ReadsInKeyOrder).
   virtual Result<std::unique_ptr<BatchReader>> Read(const SourceOptions& options, const ResumePoint& resume) = 0;
+  /// The tables a read of `options` yields, read one after the other in one load: one unnamed
+  /// stream, unless the source yields several tables (SourceTraits::names_tables).
+  virtual Result<std::vector<SourceStream>> Streams(const SourceOptions&) {
+    return std::vector<SourceStream>{SourceStream{}};
+  }
   /// The table's primary key as the source declares it; empty when it has none or the source
   /// cannot tell. Sources registered with `discovers_primary_key` answer it.
   virtual Result<std::vector<std::string>> PrimaryKey(const SourceOptions&) { return std::vector<std::string>{}; }
@@ -217,6 +247,13 @@ struct LoadSpec {
   /// into, where the destination compacts (the lakehouse).
   int64_t compact_delete_files = 0;
   int64_t compact_delete_percent = 0;
+  /// `batch-size`: the rows a destination hands over at once, where it hands rows to code (a
+  /// Python destination); 0 leaves it to the destination.
+  int64_t batch_rows = 0;
+  /// For a destination that cannot hold state (DestinationTraits::holds_state false): the state
+  /// of the pipeline's last load from the local state store, which the runner reads after Begin
+  /// took the pipeline's lock.
+  std::function<Result<nlohmann::json>()> local_state = nullptr;
 };
 
 /// One destination transaction over any number of tables: batches of rows for each, then data,

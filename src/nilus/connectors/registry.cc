@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "nilus/connectors/custom/custom_connector.h"
 #include "nilus/connectors/files/files_source.h"
 #include "nilus/connectors/lakehouse/lakehouse_connector.h"
 #include "nilus/connectors/postgres/postgres_connector.h"
@@ -17,6 +18,7 @@ namespace {
 
 /// The one list of built-in connectors. Adding a connector adds one line here.
 Status RegisterBuiltinConnectors(ConnectorRegistry& registry) {
+  NILUS_RETURN_NOT_OK(RegisterCustom(registry));
   NILUS_RETURN_NOT_OK(RegisterFiles(registry));
   NILUS_RETURN_NOT_OK(RegisterLakehouse(registry));
   NILUS_RETURN_NOT_OK(RegisterPostgres(registry));
@@ -44,6 +46,11 @@ Status ConnectorRegistry::AddSource(const std::string& scheme, SourceFactory fac
 SourceTraits ConnectorRegistry::Traits(const Uri& uri) const {
   auto it = traits_.find(uri.scheme());
   return it == traits_.end() ? SourceTraits{} : it->second;
+}
+
+DestinationTraits ConnectorRegistry::SinkTraits(const Uri& uri) const {
+  auto it = destination_traits_.find(uri.scheme());
+  return it == destination_traits_.end() ? DestinationTraits{} : it->second;
 }
 
 Status ConnectorRegistry::AddDestination(const std::string& scheme, DestinationFactory factory,

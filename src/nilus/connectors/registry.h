@@ -31,6 +31,9 @@ struct SourceTraits {
   ChangeSourceFactory change_capture = nullptr;
   /// Checks the change-capture options beyond their kinds (values that go together).
   std::function<Status(const SourceOptions&)> check_change_options = nullptr;
+  /// It may yield several tables, named by the source (Source::Streams): `dest-table` may name
+  /// only the schema they land in.
+  bool names_tables = false;
 };
 
 /// What a destination honours, so manifests can be validated without connecting.
@@ -39,6 +42,10 @@ struct DestinationTraits {
   std::vector<std::string> options = {};
   /// The sink options that belong to it but that it does not honour yet: refused, not ignored.
   std::vector<std::string> not_yet = {};
+  /// It keeps the pipeline's state beside the data (a database, the lakehouse). A destination
+  /// that cannot (a Python destination) reads it from the local state store instead
+  /// (LoadSpec::local_state), and its loads are exactly-once only when it is idempotent.
+  bool holds_state = true;
 };
 
 /// Maps address schemes to connector factories. Filled by `RegisterBuiltinConnectors`, one
@@ -57,6 +64,8 @@ class ConnectorRegistry {
   Status CheckDestination(const Uri& uri) const;
   /// The traits of the source for `uri` (defaults for an unknown scheme).
   SourceTraits Traits(const Uri& uri) const;
+  /// The traits of the destination for `uri` (defaults for an unknown scheme).
+  DestinationTraits SinkTraits(const Uri& uri) const;
   /// Refuses (InvalidInput, naming the connectors that honour it) every option the pipeline's
   /// source or destination does not honour; an option no connector of this build honours yet
   /// (the CDC and lakehouse ones) is a warning, once.

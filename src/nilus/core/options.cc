@@ -79,6 +79,7 @@ constexpr OptionSpec kSinkOptions[] = {
     {"cluster-by", Kind::kList, "", Scope::kConnector},
     {"full-refresh", Kind::kBool, "", Scope::kEngine},
     {"loader-file-size", Kind::kInt, "1", Scope::kConnector},
+    {"batch-size", Kind::kInt, "1", Scope::kConnector},
     {"compact-delete-files", Kind::kInt, "0", Scope::kConnector},
     {"compact-delete-percent", Kind::kInt, "0", Scope::kConnector},
     {"staging_bucket", Kind::kString, "", Scope::kConnector},
@@ -444,7 +445,7 @@ Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw) {
 
 Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const std::string& where,
                                      const std::vector<std::string>& source_primary_key, bool key_discoverable,
-                                     bool change_capture) {
+                                     bool change_capture, bool names_tables) {
   SinkOptions o;
   bool has_table = false, has_strategy = false;
   for (const auto& opt : raw) {
@@ -464,7 +465,7 @@ Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const st
               "the destination schema they land in (e.g. dest-table: retail), not one table",
               opt.where, v.text);
         }
-      } else {
+      } else if (!(names_tables && !v.text.empty() && v.text.find('.') == std::string::npos)) {
         NILUS_RETURN_NOT_OK(SplitDestTable(v.text, opt.where).status());
       }
       o.dest_table = v.text;
@@ -484,6 +485,8 @@ Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const st
       o.full_refresh = v.flag;
     } else if (n == "loader-file-size") {
       o.loader_file_size = v.number;
+    } else if (n == "batch-size") {
+      o.batch_size = v.number;
     } else if (n == "compact-delete-files") {
       o.compact_delete_files = v.number;
     } else if (n == "compact-delete-percent") {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -93,6 +94,8 @@ struct SinkOptions {
   std::vector<std::string> cluster_by;
   bool full_refresh = false;
   int64_t loader_file_size = -1;
+  /// Rows handed to a Python destination at once (-1: not given).
+  int64_t batch_size = -1;
   /// When the lakehouse compacts a merged table: at this many delete files, or when its deletes
   /// reach this percentage of its rows (0: never by that measure).
   int64_t compact_delete_files = 64;
@@ -101,6 +104,14 @@ struct SinkOptions {
   std::string aws_region;
   /// The options given explicitly, and where.
   std::vector<std::pair<std::string, std::string>> given;
+};
+
+/// Where the Python code of custom connectors comes from: the stackSpec's `repo:` block.
+struct CodeRepo {
+  std::string url;       ///< a git URL, a file:// URL or a local folder
+  std::string ref;       ///< syncFlags' --ref (branch, tag or commit); "" for the default branch
+  std::string base_dir;  ///< the folder of the connector code inside the repository
+  std::string where;     ///< where the block was written, for errors
 };
 
 /// One pipeline, resolved and validated: a source table, a destination table and how to move it.
@@ -112,6 +123,8 @@ struct Pipeline {
   std::string destination_as_written;
   SourceOptions source_options;
   SinkOptions sink_options;
+  /// The code of custom:// connectors, when the manifest gives a repo block.
+  std::optional<CodeRepo> repo;
 };
 
 /// Validates the options of a source; unknown names are warned about with the closest known one.
@@ -120,10 +133,11 @@ Result<SourceOptions> ParseSourceOptions(const std::vector<RawOption>& raw);
 /// `source_primary_key` is the source's `primary-key`, which `merge` may use instead; with
 /// `key_discoverable`, a `merge` may have neither (the source's catalog gives the key). For a
 /// change-data-capture pipeline (`change_capture`), `dest-table` names a schema: each captured
-/// table lands in a table of its own there.
+/// table lands in a table of its own there. For a source that names its tables
+/// (`names_tables`: a Python source's resources), it may name a schema or a table.
 Result<SinkOptions> ParseSinkOptions(const std::vector<RawOption>& raw, const std::string& where,
                                      const std::vector<std::string>& source_primary_key, bool key_discoverable,
-                                     bool change_capture = false);
+                                     bool change_capture = false, bool names_tables = false);
 
 /// The `extract-parallelism` of a source that gives none: half the machine's cores, at least 1 and
 /// at most 5. Each part keeps a reader thread and a server backend busy beside the load; more

@@ -217,13 +217,76 @@ Result<std::string> ResolveDepot(const std::string& address, const std::string& 
   return depot.Scalar();
 }
 
+/// Reads the `repo:` block of a stackSpec: where the code of custom:// connectors comes from.
+Result<CodeRepo> ReadRepo(const YAML::Node& node, const std::string& path) {
+  if (!node.IsMap()) {
+    return Status::InvalidInput("{}: repo must be a map: {{url: …, syncFlags: [--ref=main], baseDir: …}}",
+                                Where(path, node));
+  }
+  CodeRepo repo;
+  repo.where = Where(path, node);
+  for (const auto& kv : node) {
+    const std::string field = kv.first.Scalar();
+    if (field == "url") {
+      NILUS_ASSIGN_OR_RAISE(std::string url, Scalar(kv.second, path, "repo.url"));
+      NILUS_ASSIGN_OR_RAISE(repo.url, Interpolate(url, Where(path, kv.second)));
+      if (auto parsed = Uri::Parse(repo.url); parsed.ok() && !parsed->password().empty()) {
+        RegisterSecret(parsed->password());
+      }
+    } else if (field == "baseDir") {
+      NILUS_ASSIGN_OR_RAISE(repo.base_dir, Scalar(kv.second, path, "repo.baseDir"));
+    } else if (field == "syncFlags") {
+      if (!kv.second.IsSequence()) {
+        return Status::InvalidInput("{}: repo.syncFlags must be a list, e.g. [\"--ref=main\"]", Where(path, kv.second));
+      }
+      for (const auto& flag : kv.second) {
+        const std::string f = flag.Scalar();
+        if (StartsWith(f, "--ref=")) {
+          repo.ref = f.substr(6);
+        } else if (StartsWith(f, "--depth") || StartsWith(f, "--period") || StartsWith(f, "--max-failures") ||
+                   StartsWith(f, "--timeout")) {
+          spdlog::debug("{}: repo.syncFlags: {} has no meaning for nilus, which fetches the repository at each run",
+                        Where(path, flag), f);
+        } else {
+          return Status::InvalidInput("{}: repo.syncFlags: nilus understands --ref=<branch, tag or commit>, not '{}'",
+                                      Where(path, flag), f);
+        }
+      }
+    } else if (field == "secretId") {
+      spdlog::warn(
+          "{}: repo.secretId is not used by nilus: give a private repository's credentials in its url through the "
+          "environment (https://{{GIT_USER}}:{{GIT_TOKEN}}@host/repo.git) or through git's own credential helper",
+          Where(path, kv.first));
+    } else {
+      std::string close = ClosestMatch(field, {"url", "syncFlags", "baseDir"});
+      return Status::InvalidInput("{}: unknown field '{}' in repo{}; repo has url, syncFlags and baseDir",
+                                  Where(path, kv.first), field,
+                                  close.empty() ? "" : fmt::format(" (did you mean '{}'?)", close));
+    }
+  }
+  if (repo.url.empty()) {
+    return Status::InvalidInput("{}: repo needs url: a git URL, a file:// URL or a local folder", repo.where);
+  }
+  return repo;
+}
+
 Result<Pipeline> PipelineFromStackSpec(const std::string& name, const YAML::Node& spec, const std::string& path,
                                        const ConnectorRegistry& registry) {
   if (!spec.IsMap()) return Status::InvalidInput("{}: stackSpec must be a map with source and sink", Where(path, spec));
   NILUS_RETURN_NOT_OK(CheckStackSpecFields(spec, path));
   NILUS_ASSIGN_OR_RAISE(EndpointSpec source, ReadEndpoint(spec, "source", path));
   NILUS_ASSIGN_OR_RAISE(EndpointSpec sink, ReadEndpoint(spec, "sink", path));
-  return ResolvePipeline(name, source, sink, registry);
+  NILUS_ASSIGN_OR_RAISE(Pipeline p, ResolvePipeline(name, source, sink, registry));
+  if (YAML::Node repo = spec["repo"]) {
+    NILUS_ASSIGN_OR_RAISE(p.repo, ReadRepo(repo, path));
+    if (p.source.scheme() != "custom" && p.destination.scheme() != "custom") {
+      return Status::InvalidInput(
+          "{}: repo: holds the code of custom:// connectors, and this pipeline has none; "
+          "remove it, or address the source or sink as custom://ClassName",
+          p.repo->where);
+    }
+  }
+  return p;
 }
 
 /// Destination tables and key columns get the names Normalize gives their data
@@ -328,9 +391,11 @@ Result<Pipeline> ResolvePipeline(const std::string& name, const EndpointSpec& so
   NILUS_ASSIGN_OR_RAISE(auto sink_raw, resolve_options(sink.options));
   // Change-data-capture options on a source without change capture are refused below, by name.
   const bool cdc = p.source_options.IsChangeCapture() && registry.Traits(p.source).change_capture != nullptr;
-  NILUS_ASSIGN_OR_RAISE(p.sink_options, ParseSinkOptions(sink_raw, sink.where, p.source_options.primary_key,
-                                                         registry.Traits(p.source).discovers_primary_key || cdc, cdc));
-  NormalizeNames(p.sink_options, cdc);
+  const bool names_tables = registry.Traits(p.source).names_tables;
+  NILUS_ASSIGN_OR_RAISE(p.sink_options,
+                        ParseSinkOptions(sink_raw, sink.where, p.source_options.primary_key,
+                                         registry.Traits(p.source).discovers_primary_key || cdc, cdc, names_tables));
+  NormalizeNames(p.sink_options, cdc || (names_tables && p.sink_options.dest_table.find('.') == std::string::npos));
   if (p.name.empty()) p.name = p.sink_options.dest_table;
   NILUS_RETURN_NOT_OK(registry.CheckOptions(p));
   return p;

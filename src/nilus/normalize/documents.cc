@@ -11,15 +11,16 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
-enum Kind : size_t { kBool, kBigint, kDouble, kDecimal, kText, kJson };
-
 LogicalType KindType(size_t kind) {
-  static const LogicalType kTypes[] = {LogicalType::Bool(),    LogicalType::Bigint(), LogicalType::Double(),
-                                       LogicalType::Decimal(), LogicalType::Text(),   LogicalType::Json()};
+  static const LogicalType kTypes[] = {LogicalType::Bool(),        LogicalType::Bigint(), LogicalType::Double(),
+                                       LogicalType::Decimal(),     LogicalType::Text(),   LogicalType::Json(),
+                                       LogicalType::Date(),        LogicalType::Time(),   LogicalType::Timestamp(),
+                                       LogicalType::TimestampTz(), LogicalType::Binary(), LogicalType::Uuid()};
+  static_assert(sizeof(kTypes) / sizeof(kTypes[0]) == kFlatKinds);
   return kTypes[kind];
 }
 
-constexpr char kKeySeparator = '\x1f';
+constexpr char kKeySeparator = FlatTableBuilder::kKeySeparator;
 
 std::string_view TrimRight(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
@@ -43,50 +44,71 @@ size_t MantissaDigits(std::string_view number) {
 
 }  // namespace
 
-struct DocumentFlattener::Impl {
-  explicit Impl(int max_nesting) : max_nesting(max_nesting) { Reset(); }
+void FlatTableBuilder::Reset() {
+  tables_.clear();
+  table_index_.clear();
+  tables_.emplace_back();  // the root table; table_index_ holds the child tables
+}
 
-  void Reset() {
-    tables.clear();
-    table_index.clear();
-    tables.emplace_back();  // the root table; table_index holds the child tables
+size_t FlatTableBuilder::ChildTable(size_t parent, std::string_view relative) {
+  std::string key = parent == 0 ? std::string(relative) : tables_[parent].key + kKeySeparator + std::string(relative);
+  auto [it, added] = table_index_.emplace(key, tables_.size());
+  if (added) {
+    FlatTable t;
+    t.key = key;
+    while (true) {
+      size_t sep = relative.find(kKeySeparator);
+      t.path.emplace_back(relative.substr(0, sep));
+      if (sep == std::string_view::npos) break;
+      relative.remove_prefix(sep + 1);
+    }
+    t.parent = parent;
+    tables_.push_back(std::move(t));
   }
+  return it->second;
+}
 
-  /// The child table for the array at `key` (a path from the root) below table `parent`;
-  /// `relative` is the array's key path inside the parent table.
-  size_t ChildTable(size_t parent, const std::string& key, std::string_view relative) {
-    auto [it, added] = table_index.emplace(key, tables.size());
-    if (added) {
-      FlatTable t;
-      t.key = key;
-      while (true) {
-        size_t sep = relative.find(kKeySeparator);
-        t.path.emplace_back(relative.substr(0, sep));
-        if (sep == std::string_view::npos) break;
-        relative.remove_prefix(sep + 1);
+int64_t FlatTableBuilder::AddChildRow(size_t child, size_t parent, int64_t row, int64_t index) {
+  int64_t root = tables_[parent].root_row.empty() ? row : tables_[parent].root_row[static_cast<size_t>(row)];
+  FlatTable& c = tables_[child];
+  c.parent_row.push_back(row);
+  c.list_index.push_back(index);
+  c.root_row.push_back(root);
+  return c.rows++;
+}
+
+Column* FlatTableBuilder::Cell(size_t t, std::string_view key, int64_t row, FlatKind kind) {
+  FlatTable& table = tables_[t];
+  auto it = table.column_index.find(key);
+  if (it == table.column_index.end()) {
+    it = table.column_index.emplace(std::string(key), table.columns.size()).first;
+    table.columns.push_back({std::string(key), {}, -1});
+  }
+  FlatColumn& column = table.columns[it->second];
+  if (column.last_row == row) return nullptr;
+  column.last_row = row;
+  auto& values = column.by_kind[kind];
+  if (!values) values = std::make_shared<Column>(KindType(kind));
+  while (values->length() < row) values->AppendNull();
+  return values.get();
+}
+
+std::vector<FlatTable> FlatTableBuilder::Finish() {
+  std::vector<FlatTable> out = std::move(tables_);
+  for (auto& t : out) {
+    for (auto& c : t.columns) {
+      for (auto& values : c.by_kind) {
+        if (!values) continue;
+        while (values->length() < t.rows) values->AppendNull();
       }
-      t.parent = parent;
-      tables.push_back(std::move(t));
     }
-    return it->second;
   }
+  Reset();
+  return out;
+}
 
-  /// The column called `key` in `table`, with the value kind's column padded to `row`. Nullptr
-  /// when the row already has a value for it (a key given twice: the first one is kept).
-  Column* Cell(FlatTable& table, std::string_view key, int64_t row, size_t kind) {
-    auto it = table.column_index.find(key);
-    if (it == table.column_index.end()) {
-      it = table.column_index.emplace(std::string(key), table.columns.size()).first;
-      table.columns.push_back({std::string(key), {}, -1});
-    }
-    FlatColumn& column = table.columns[it->second];
-    if (column.last_row == row) return nullptr;
-    column.last_row = row;
-    auto& values = column.by_kind[kind];
-    if (!values) values = std::make_shared<Column>(KindType(kind));
-    while (values->length() < row) values->AppendNull();
-    return values.get();
-  }
+struct DocumentFlattener::Impl {
+  explicit Impl(int max_nesting) : max_nesting(max_nesting) {}
 
   Status Error(simdjson::error_code error) const {
     if (size_t bad = FindInvalidUtf8(document); bad != std::string::npos) {
@@ -203,7 +225,7 @@ struct DocumentFlattener::Impl {
       case od::json_type::string: {
         std::string_view s;
         if (auto e = value.get_string().get(s)) return Error(e);
-        if (Column* c = Cell(tables[t], key, row, kText)) c->AppendBytes(s);
+        if (Column* c = tables.Cell(t, key, row, kFlatText)) c->AppendBytes(s);
         return Status::OK();
       }
       case od::json_type::number:
@@ -211,7 +233,7 @@ struct DocumentFlattener::Impl {
       case od::json_type::boolean: {
         bool b;
         if (auto e = value.get_bool().get(b)) return Error(e);
-        if (Column* c = Cell(tables[t], key, row, kBool)) c->AppendBool(b);
+        if (Column* c = tables.Cell(t, key, row, kFlatBool)) c->AppendBool(b);
         return Status::OK();
       }
       case od::json_type::null: {
@@ -223,7 +245,7 @@ struct DocumentFlattener::Impl {
     }
     json_scratch.clear();
     NILUS_RETURN_NOT_OK(WriteJson(value, json_scratch));
-    if (Column* c = Cell(tables[t], key, row, kJson)) c->AppendBytes(json_scratch);
+    if (Column* c = tables.Cell(t, key, row, kFlatJson)) c->AppendBytes(json_scratch);
     return Status::OK();
   }
 
@@ -234,33 +256,27 @@ struct DocumentFlattener::Impl {
     bool fraction = raw.find_first_of(".eE") != std::string_view::npos;
     int64_t i;
     if (!fraction && ParseBigint(raw, &i)) {
-      if (Column* c = Cell(tables[t], key, row, kBigint)) c->AppendInt64(i);
+      if (Column* c = tables.Cell(t, key, row, kFlatBigint)) c->AppendInt64(i);
       return Status::OK();
     }
     std::string canonical;
     if ((!fraction || MantissaDigits(raw) > 15) && ParseDecimal(raw, &canonical)) {
-      if (Column* c = Cell(tables[t], key, row, kDecimal)) c->AppendBytes(canonical);
+      if (Column* c = tables.Cell(t, key, row, kFlatDecimal)) c->AppendBytes(canonical);
       return Status::OK();
     }
-    if (Column* c = Cell(tables[t], key, row, kDouble)) c->AppendDouble(d);
+    if (Column* c = tables.Cell(t, key, row, kFlatDouble)) c->AppendDouble(d);
     return Status::OK();
   }
 
   Status AddArray(size_t t, int64_t row, od::value value, const std::string& key, int depth) {
     od::array array;
     if (auto e = value.get_array().get(array)) return Error(e);
-    std::string child_key = t == 0 ? key : tables[t].key + kKeySeparator + key;
-    size_t child = ChildTable(t, child_key, key);
-    int64_t root = tables[t].root_row.empty() ? row : tables[t].root_row[static_cast<size_t>(row)];
+    size_t child = tables.ChildTable(t, key);
     int64_t index = 0;
     for (auto item : array) {
       od::value inner;
       if (auto e = item.get(inner)) return Error(e);
-      FlatTable& c = tables[child];
-      int64_t child_row = c.rows++;
-      c.parent_row.push_back(row);
-      c.list_index.push_back(index++);
-      c.root_row.push_back(root);
+      int64_t child_row = tables.AddChildRow(child, t, row, index++);
       od::json_type type;
       if (auto e = inner.type().get(type)) return Error(e);
       std::string inner_key;
@@ -291,7 +307,7 @@ struct DocumentFlattener::Impl {
     }
     od::object object;
     if (auto e = doc.get_object().get(object)) return Error(e);
-    int64_t row = tables[0].rows++;
+    int64_t row = tables.AddRootRow();
     std::string key;
     NILUS_RETURN_NOT_OK(AddObject(0, row, object, key, 0, 1));
     const char* rest = nullptr;
@@ -306,8 +322,7 @@ struct DocumentFlattener::Impl {
   std::vector<char> buffer;
   std::string json_scratch;
   std::string_view document, origin;
-  std::vector<FlatTable> tables;
-  std::unordered_map<std::string, size_t> table_index;
+  FlatTableBuilder tables;
 };
 
 DocumentFlattener::DocumentFlattener(int max_nesting) : impl_(std::make_unique<Impl>(max_nesting)) {}
@@ -316,22 +331,10 @@ DocumentFlattener::~DocumentFlattener() = default;
 Status DocumentFlattener::Add(std::string_view json, std::string_view origin) {
   Status st = impl_->Add(json, origin);
   // A document that failed half way may have left rows behind: start the batch over.
-  if (!st.ok()) impl_->Reset();
+  if (!st.ok()) impl_->tables.Reset();
   return st;
 }
 
-std::vector<FlatTable> DocumentFlattener::Finish() {
-  std::vector<FlatTable> out = std::move(impl_->tables);
-  for (auto& t : out) {
-    for (auto& c : t.columns) {
-      for (auto& values : c.by_kind) {
-        if (!values) continue;
-        while (values->length() < t.rows) values->AppendNull();
-      }
-    }
-  }
-  impl_->Reset();
-  return out;
-}
+std::vector<FlatTable> DocumentFlattener::Finish() { return impl_->tables.Finish(); }
 
 }  // namespace nilus

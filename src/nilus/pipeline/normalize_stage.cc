@@ -295,14 +295,25 @@ ResumePoint NormalizeStage::Resume(const nlohmann::json& source_state) const {
 }
 
 Result<std::vector<TableBatch>> NormalizeStage::ApplyDocuments(const RecordBatch& batch) {
-  documents_seen_ = true;
   const Column& documents = batch.column(0);
   const Column* origins = batch.num_columns() > 1 ? &batch.column(1) : nullptr;
   for (int64_t r = 0; r < batch.num_rows(); ++r) {
     std::string where = origins ? std::string(origins->View(r)) : fmt::format("row {}", rows_seen_ + r + 1);
     NILUS_RETURN_NOT_OK(flattener_.Add(documents.View(r), where));
   }
-  std::vector<FlatTable> flat = flattener_.Finish();
+  return ApplyFlat(flattener_.Finish(), origins, &batch);
+}
+
+Result<std::vector<TableBatch>> NormalizeStage::ApplyFlattened(std::vector<FlatTable> flat) {
+  int64_t rows = flat.empty() ? 0 : flat[0].rows;
+  auto out = ApplyFlat(std::move(flat), nullptr, nullptr);
+  rows_seen_ += rows;
+  return out;
+}
+
+Result<std::vector<TableBatch>> NormalizeStage::ApplyFlat(std::vector<FlatTable> flat, const Column* origins,
+                                                          const RecordBatch* source) {
+  documents_seen_ = true;
   if (!options_.columns.empty() || !options_.sql_exclude_columns.empty()) SelectColumns(flat);
 
   std::vector<std::string> names(flat.size());
@@ -313,7 +324,7 @@ Result<std::vector<TableBatch>> NormalizeStage::ApplyDocuments(const RecordBatch
     NILUS_ASSIGN_OR_RAISE(auto assembled, AssembleFlatTable(flat, t, names, ids, origins));
     tables.push_back({names[t], std::move(assembled)});
   }
-  NILUS_ASSIGN_OR_RAISE(auto keep, KeepRows(*tables[0].batch, batch));
+  NILUS_ASSIGN_OR_RAISE(auto keep, KeepRows(*tables[0].batch, source ? *source : *tables[0].batch));
   return KeptDocuments(flat, std::move(tables), keep);
 }
 

@@ -55,6 +55,8 @@ class NormalizeStage {
   /// The batches of the destination tables for one source batch: the root table's first, then
   /// its child tables'. Batches without rows are left out.
   Result<std::vector<TableBatch>> Apply(const std::shared_ptr<const RecordBatch>& batch);
+  /// The same for documents a reader flattened itself (BatchReader::NextFlattened).
+  Result<std::vector<TableBatch>> ApplyFlattened(std::vector<FlatTable> flat);
   /// Checks what only the whole load can tell (every masked column was seen) and closes the
   /// schema version with the load id.
   Status Finish();
@@ -77,6 +79,11 @@ class NormalizeStage {
 
   Result<std::vector<TableBatch>> ApplyTyped(const RecordBatch& batch);
   Result<std::vector<TableBatch>> ApplyDocuments(const RecordBatch& batch);
+  /// Flattened documents into the batches of the root table and its child tables. `origins`
+  /// names each root row's source; `source` is the batch the rows came from (the root table's
+  /// when nullptr), whose values the incremental cursor keeps.
+  Result<std::vector<TableBatch>> ApplyFlat(std::vector<FlatTable> flat, const Column* origins,
+                                            const RecordBatch* source);
   /// The destination name of a child table (the `__`-joined path of its array, resolved once).
   std::string ChildTableName(const FlatTable& table, const std::string& parent);
   /// Table `t` of a batch of flattened documents as a batch of its destination table: names,

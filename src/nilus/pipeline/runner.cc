@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include "nilus/core/bounded_queue.h"
 #include "nilus/core/identifiers.h"
@@ -16,6 +17,8 @@
 #include "nilus/core/values.h"
 #include "nilus/pipeline/normalize_stage.h"
 #include "nilus/pipeline/retry.h"
+#include "nilus/python/code.h"
+#include "nilus/python/python.h"
 
 namespace nilus {
 
@@ -71,7 +74,7 @@ struct Attempt {
   const RunOptions& options;
   Source& source;
   Destination& destination;
-  TableSpec table;
+  TableSpec table;  ///< `dest-table` and the sink's strategy; streams of their own adapt it
   LoadSpec load;
 };
 
@@ -86,29 +89,41 @@ struct Transferred {
 /// Reads the source and normalizes its batches on one thread, handing them over a bounded
 /// queue, and writes them to the load on this one. Stops early at `yield-limit` batches,
 /// at `sql-limit` rows, or on a stop request.
-Result<Transferred> Transfer(const Attempt& a, BatchReader& reader, NormalizeStage& stage, Load& load) {
+Result<Transferred> Transfer(const Attempt& a, const TableSpec& table, BatchReader& reader, NormalizeStage& stage,
+                             Load& load) {
   BoundedQueue<Normalized> queue(kQueueDepth);
   Transferred out;
   const std::stop_token& stop = a.options.stop;
+  // The next source batch, normalized; nullopt at the end.
+  auto next_batches = [&]() -> Result<std::optional<std::vector<TableBatch>>> {
+    std::optional<std::vector<TableBatch>> none;
+    if (reader.flattens()) {
+      NILUS_ASSIGN_OR_RAISE(auto flat, reader.NextFlattened());
+      if (!flat) return none;
+      auto started = Clock::now();
+      NILUS_ASSIGN_OR_RAISE(auto batches, stage.ApplyFlattened(std::move(*flat)));
+      out.normalize_seconds += std::chrono::duration<double>(Clock::now() - started).count();
+      return std::optional<std::vector<TableBatch>>(std::move(batches));
+    }
+    NILUS_ASSIGN_OR_RAISE(auto batch, reader.Next());
+    if (!batch) return none;
+    auto started = Clock::now();
+    NILUS_ASSIGN_OR_RAISE(auto batches, stage.Apply(batch));
+    out.normalize_seconds += std::chrono::duration<double>(Clock::now() - started).count();
+    return std::optional<std::vector<TableBatch>>(std::move(batches));
+  };
   std::thread extract([&] {
     int64_t yielded = 0;
     const int64_t yield_limit = a.pipeline.source_options.yield_limit;
     while (!stop.stop_requested()) {
-      auto next = reader.Next();
-      if (!next.ok()) {
-        queue.Push({{}, next.status()});
-        break;
-      }
-      if (!*next) break;
-      auto started = Clock::now();
-      auto normalized = stage.Apply(*next);
-      out.normalize_seconds += std::chrono::duration<double>(Clock::now() - started).count();
+      auto normalized = next_batches();
       if (!normalized.ok()) {
         queue.Push({{}, normalized.status()});
         break;
       }
-      const bool any = !normalized->empty();
-      if (any && !queue.Push({std::move(*normalized), Status::OK()})) break;
+      if (!*normalized) break;
+      const bool any = !(*normalized)->empty();
+      if (any && !queue.Push({std::move(**normalized), Status::OK()})) break;
       // yield-limit: at most this many batches with rows to load.
       if (any && yield_limit > 0 && ++yielded >= yield_limit) break;
       if (stage.LimitReached()) break;
@@ -117,22 +132,22 @@ Result<Transferred> Transfer(const Attempt& a, BatchReader& reader, NormalizeSta
   });
 
   Status status;
-  Progress progress(a.table.qualified());
+  Progress progress(table.qualified());
   std::map<std::string, TableSpec> children;
   while (auto item = queue.Pop()) {
     status = item->status;
     if (status.ok() && stop.stop_requested()) status = Status::Cancelled("interrupted");
     if (!status.ok()) break;
     for (const auto& tb : item->batches) {
-      const bool root = tb.table == a.table.name;
+      const bool root = tb.table == table.name;
       if (!root && !children.count(tb.table)) {
-        TableSpec child = a.table;
+        TableSpec child = table;
         child.name = tb.table;
-        child.root = a.table.name;
+        child.root = table.name;
         child.primary_key.clear();
         children.emplace(tb.table, std::move(child));
       }
-      status = load.Write(root ? a.table : children.at(tb.table), *tb.batch);
+      status = load.Write(root ? table : children.at(tb.table), *tb.batch);
       if (!status.ok()) break;
       (root ? out.rows : out.child_rows[tb.table]) += tb.batch->num_rows();
       out.bytes += tb.batch->byte_size();
@@ -149,55 +164,115 @@ Result<Transferred> Transfer(const Attempt& a, BatchReader& reader, NormalizeSta
 
 /// What a committed attempt leaves for the local state store.
 struct Committed {
-  nlohmann::json prior_schema;  // the schema version the load started from
-  nlohmann::json state;         // the state it committed
+  nlohmann::json state;  // the state it committed
+  /// Per table: the schema version the load started from and the one it committed.
+  std::vector<std::tuple<std::string, nlohmann::json, nlohmann::json>> schemas;
 };
 
-/// One attempt at the load: everything happens in one destination transaction, which is
-/// rolled back on any failure.
-Status LoadOnce(const Attempt& a, LoadSummary* summary, Committed* committed) {
-  NILUS_ASSIGN_OR_RAISE(auto load, a.destination.Begin(a.load));
-  const nlohmann::json& prior = load->prior_state();
-  const bool full_refresh = a.options.full_refresh || a.pipeline.sink_options.full_refresh;
-  NILUS_ASSIGN_OR_RAISE(auto stage,
-                        NormalizeStage::Make(a.pipeline.source_options, a.table, a.load.load_id, prior, full_refresh));
-  // A rebuild makes the table anew and reads everything: the source's own state does not apply.
-  nlohmann::json source_state = nlohmann::json::object();
-  if (!a.table.rebuild) {
-    NILUS_ASSIGN_OR_RAISE(auto existing, load->TableColumns(a.table.schema, a.table.name));
-    stage->AdoptTable(existing);
-    source_state = prior.value("source", nlohmann::json::object());
-  }
-  NILUS_ASSIGN_OR_RAISE(auto reader, a.source.Read(a.pipeline.source_options, stage->Resume(source_state)));
-  NILUS_ASSIGN_OR_RAISE(Transferred moved, Transfer(a, *reader, *stage, *load));
-  NILUS_RETURN_NOT_OK(stage->Finish());
-
-  nlohmann::json state = {{"source", reader->state()}};
-  stage->AddState(state);
-  NILUS_RETURN_NOT_OK(load->Commit({{a.table, moved.rows, moved.bytes, stage->ChildTables()}}, state));
-  if (a.options.stop.stop_requested()) {
-    spdlog::warn("a stop was requested while {} was committing; the load was committed in full", a.table.qualified());
-  }
-  summary->rows = moved.rows;
-  summary->bytes = moved.bytes;
-  summary->child_rows.assign(moved.child_rows.begin(), moved.child_rows.end());
-  summary->normalize_seconds = moved.normalize_seconds;
-  committed->prior_schema = prior.value("schema", nlohmann::json::object());
-  committed->state = std::move(state);
-  return Status::OK();
-}
-
 /// The key of a merge that names none: the source table's primary key, from its catalog.
-Result<std::vector<std::string>> DiscoverMergeKey(Source& source, const SourceOptions& options) {
+Result<std::vector<std::string>> DiscoverMergeKey(Source& source, const SourceOptions& options,
+                                                  const TableSpec& table) {
   NILUS_ASSIGN_OR_RAISE(auto key, source.PrimaryKey(options));
   if (key.empty()) {
     return Status::InvalidInput(
-        "incremental-strategy 'merge' needs a primary key and the source table declares none; add primary-key: "
-        "<column>[,<column>]");
+        "{}: incremental-strategy 'merge' needs a primary key and the source declares none; add primary-key: "
+        "<column>[,<column>]",
+        table.qualified());
   }
   spdlog::info("merging on the source's primary key ({})", Join(key, ", "));
   for (auto& k : key) k = NormalizeIdentifier(k);
   return key;
+}
+
+/// The destination table of `stream`: `dest-table` for the only stream of a source (unless
+/// dest-table names only a schema), else a table of the stream's name beside it, with the
+/// stream's own strategy and key when it has them.
+Result<TableSpec> StreamTable(const Attempt& a, const SourceStream& stream, bool only) {
+  TableSpec table = a.table;
+  if (!stream.name.empty() && (!only || table.name.empty())) table.name = NormalizeIdentifier(stream.name);
+  if (table.name.empty()) {
+    return Status::InvalidInput(
+        "dest-table '{}' names a schema, and the source's table has no name of its own; give "
+        "dest-table as schema.table",
+        a.pipeline.sink_options.dest_table);
+  }
+  if (stream.strategy) table.strategy = *stream.strategy;
+  if (!stream.primary_key.empty()) {
+    table.primary_key.clear();
+    for (const auto& k : stream.primary_key) table.primary_key.push_back(NormalizeColumnName(k));
+  }
+  const bool full_refresh = a.options.full_refresh || a.pipeline.sink_options.full_refresh;
+  table.rebuild = table.strategy == WriteDisposition::kReplace || full_refresh;
+  if (table.keyed() && table.primary_key.empty()) {
+    NILUS_ASSIGN_OR_RAISE(table.primary_key, DiscoverMergeKey(a.source, a.pipeline.source_options, table));
+  }
+  return table;
+}
+
+/// One attempt at the load: everything happens in one destination transaction, which is
+/// rolled back on any failure. Each stream of the source lands in its table, one after the
+/// other; a source of several streams keeps the state of each under "tables".
+Status LoadOnce(const Attempt& a, std::vector<LoadSummary>* summaries, Committed* committed) {
+  NILUS_ASSIGN_OR_RAISE(auto streams, a.source.Streams(a.pipeline.source_options));
+  NILUS_ASSIGN_OR_RAISE(auto load, a.destination.Begin(a.load));
+  nlohmann::json prior = load->prior_state();
+  if (a.load.local_state) {
+    NILUS_ASSIGN_OR_RAISE(prior, a.load.local_state());
+  }
+  const bool several = streams.size() != 1;
+  const bool full_refresh = a.options.full_refresh || a.pipeline.sink_options.full_refresh;
+  nlohmann::json state = nlohmann::json::object();
+  std::vector<LoadRecord> records;
+  std::vector<LoadSummary> out;
+  std::vector<std::tuple<std::string, nlohmann::json, nlohmann::json>> schemas;
+  for (const SourceStream& stream : streams) {
+    NILUS_ASSIGN_OR_RAISE(TableSpec table, StreamTable(a, stream, !several));
+    nlohmann::json table_prior =
+        several ? prior.value("tables", nlohmann::json::object()).value(table.name, nlohmann::json::object()) : prior;
+    SourceOptions normalize_options = a.pipeline.source_options;
+    if (stream.own_incremental) normalize_options.incremental_key.clear();
+    NILUS_ASSIGN_OR_RAISE(auto stage,
+                          NormalizeStage::Make(normalize_options, table, a.load.load_id, table_prior, full_refresh));
+    // A rebuild makes the table anew and reads everything: the source's own state does not apply.
+    nlohmann::json source_state = nlohmann::json::object();
+    if (!table.rebuild) {
+      NILUS_ASSIGN_OR_RAISE(auto existing, load->TableColumns(table.schema, table.name));
+      stage->AdoptTable(existing);
+      source_state = table_prior.value("source", nlohmann::json::object());
+    }
+    ResumePoint resume = stage->Resume(source_state);
+    resume.stream = stream.name;
+    NILUS_ASSIGN_OR_RAISE(auto reader, a.source.Read(a.pipeline.source_options, resume));
+    NILUS_ASSIGN_OR_RAISE(Transferred moved, Transfer(a, table, *reader, *stage, *load));
+    NILUS_RETURN_NOT_OK(stage->Finish());
+
+    nlohmann::json table_state = {{"source", reader->state()}};
+    stage->AddState(table_state);
+    schemas.emplace_back(table.qualified(), table_prior.value("schema", nlohmann::json::object()),
+                         table_state.value("schema", nlohmann::json::object()));
+    if (several) {
+      state["tables"][table.name] = std::move(table_state);
+    } else {
+      state = std::move(table_state);
+    }
+    records.push_back({table, moved.rows, moved.bytes, stage->ChildTables()});
+    LoadSummary summary;
+    summary.dest_table = table.qualified();
+    summary.strategy = table.rebuild ? "replace" : std::string(WriteDispositionName(table.strategy));
+    summary.rows = moved.rows;
+    summary.bytes = moved.bytes;
+    summary.child_rows.assign(moved.child_rows.begin(), moved.child_rows.end());
+    summary.normalize_seconds = moved.normalize_seconds;
+    out.push_back(std::move(summary));
+  }
+  NILUS_RETURN_NOT_OK(load->Commit(records, state));
+  if (a.options.stop.stop_requested()) {
+    spdlog::warn("a stop was requested while {} was committing; the load was committed in full", a.table.qualified());
+  }
+  *summaries = std::move(out);
+  committed->state = std::move(state);
+  committed->schemas = std::move(schemas);
+  return Status::OK();
 }
 
 }  // namespace
@@ -235,26 +310,32 @@ Status CheckMaskedColumns(const Pipeline& p, const ConnectorRegistry& registry) 
   return Status::OK();
 }
 
-Result<LoadSummary> RunPipeline(const Pipeline& p, const RunOptions& options, const ConnectorRegistry& registry,
-                                StateStore& store) {
+Result<std::vector<LoadSummary>> RunPipeline(const Pipeline& p, const RunOptions& options,
+                                             const ConnectorRegistry& registry, StateStore& store) {
   const std::string& dest_table = p.sink_options.dest_table;
   std::string context = fmt::format(
       "loading {} into {}", p.source_options.table.empty() ? p.source.Masked() : p.source_options.table, dest_table);
   auto fail = [&](const Status& st) { return st.WithContext(context); };
 
-  NILUS_ASSIGN_OR_RAISE(auto split, SplitDestTable(dest_table, "dest-table"));
   TableSpec table;
-  table.schema = split.first;
-  table.name = split.second;
+  if (dest_table.find('.') == std::string::npos && registry.Traits(p.source).names_tables) {
+    table.schema = dest_table;  // each stream lands in a table of its own name
+  } else {
+    NILUS_ASSIGN_OR_RAISE(auto split, SplitDestTable(dest_table, "dest-table"));
+    table.schema = split.first;
+    table.name = split.second;
+  }
   table.strategy = p.sink_options.strategy;
-  table.rebuild = table.strategy == WriteDisposition::kReplace || options.full_refresh || p.sink_options.full_refresh;
   table.primary_key = p.sink_options.primary_key;
 
-  LoadSummary summary;
-  summary.pipeline = p.name;
-  summary.source_table = p.source_options.table;
-  summary.dest_table = dest_table;
-  summary.strategy = table.rebuild ? "replace" : WriteDispositionName(table.strategy);
+  if (p.source.scheme() == "custom" || p.destination.scheme() == "custom") {
+    for (const auto& dir : options.python_path) {
+      if (Status st = python::AddCodeDir(dir); !st.ok()) return fail(st.WithContext("--python-path"));
+    }
+    if (p.repo) {
+      if (Status st = python::UseRepo(*p.repo, options.stop); !st.ok()) return fail(st);
+    }
+  }
   auto started = Clock::now();
   LoadSpec load{p.name,
                 dest_table,
@@ -267,35 +348,52 @@ Result<LoadSummary> RunPipeline(const Pipeline& p, const RunOptions& options, co
                 p.sink_options.partition_by,
                 p.sink_options.cluster_by,
                 p.sink_options.compact_delete_files,
-                p.sink_options.compact_delete_percent};
+                p.sink_options.compact_delete_percent,
+                std::max<int64_t>(p.sink_options.batch_size, 0),
+                nullptr};
+  if (!registry.SinkTraits(p.destination).holds_state) {
+    load.local_state = [&]() -> Result<nlohmann::json> {
+      NILUS_ASSIGN_OR_RAISE(auto entries, store.List(p.name));
+      for (const auto& e : entries) {
+        if (e.table == dest_table) return e.state;
+      }
+      return nlohmann::json::object();
+    };
+  }
 
+  std::vector<LoadSummary> summaries;
   Committed committed;
   Status st = RetryTransient(context, options.stop, [&]() -> Status {
     load.load_id = NewLoadId();
     NILUS_ASSIGN_OR_RAISE(auto source, registry.OpenSource(p.source, options.stop));
-    if (table.keyed() && table.primary_key.empty()) {
-      NILUS_ASSIGN_OR_RAISE(table.primary_key, DiscoverMergeKey(*source, p.source_options));
-    }
     NILUS_ASSIGN_OR_RAISE(auto dest, registry.OpenDestination(p.destination, options.stop));
-    return LoadOnce({p, options, *source, *dest, table, load}, &summary, &committed);
+    return LoadOnce({p, options, *source, *dest, table, load}, &summaries, &committed);
   });
   if (!st.ok()) return fail(st);
-  summary.load_id = load.load_id;
-  summary.seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  spdlog::info("normalize took {:.3f} s of the load's {:.3f} s ({:.1f}%)", summary.normalize_seconds, summary.seconds,
-               summary.seconds > 0 ? 100 * summary.normalize_seconds / summary.seconds : 0.0);
+  double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  double normalize_seconds = 0;
+  for (auto& s : summaries) {
+    s.pipeline = p.name;
+    s.source_table = p.source_options.table;
+    s.load_id = load.load_id;
+    s.seconds = seconds;
+    normalize_seconds += s.normalize_seconds;
+  }
+  spdlog::info("normalize took {:.3f} s of the load's {:.3f} s ({:.1f}%)", normalize_seconds, seconds,
+               seconds > 0 ? 100 * normalize_seconds / seconds : 0.0);
 
   Status saved = store.Save(
       {p.name, dest_table, AddressWithoutPassword(p.destination_as_written), committed.state, load.load_id, ""});
-  // The schema version this load read (in case the run that committed it could not record it)
-  // and the one it committed.
-  if (saved.ok()) saved = store.SaveSchema(p.name, dest_table, committed.prior_schema);
-  if (saved.ok())
-    saved = store.SaveSchema(p.name, dest_table, committed.state.value("schema", nlohmann::json::object()));
+  // Per table, the schema version this load read (in case the run that committed it could not
+  // record it) and the one it committed.
+  for (const auto& [name, before, after] : committed.schemas) {
+    if (saved.ok()) saved = store.SaveSchema(p.name, name, before);
+    if (saved.ok()) saved = store.SaveSchema(p.name, name, after);
+  }
   if (!saved.ok()) {
     spdlog::warn("the local state store could not be updated ({}); the destination holds the state", saved.message());
   }
-  return summary;
+  return summaries;
 }
 
 }  // namespace nilus

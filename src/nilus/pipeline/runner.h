@@ -19,6 +19,9 @@ struct RunOptions {
   std::chrono::seconds lock_timeout{600};
   /// Stops the run: what is not committed is rolled back.
   std::stop_token stop;
+  /// Folders of the Python code of custom:// connectors (`--python-path`), beside a manifest's
+  /// repo block.
+  std::vector<std::string> python_path = {};
 };
 
 /// What one run loaded, for the end-of-run summary.
@@ -37,14 +40,13 @@ struct LoadSummary {
   std::vector<std::pair<std::string, int64_t>> child_rows;
 };
 
-/// Runs a pipeline once: extract → normalize → load over a bounded queue, then commits data,
-/// load record and state in one destination transaction, and copies the state to `store`.
-/// The state is read inside that transaction under the pipeline's lock, so two runs of one
-/// pipeline never load the same rows. Transient failures are retried; a stop request rolls
-/// back and returns Cancelled, unless it comes once the final COMMIT was sent: then the load is
-/// complete and the run says so.
-Result<LoadSummary> RunPipeline(const Pipeline& pipeline, const RunOptions& options, const ConnectorRegistry& registry,
-                                StateStore& store);
+/// Runs a pipeline once (one summary per table it loaded: one, unless its source yields several): extract → normalize →
+/// load over a bounded queue, then commits data, load record and state in one destination transaction, and copies the
+/// state to `store`. The state is read inside that transaction under the pipeline's lock, so two runs of one pipeline
+/// never load the same rows. Transient failures are retried; a stop request rolls back and returns Cancelled, unless it
+/// comes once the final COMMIT was sent: then the load is complete and the run says so.
+Result<std::vector<LoadSummary>> RunPipeline(const Pipeline& pipeline, const RunOptions& options,
+                                             const ConnectorRegistry& registry, StateStore& store);
 
 /// Checks, for `nilus validate`, that every column `mask` names is a column of the source, when
 /// the source can tell its columns without reading data (CSV headers, SQL catalogs).

@@ -89,7 +89,11 @@ class RunnerTest : public testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  Result<LoadSummary> Run(RunOptions options = {}) { return RunPipeline(pipeline_, options, registry_, *store_); }
+  Result<LoadSummary> Run(RunOptions options = {}) {
+    NILUS_ASSIGN_OR_RAISE(auto loads, RunPipeline(pipeline_, options, registry_, *store_));
+    if (loads.size() != 1) return Status::Internal("{} tables loaded, expected one", loads.size());
+    return loads[0];
+  }
 
   std::string Query(const std::string& sql) {
     sqlite3* db = nullptr;

@@ -1,0 +1,1 @@
+"""Helpers shared by connectors: `nilus.common.pendulum` is pendulum, when it is installed."""
