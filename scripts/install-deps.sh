@@ -10,6 +10,8 @@ packages=(
   # libraries
   libyaml-cpp-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libre2-dev libpq-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev
+  # Python custom connectors: the embedded interpreter, and git for their repositories
+  python3-dev pybind11-dev git
   # unit tests, the quickstart's read-back, formatting check
   libgtest-dev sqlite3 clang-format
 )
@@ -22,6 +24,8 @@ if [ "${1:-}" = "--with-servers" ]; then
     postgresql-15 postgresql-client-15 pgcopydb
     # an Avro reader nilus did not write, for the format tests
     python3-avro
+    # custom connectors' tests: a virtualenv, and requests' errors classified as transient
+    python3-venv python3-requests
   )
 fi
 

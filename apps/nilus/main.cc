@@ -81,9 +81,12 @@ void PrintSummary(const std::vector<LoadSummary>& loads) {
       std::printf("    %-26s %-9s %12lld\n", (schema + child).c_str(), "child", static_cast<long long>(rows));
     }
   }
-  std::printf("State is kept under pipeline name%s: ", loads.size() == 1 ? "" : "s");
-  for (size_t i = 0; i < loads.size(); ++i) std::printf("%s%s", i ? ", " : "", loads[i].pipeline.c_str());
-  std::printf("\n");
+  std::vector<std::string> pipelines;
+  for (const auto& l : loads) {
+    if (std::find(pipelines.begin(), pipelines.end(), l.pipeline) == pipelines.end()) pipelines.push_back(l.pipeline);
+  }
+  std::printf("State is kept under pipeline name%s: %s\n", pipelines.size() == 1 ? "" : "s",
+              Join(pipelines, ", ").c_str());
   std::fflush(stdout);
 }
 

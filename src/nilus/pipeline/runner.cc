@@ -327,6 +327,9 @@ Result<std::vector<LoadSummary>> RunPipeline(const Pipeline& p, const RunOptions
   }
   table.strategy = p.sink_options.strategy;
   table.primary_key = p.sink_options.primary_key;
+  // The key of the state row: dest-table, or when it names a schema, the source's name in it.
+  const std::string state_key =
+      table.name.empty() ? table.schema + "." + NormalizeIdentifier(p.source.host()) : dest_table;
 
   if (p.source.scheme() == "custom" || p.destination.scheme() == "custom") {
     for (const auto& dir : options.python_path) {
@@ -338,7 +341,7 @@ Result<std::vector<LoadSummary>> RunPipeline(const Pipeline& p, const RunOptions
   }
   auto started = Clock::now();
   LoadSpec load{p.name,
-                dest_table,
+                state_key,
                 "",
                 FormatTimestamp(NowMicros(), true),
                 options.lock_timeout,
@@ -355,7 +358,7 @@ Result<std::vector<LoadSummary>> RunPipeline(const Pipeline& p, const RunOptions
     load.local_state = [&]() -> Result<nlohmann::json> {
       NILUS_ASSIGN_OR_RAISE(auto entries, store.List(p.name));
       for (const auto& e : entries) {
-        if (e.table == dest_table) return e.state;
+        if (e.table == state_key) return e.state;
       }
       return nlohmann::json::object();
     };
@@ -383,7 +386,7 @@ Result<std::vector<LoadSummary>> RunPipeline(const Pipeline& p, const RunOptions
                seconds > 0 ? 100 * normalize_seconds / seconds : 0.0);
 
   Status saved = store.Save(
-      {p.name, dest_table, AddressWithoutPassword(p.destination_as_written), committed.state, load.load_id, ""});
+      {p.name, state_key, AddressWithoutPassword(p.destination_as_written), committed.state, load.load_id, ""});
   // Per table, the schema version this load read (in case the run that committed it could not
   // record it) and the one it committed.
   for (const auto& [name, before, after] : committed.schemas) {

@@ -97,27 +97,13 @@ class PythonLoad : public Load {
     NILUS_ASSIGN_OR_RAISE(Pending * pending, TableOf(table));
     NILUS_ASSIGN_OR_RAISE(py::list rows, python::BatchToPython(batch));
     py::str load_id_column(kLoadIdColumn), load_id(load_id_);
+    // The columns the function is told of: those of every batch so far.
+    AddColumns(*pending, batch);
     for (const auto& row : rows) {
       PyDict_SetItem(row.ptr(), load_id_column.ptr(), load_id.ptr());
       PyList_Append(pending->rows.ptr(), row.ptr());
+      if (static_cast<int64_t>(py::len(pending->rows)) >= batch_rows_) NILUS_RETURN_NOT_OK(Deliver(*pending));
     }
-    // The columns the function is told of: those of every batch so far.
-    for (const auto& f : batch.schema().fields()) {
-      if (pending->columns.contains(f.name)) continue;
-      py::dict column;
-      column["name"] = f.name;
-      column["data_type"] = f.type.ToString();
-      column["nullable"] = true;
-      pending->columns[f.name.c_str()] = column;
-    }
-    if (!pending->columns.contains(kLoadIdColumn)) {
-      py::dict column;
-      column["name"] = kLoadIdColumn;
-      column["data_type"] = "text";
-      column["nullable"] = false;
-      pending->columns[kLoadIdColumn] = column;
-    }
-    if (static_cast<int64_t>(py::len(pending->rows)) >= batch_rows_) return Deliver(*pending);
     return Status::OK();
   }
 
@@ -148,6 +134,25 @@ class PythonLoad : public Load {
     py::dict table;
     py::dict columns;
   };
+
+  /// Adds the columns of `batch` the table's description lacks.
+  static void AddColumns(Pending& pending, const RecordBatch& batch) {
+    for (const auto& f : batch.schema().fields()) {
+      if (pending.columns.contains(f.name)) continue;
+      py::dict column;
+      column["name"] = f.name;
+      column["data_type"] = f.type.ToString();
+      column["nullable"] = true;
+      pending.columns[f.name.c_str()] = column;
+    }
+    if (!pending.columns.contains(kLoadIdColumn)) {
+      py::dict column;
+      column["name"] = kLoadIdColumn;
+      column["data_type"] = "text";
+      column["nullable"] = false;
+      pending.columns[kLoadIdColumn] = column;
+    }
+  }
 
   Result<Pending*> TableOf(const TableSpec& spec) {
     auto it = tables_.find(spec.qualified());
