@@ -24,6 +24,14 @@ for r in json.load(sys.stdin)[$1:]:
 }
 requests_so_far() { api GET /admin/requests | python3 -c "import json, sys; print(len(json.load(sys.stdin)))"; }
 
+# --- The example of docs/custom-connectors.md, as written ----------------------------------------
+example=$(awk '/^```sh$/ { on = 1; next } /^```/ { on = 0 } on' "$ROOT/docs/custom-connectors.md" | sed 's/\\$//' | tr '\n' ' ')
+eval "expect_ok ${example#nilus }"
+expect_query hello.db "SELECT id, greeting FROM raw__greetings ORDER BY id" "1|hello 1
+2|hello 2
+3|hello 3"
+expect_query hello.db "SELECT count(DISTINCT _nilus_load_id) FROM raw__greetings" "1"
+
 # --- A REST API, incrementally, over three runs -------------------------------------------------
 expect_ok run examples/custom/rest-api.yaml
 expect_query "$OUT_DIR/crm.db" "SELECT count(*), count(DISTINCT id), min(id), max(id) FROM crm__users" "25|25|1|25"

@@ -1,10 +1,6 @@
 #include "nilus/python/rows.h"
 
-// clang-format off
-#include <Python.h>
-#include <datetime.h>
-// clang-format on
-
+#include <datetime.h>  // after rows.h: pybind11 includes Python.h with PY_SSIZE_T_CLEAN
 #include <fmt/format.h>
 
 #include <cmath>
@@ -408,6 +404,10 @@ std::vector<FlatTable> RowsToTables::Finish() {
 
 namespace {
 
+PyObject* Utf8Object(std::string_view s) {
+  return PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace");
+}
+
 /// A new reference to the Python value of row `r` of `column`.
 PyObject* ToPython(const Column& column, int64_t r) {
   const Types& types = GetTypes();
@@ -420,8 +420,8 @@ PyObject* ToPython(const Column& column, int64_t r) {
     case TypeId::kDouble:
       return PyFloat_FromDouble(column.Double(r));
     case TypeId::kDecimal: {
-      std::string_view s = column.View(r);
-      return PyObject_CallFunction(types.decimal, "s#", s.data(), static_cast<Py_ssize_t>(s.size()));
+      Ref text(Utf8Object(column.View(r)));
+      return text.p ? PyObject_CallOneArg(types.decimal, text.p) : nullptr;
     }
     case TypeId::kText: {
       std::string_view s = column.View(r);
@@ -432,13 +432,15 @@ PyObject* ToPython(const Column& column, int64_t r) {
       return PyBytes_FromStringAndSize(s.data(), static_cast<Py_ssize_t>(s.size()));
     }
     case TypeId::kJson: {
-      std::string_view s = column.View(r);
-      return PyObject_CallFunction(types.json_loads, "s#", s.data(), static_cast<Py_ssize_t>(s.size()));
+      Ref text(Utf8Object(column.View(r)));
+      return text.p ? PyObject_CallOneArg(types.json_loads, text.p) : nullptr;
     }
     case TypeId::kUuid: {
       std::string_view s = column.View(r);
       Ref args(PyTuple_New(0));
-      Ref kwargs(Py_BuildValue("{s:y#}", "bytes", s.data(), static_cast<Py_ssize_t>(s.size())));
+      Ref kwargs(PyDict_New());
+      Ref bytes(PyBytes_FromStringAndSize(s.data(), static_cast<Py_ssize_t>(s.size())));
+      if (!args.p || !kwargs.p || !bytes.p || PyDict_SetItem(kwargs.p, types.bytes, bytes.p) != 0) return nullptr;
       return PyObject_Call(types.uuid, args.p, kwargs.p);
     }
     case TypeId::kDate: {

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <Python.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
