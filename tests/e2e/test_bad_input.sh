@@ -117,7 +117,7 @@ expect_exit 2 ingest --source-uri "$src" --dest-uri "$dst" --dest-table a.b --ex
 expect_err_contains "'extract-parallelism' is not honoured by the file:// source"
 expect_exit 2 ingest --source-uri "sqlite:///$WORK/dst.db" --source-table a__b --dest-uri "$dst" --dest-table a.e \
   --max-table-nesting 1
-expect_err_contains "'max-table-nesting' is not honoured by the sqlite:// source; it applies to: file, jsonl"
+expect_err_contains "'max-table-nesting' is not honoured by the sqlite:// source; it applies to: custom, file, jsonl"
 printf 'source:\n  address: %s\n  options: {date-detection: false, max-table-nesting: 1}\nsink:\n  address: %s\n  options: {dest-table: a.b, incremental-strategy: append}\n' "csv://$WORK/ok.csv" "$dst" | manifest csvnest
 expect_exit 2 validate csvnest.yaml
 expect_err_contains "csvnest.yaml:3:55: source option 'max-table-nesting' is not honoured by the csv:// source"

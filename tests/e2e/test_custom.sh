@@ -114,6 +114,20 @@ expect_ok run examples/custom/webhook.yaml
 expect_ok state show orders-webhook.orders
 grep -q "orders.csv" out || fail "the local store has no state for the webhook pipeline: $(cat out)"
 
+# Two runs of one pipeline at once into a destination that holds no state: the second waits for
+# the first's lock, then finds the file loaded and sends nothing again.
+received() { api GET /admin/webhook | python3 -c "import json, sys; print(sum(len(b['data']) for b in json.load(sys.stdin)))"; }
+before=$(received)
+sed 's/^name: orders-webhook$/name: orders-webhook-twice/' examples/custom/webhook.yaml >webhook-twice.yaml
+"$NILUS_BIN" run webhook-twice.yaml >twice1.out 2>twice1.err &
+first=$!
+"$NILUS_BIN" run webhook-twice.yaml >twice2.out 2>twice2.err &
+second=$!
+wait $first || { cat twice1.err >&2; fail "the first of two runs at once failed"; }
+wait $second || { cat twice2.err >&2; fail "the second of two runs at once failed"; }
+[ "$(($(received) - before))" = 6 ] || fail "two runs at once sent $(($(received) - before)) rows, expected 6"
+CHECKS=$((CHECKS + 1))
+
 # --- Every Python value type, with its type ------------------------------------------------------
 expect_ok ingest --source-uri custom://TypesSource --python-path conn --dest-uri sqlite:///types.db --dest-table raw.typed
 expect_query types.db "SELECT group_concat(name || ' ' || type, ', ') FROM pragma_table_info('raw__typed')" \

@@ -105,6 +105,7 @@ class PythonSource : public Source {
   PythonSource(Uri uri, std::stop_token stop) : uri_(std::move(uri)), stop_(std::move(stop)) {}
 
   ~PythonSource() override {
+    if (!instance_ && resources_.empty()) return;  // Python may not even have started
     py::gil_scoped_acquire gil;
     resources_.clear();
     instance_ = py::object();
