@@ -25,7 +25,7 @@ if [ "${1:-}" = "--with-servers" ]; then
     # an Avro reader nilus did not write, for the format tests
     python3-avro
     # custom connectors' tests: a virtualenv, and requests' errors classified as transient
-    python3-venv python3-requests
+    python3-venv python3-requests python3-pendulum
   )
 fi
 

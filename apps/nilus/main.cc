@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -108,6 +109,12 @@ Status SetUpLogging(const GlobalFlags& g, const std::string& manifest_level) {
 }
 
 Result<std::vector<LoadSummary>> RunAll(const std::vector<Pipeline>& pipelines, const RunOptions& options) {
+  if (!options.python_path.empty() && std::none_of(pipelines.begin(), pipelines.end(), [](const Pipeline& p) {
+        return p.source.scheme() == "custom" || p.destination.scheme() == "custom";
+      })) {
+    return Status::InvalidInput(
+        "--python-path is for custom:// connectors, and no pipeline here has one; leave it out");
+  }
   NILUS_ASSIGN_OR_RAISE(auto store, StateStore::Open(NilusHome()));
   std::vector<LoadSummary> out;
   for (const auto& p : pipelines) {

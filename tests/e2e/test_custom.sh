@@ -136,6 +136,10 @@ expect_query types.db "SELECT id, flag, small, big, ratio, price, name, hex(raw)
   color, utc FROM raw__typed" \
   "1|1|-7|1180591620717411303424|0.1|12345.6789|Zoë ✓|00FF6E696C7573|2024-02-29|23:59:58.123456|2024-03-01 12:30:00.0005|2024-03-01 12:30:00+00:00|12345678-1234-5678-1234-567812345678|{\"k\":[1,\"two\",null,{\"three\":3.5}]}|[1,2,3]|red|1969-12-31 23:59:59.999999+00:00"
 
+# pendulum, as nilus.common.pendulum: its datetimes are datetimes, DST-aware.
+expect_ok ingest --source-uri custom://PendulumSource --python-path conn --dest-uri sqlite:///pendulum.db --dest-table raw.p
+expect_query pendulum.db "SELECT at, day FROM raw__p" "2024-05-06 05:08:09+00:00|2024-01-02"
+
 # --- A failure part way: nothing committed, the state unchanged, a rerun completes ---------------
 count() { expect_ok ingest --source-uri "custom://CountingSource?total=$1$2" --python-path conn --page-size 100 \
   --dest-uri sqlite:///count.db --dest-table raw.counted; }
@@ -252,6 +256,9 @@ expect_exit 2 ingest --source-uri custom://TypesSource --python-path conn --dest
   --batch-size 10
 expect_err_contains "batch-size"
 printf 'source:\n  address: file://examples/data/orders.csv\nsink:\n  address: sqlite:///x.db\n  options:\n    dest-table: raw.x\n    incremental-strategy: append\nrepo:\n  url: .\n' >norepo.yaml
+expect_exit 2 ingest --source-uri file://examples/data/orders.csv --python-path conn --dest-uri sqlite:///x.db \
+  --dest-table raw.x
+expect_err_contains "--python-path is for custom:// connectors"
 expect_exit 2 run norepo.yaml
 expect_err_contains "repo: holds the code of custom:// connectors"
 printf 'source:\n  address: custom://TypesSource\nsink:\n  address: sqlite:///x.db\n  options:\n    dest-table: raw.x\n    incremental-strategy: append\nrepo:\n  url: .\n  basedir: conn\n' >badrepo.yaml

@@ -87,3 +87,12 @@ class VenvSource(CustomSource):
         import extra_mod  # only in the test's virtualenv
 
         return [{"answer": extra_mod.ANSWER}]
+
+
+class PendulumSource(CustomSource):
+    """pendulum's datetimes (datetime subclasses) through nilus.common.pendulum."""
+
+    def nilus_source(self, uri, table, **kwargs):
+        from nilus.common import pendulum
+
+        return [{"at": pendulum.datetime(2024, 5, 6, 7, 8, 9, tz="Europe/Paris"), "day": pendulum.date(2024, 1, 2)}]
