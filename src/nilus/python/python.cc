@@ -13,14 +13,14 @@
 
 extern char** environ;
 
-// print() and sys.stderr of connector code, into nilus's log.
+// print(), sys.stderr and the logging module of connector code, into nilus's log.
 PYBIND11_EMBEDDED_MODULE(_nilus_native, m) {
   m.def("log", [](const std::string& level, const std::string& line) {
-    if (level == "warn") {
-      spdlog::warn("{}", line);
-    } else {
-      spdlog::info("{}", line);
-    }
+    spdlog::log(level == "debug"   ? spdlog::level::debug
+                : level == "warn"  ? spdlog::level::warn
+                : level == "error" ? spdlog::level::err
+                                   : spdlog::level::info,
+                "{}", line);
   });
 }
 

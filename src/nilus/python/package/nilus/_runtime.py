@@ -5,7 +5,9 @@ API of connectors."""
 import datetime
 import decimal
 import importlib
+import io
 import json
+import logging
 import os
 import re
 import site
@@ -21,8 +23,11 @@ from nilus._api import Resource, _ResourceFunction
 _code_dirs = []
 
 
-class _Log:
+class _Log(io.TextIOBase):
     """sys.stdout and sys.stderr: lines go to nilus's log (and through its secret masking)."""
+
+    encoding = "utf-8"
+    errors = "replace"
 
     def __init__(self, write_line, level):
         self._write_line = write_line
@@ -44,10 +49,31 @@ class _Log:
     def isatty(self):
         return False
 
+    def writable(self):
+        return True
+
+
+class _LogHandler(logging.Handler):
+    """The logging module's records, into nilus's log at their level."""
+
+    def __init__(self, write_line):
+        super().__init__()
+        self._write_line = write_line
+        self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+
+    def emit(self, record):
+        level = ("debug" if record.levelno < logging.INFO else "info" if record.levelno < logging.WARNING
+                 else "warn" if record.levelno < logging.ERROR else "error")
+        for line in self.format(record).split("\n"):
+            self._write_line(level, line)
+
 
 def install_log(write_line):
     sys.stdout = _Log(write_line, "info")
     sys.stderr = _Log(write_line, "warn")
+    # Before any basicConfig of connector code, which then leaves the root logger as it is.
+    logging.root.addHandler(_LogHandler(write_line))
+    logging.root.setLevel(logging.INFO)
 
 
 def add_code_dir(path):
