@@ -265,4 +265,8 @@ printf 'source:\n  address: custom://TypesSource\nsink:\n  address: sqlite:///x.
 expect_exit 2 run badrepo.yaml
 expect_err_contains "did you mean 'baseDir'"
 
+printf 'name: cdc\ntype: service\nservice:\n  stackSpec:\n    source:\n      address: postgresql://u@127.0.0.1:1/db\n      options: {engine: debezium, table.include.list: public.t, topic.prefix: cdc}\n    sink:\n      address: custom://WebhookDestination\n      options: {dest-table: cdc, incremental-strategy: append}\n' >cdc.yaml
+expect_exit 2 validate cdc.yaml
+expect_err_contains "change data capture into custom:// is not possible"
+
 echo "custom connectors: $CHECKS checks passed"

@@ -109,6 +109,12 @@ Status ConnectorRegistry::CheckOptions(const Pipeline& p) const {
           p.source.scheme(), Join(ChangeCaptureSchemes(), ", "));
     }
     if (t.check_change_options) NILUS_RETURN_NOT_OK(t.check_change_options(o));
+    if (!SinkTraits(p.destination).holds_state) {
+      return Status::InvalidInput(
+          "change data capture into {}:// is not possible: the stream's position must commit with the changes, and "
+          "that destination holds no state; capture into a database or the lakehouse",
+          p.destination.scheme());
+    }
   }
   if (o.yield_limit > 0 && !o.incremental_key.empty() && !Traits(p.source).reads_in_key_order) {
     return Status::InvalidInput(
