@@ -100,8 +100,11 @@ class PythonLoad : public Load {
     // The columns the function is told of: those of every batch so far.
     AddColumns(*pending, batch);
     for (const auto& row : rows) {
-      PyDict_SetItem(row.ptr(), load_id_column.ptr(), load_id.ptr());
-      PyList_Append(pending->rows.ptr(), row.ptr());
+      if (PyDict_SetItem(row.ptr(), load_id_column.ptr(), load_id.ptr()) != 0 ||
+          PyList_Append(pending->rows.ptr(), row.ptr()) != 0) {
+        py::error_already_set e;
+        return python::ErrorStatus(e, "handing rows to the destination function");
+      }
       if (static_cast<int64_t>(py::len(pending->rows)) >= batch_rows_) NILUS_RETURN_NOT_OK(Deliver(*pending));
     }
     return Status::OK();
