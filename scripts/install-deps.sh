@@ -9,7 +9,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   # libraries
   libyaml-cpp-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libre2-dev libpq-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev
+  libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libre2-dev libpq-dev libmariadb-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev
   # Python custom connectors: the embedded interpreter, and git for their repositories
   python3-dev pybind11-dev git
   # unit tests, the quickstart's read-back, formatting check
@@ -22,6 +22,7 @@ if [ "${1:-}" = "--with-servers" ]; then
     # fuzz tests: clang with libFuzzer
     clang libclang-rt-14-dev
     postgresql-15 postgresql-client-15 pgcopydb
+    mariadb-server mariadb-client sysbench pgloader
     # an Avro reader nilus did not write, for the format tests
     python3-avro
     # custom connectors' tests: a virtualenv, and requests' errors classified as transient

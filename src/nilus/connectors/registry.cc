@@ -8,6 +8,7 @@
 #include "nilus/connectors/custom/custom_connector.h"
 #include "nilus/connectors/files/files_source.h"
 #include "nilus/connectors/lakehouse/lakehouse_connector.h"
+#include "nilus/connectors/mysql/mysql_connector.h"
 #include "nilus/connectors/postgres/postgres_connector.h"
 #include "nilus/connectors/sqlite/sqlite_connector.h"
 #include "nilus/core/strings.h"
@@ -21,6 +22,7 @@ Status RegisterBuiltinConnectors(ConnectorRegistry& registry) {
   NILUS_RETURN_NOT_OK(RegisterCustom(registry));
   NILUS_RETURN_NOT_OK(RegisterFiles(registry));
   NILUS_RETURN_NOT_OK(RegisterLakehouse(registry));
+  NILUS_RETURN_NOT_OK(RegisterMysql(registry));
   NILUS_RETURN_NOT_OK(RegisterPostgres(registry));
   NILUS_RETURN_NOT_OK(RegisterSqlite(registry));
   return Status::OK();

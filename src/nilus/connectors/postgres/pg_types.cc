@@ -117,9 +117,45 @@ PgColumnType ClassifyPgType(uint32_t oid, const std::string& sql_type, bool buil
   return t;
 }
 
+namespace {
+
+/// The closest PostgreSQL type that holds every value of a MySQL/MariaDB column type (its
+/// COLUMN_TYPE: "int(10) unsigned", "datetime(6)"), or "" to go by the logical type.
+std::string PgTypeForMysql(std::string_view native) {
+  size_t end = native.find_first_of("( ");
+  std::string base(native.substr(0, end));
+  std::string args;
+  if (end != std::string_view::npos && native[end] == '(') {
+    size_t close = native.find(')', end);
+    if (close != std::string_view::npos) args = std::string(native.substr(end, close - end + 1));
+  }
+  const bool is_unsigned = native.find(" unsigned") != std::string_view::npos;
+  if (base == "tinyint" || base == "year") return "smallint";
+  if (base == "smallint") return is_unsigned ? "integer" : "smallint";
+  if (base == "mediumint") return "integer";
+  if (base == "int" || base == "integer") return is_unsigned ? "bigint" : "integer";
+  if (base == "bigint") return is_unsigned ? "numeric(20,0)" : "bigint";
+  if (base == "decimal" || base == "numeric") return "numeric" + args;
+  if (base == "float") return "real";
+  if (base == "double") return "double precision";
+  if (base == "datetime") return "timestamp" + args;
+  if (base == "timestamp") return "timestamptz" + args;
+  if (base == "time") return "interval";  // MySQL's TIME spans -838:59:59 to 838:59:59
+  if (base == "char" || base == "varchar") return "varchar" + args;
+  if (base == "json") return "jsonb";
+  if (base == "inet4" || base == "inet6") return "inet";
+  return "";
+}
+
+}  // namespace
+
 std::string PgTypeForField(const Field& field) {
   constexpr std::string_view kPrefix = "postgresql:";
   if (StartsWith(field.native_type, kPrefix)) return field.native_type.substr(kPrefix.size());
+  if (StartsWith(field.native_type, "mysql:")) {
+    std::string pg = PgTypeForMysql(std::string_view(field.native_type).substr(6));
+    if (!pg.empty()) return pg;
+  }
   const LogicalType& t = field.type;
   switch (t.id) {
     case TypeId::kBool:

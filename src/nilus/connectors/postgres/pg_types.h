@@ -35,7 +35,9 @@ struct PgColumnType {
 PgColumnType ClassifyPgType(uint32_t oid, const std::string& sql_type, bool builtin, char typtype);
 
 /// The PostgreSQL type a destination column gets for a field: the source's own type when the
-/// source was PostgreSQL, else the natural type of the logical type.
+/// source was PostgreSQL, the closest exact type of a MySQL/MariaDB source's type (int unsigned
+/// -> bigint, datetime(6) -> timestamp(6), time -> interval …), else the natural type of the
+/// logical type.
 std::string PgTypeForField(const Field& field);
 
 /// Appends a value in PostgreSQL's binary format (`data`, `len` bytes) to `out`.
