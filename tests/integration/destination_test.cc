@@ -1,11 +1,12 @@
 // The destination contract (connectors/connector.h), tested against each SQL destination: one
 // transaction over several tables with one state row, rows that carry an operation, rollback,
 // and the pipeline lock. What landed is read back with the databases' own client libraries.
-// Run by tests/integration/test_destinations.sh, which starts PostgreSQL and sets
-// NILUS_TEST_PG_URI.
+// Run by tests/integration/test_destinations.sh, which starts PostgreSQL and MariaDB and sets
+// NILUS_TEST_PG_URI and NILUS_TEST_MY_URI, NILUS_TEST_MY_SOCKET.
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <mysql.h>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -102,6 +103,41 @@ class PostgresTarget final : public Target {
   std::string uri_;
 };
 
+class MariadbTarget final : public Target {
+ public:
+  MariadbTarget(std::string uri, std::string socket) : uri_(std::move(uri)), socket_(std::move(socket)) {
+    Query("DROP DATABASE IF EXISTS raw");
+    Query("DROP DATABASE IF EXISTS other");
+  }
+  std::string uri() const override { return uri_; }
+  std::string Query(const std::string& sql) override {
+    MYSQL* conn = mysql_init(nullptr);
+    std::string out;
+    if (!mysql_real_connect(conn, nullptr, "root", "", nullptr, 0, socket_.c_str(), 0) ||
+        mysql_query(conn, "SET sql_mode = 'ANSI_QUOTES'") != 0 || mysql_query(conn, sql.c_str()) != 0) {
+      out = std::string("error: ") + mysql_error(conn);
+    } else if (MYSQL_RES* res = mysql_store_result(conn)) {
+      bool first = true;
+      while (MYSQL_ROW row = mysql_fetch_row(res)) {
+        if (!first) out += '\n';
+        first = false;
+        for (unsigned c = 0; c < mysql_num_fields(res); ++c) out += (c ? "|" : "") + std::string(row[c] ? row[c] : "");
+      }
+      mysql_free_result(res);
+    }
+    mysql_close(conn);
+    return out;
+  }
+  std::string Ref(const std::string& schema, const std::string& table) const override { return schema + "." + table; }
+  std::string Bookkeeping(const std::string& schema, const std::string& table) const override {
+    return schema + "." + table;
+  }
+
+ private:
+  std::string uri_;
+  std::string socket_;
+};
+
 /// A batch of (id, name) rows, with an operation column when `ops` is given.
 std::shared_ptr<const RecordBatch> Rows(const std::vector<std::pair<int64_t, std::string>>& rows,
                                         const std::vector<std::string>& ops = {}) {
@@ -134,6 +170,11 @@ class DestinationTest : public testing::TestWithParam<std::string> {
   void SetUp() override {
     if (GetParam() == "sqlite") {
       target_ = std::make_unique<SqliteTarget>();
+    } else if (GetParam() == "mariadb") {
+      const char* uri = std::getenv("NILUS_TEST_MY_URI");
+      const char* socket = std::getenv("NILUS_TEST_MY_SOCKET");
+      ASSERT_TRUE(uri && socket) << "NILUS_TEST_MY_URI is not set; tests/integration/test_destinations.sh sets it";
+      target_ = std::make_unique<MariadbTarget>(uri, socket);
     } else {
       const char* uri = std::getenv("NILUS_TEST_PG_URI");
       ASSERT_NE(uri, nullptr) << "NILUS_TEST_PG_URI is not set; tests/integration/test_destinations.sh sets it";
@@ -179,7 +220,7 @@ TEST_P(DestinationTest, ALoadOverSeveralTablesCommitsOneStateRow) {
             "1|a|load-1\n2|b|load-1");
   EXPECT_EQ(Q("SELECT id FROM " + target_->Ref("raw", "users")), "7");
   EXPECT_EQ(Q("SELECT id FROM " + target_->Ref("other", "audit")), "9");
-  EXPECT_EQ(Q("SELECT table_name, rows, load_id FROM " + target_->Bookkeeping("raw", "_nilus_loads") +
+  EXPECT_EQ(Q("SELECT table_name, \"rows\", load_id FROM " + target_->Bookkeeping("raw", "_nilus_loads") +
               " ORDER BY table_name"),
             "other.audit|1|load-1\nraw.events|2|load-1\nraw.users|1|load-1");
   EXPECT_EQ(Q("SELECT count(*) FROM " + target_->Bookkeeping("raw", "_nilus_state")), "1");
@@ -243,7 +284,12 @@ TEST_P(DestinationTest, LoadsOfOneConnectionKeepTheirTablesButForgetWhatARollbac
     ASSERT_TRUE(load.ok());
     ASSERT_TRUE((*load)->Write(users, *wide(3, "rolled back")).ok());
   }
-  EXPECT_NE(Q("SELECT extra FROM " + target_->Ref("raw", "users")).rfind("error", 0), std::string::npos);
+  if (GetParam() == "mariadb") {
+    // Where DDL commits, the column stays, and holds nothing of the load.
+    EXPECT_EQ(Q("SELECT count(*) FROM " + target_->Ref("raw", "users") + " WHERE extra IS NOT NULL OR id = 3"), "0");
+  } else {
+    EXPECT_NE(Q("SELECT extra FROM " + target_->Ref("raw", "users")).rfind("error", 0), std::string::npos);
+  }
   // The same connection's next loads add it again, and reuse the staging table, which holds
   // none of the earlier loads' rows.
   Status st = LoadOnce(*dest, "load-3", {{users, wide(1, "x")}}, nlohmann::json::object());
@@ -309,7 +355,7 @@ TEST_P(DestinationTest, AStopInterruptsAWaitForTheLock) {
   EXPECT_EQ(late.status().code(), StatusCode::kCancelled) << late.status().ToString();
 }
 
-INSTANTIATE_TEST_SUITE_P(SqlDestinations, DestinationTest, testing::Values("sqlite", "postgresql"),
+INSTANTIATE_TEST_SUITE_P(SqlDestinations, DestinationTest, testing::Values("sqlite", "postgresql", "mariadb"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

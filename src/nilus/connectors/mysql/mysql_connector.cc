@@ -10,6 +10,7 @@ Status RegisterMysql(ConnectorRegistry& registry) {
                                            {.discovers_primary_key = true,
                                             .reads_in_key_order = true,
                                             .options = {"extract-parallelism", "sql-reflection-level", "sql-limit"}}));
+    NILUS_RETURN_NOT_OK(registry.AddDestination(scheme, OpenMysqlDestination));
   }
   return Status::OK();
 }

@@ -44,5 +44,7 @@ struct MyConsistentSnapshot {
 };
 
 Result<std::unique_ptr<Source>> OpenMysqlSource(const Uri& uri, std::stop_token stop);
+/// The SQL destination over the MySQL/MariaDB server of `uri` (InnoDB tables).
+Result<std::unique_ptr<Destination>> OpenMysqlDestination(const Uri& uri, std::stop_token stop);
 
 }  // namespace nilus

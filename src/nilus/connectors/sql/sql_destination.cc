@@ -16,13 +16,12 @@ namespace {
 
 // Bookkeeping statements; $n parameters, table references filled in with fmt.
 constexpr char kReadState[] = "SELECT state FROM {} WHERE pipeline = $1 AND table_name = $2";
+// ("rows" is quoted: a reserved word in MySQL.)
 constexpr char kInsertLoad[] =
-    "INSERT INTO {} (load_id, pipeline, table_name, strategy, status, rows, bytes, started_at, finished_at, "
+    "INSERT INTO {} (load_id, pipeline, table_name, strategy, status, \"rows\", bytes, started_at, finished_at, "
     "nilus_version) VALUES ($1, $2, $3, $4, 'committed', $5, $6, $7, $8, $9)";
 constexpr char kUpsertState[] =
-    "INSERT INTO {} (pipeline, table_name, state, load_id, updated_at) VALUES ($1, $2, $3, $4, $5) "
-    "ON CONFLICT (pipeline, table_name) DO UPDATE SET state = excluded.state, load_id = excluded.load_id, "
-    "updated_at = excluded.updated_at";
+    "INSERT INTO {} (pipeline, table_name, state, load_id, updated_at) VALUES ($1, $2, $3, $4, $5) {}";
 
 constexpr char kSeqColumn[] = "_nilus_seq";
 constexpr char kRowIdColumn[] = "_nilus_id";
@@ -54,14 +53,14 @@ std::string_view RecordedStrategy(const TableSpec& t) {
 struct SqlSession {
   std::map<std::string, std::vector<std::string>> columns;  ///< by Ref: the columns of an existing table
   std::map<std::string, std::vector<Field>> fields;         ///< by Ref: the same with their types
-  std::map<std::string, KeyIndex> key_index;                ///< by Ref: the index a merge found on its key
+  std::map<std::string, KeyIndex> key_index;                ///< by "Ref:column,…": the index found on columns
   std::map<std::string, SqlTable> staging;                  ///< by the merged table's Ref
   int next_staging = 0;
 
   void Forget(const std::string& ref) {
     columns.erase(ref);
     fields.erase(ref);
-    key_index.erase(ref);
+    std::erase_if(key_index, [&](const auto& entry) { return StartsWith(entry.first, ref + ":"); });
   }
 };
 
@@ -81,6 +80,12 @@ class SqlLoad final : public Load {
     if (!committed_) {
       bulk_.reset();
       db_.Rollback();
+      if (!db_.TransactionalDdl()) {
+        // The load's DDL committed as it ran: what the session knew of tables may be out of date.
+        saved_.columns.clear();
+        saved_.fields.clear();
+        saved_.key_index.clear();
+      }
     }
   }
 
@@ -118,7 +123,7 @@ class SqlLoad final : public Load {
 
   Status Write(const TableSpec& spec, const RecordBatch& batch) override {
     NILUS_ASSIGN_OR_RAISE(Target * t, TargetFor(spec));
-    if (t->staged) {
+    if (t->merged) {
       NILUS_RETURN_NOT_OK(CheckMergeKeys(spec, batch));
     } else if (batch.schema().FieldIndex(kOperationColumn) >= 0) {
       return Status::Internal("rows with an operation ({}) written to {}, which is not merged", kOperationColumn,
@@ -142,25 +147,35 @@ class SqlLoad final : public Load {
       if (t && t->staged) NILUS_RETURN_NOT_OK(db_.Exec("DELETE FROM " + db_.Ref(t->write)));
       SqlTable dest = t ? t->dest : SqlTable{spec.schema, name};
       NILUS_ASSIGN_OR_RAISE(auto columns, Columns(dest));
-      if (!columns.empty()) NILUS_RETURN_NOT_OK(db_.Exec(db_.TruncateSql(dest)));
+      if (columns.empty()) continue;
+      // Where DDL commits, destination tables change only at commit: the truncation waits there.
+      if (db_.TransactionalDdl()) {
+        NILUS_RETURN_NOT_OK(db_.Exec(db_.TruncateSql(dest)));
+      } else {
+        emptied_.push_back(dest);
+      }
     }
     return Status::OK();
   }
 
   Status Commit(const std::vector<LoadRecord>& tables, const nlohmann::json& state) override {
     NILUS_RETURN_NOT_OK(FinishBulk());
-    for (const auto& record : tables) {
-      Target* root = Find(record.table.schema, record.table.name);
-      spdlog::debug("committing {}: {}", record.table.qualified(),
-                    root && root->staged   ? "merging the staged rows"
-                    : record.table.rebuild ? "swapping in"
-                                           : "appended");
-      // Child tables are indexed on their final names: before a merge uses the index, after a
-      // rebuild renamed them.
-      if (!record.table.rebuild) NILUS_RETURN_NOT_OK(IndexChildren(record));
-      if (root && root->staged) NILUS_RETURN_NOT_OK(Merge(*root, record));
-      if (record.table.rebuild) NILUS_RETURN_NOT_OK(SwapIn(record));
-      if (record.table.rebuild) NILUS_RETURN_NOT_OK(IndexChildren(record));
+    if (db_.TransactionalDdl()) {
+      for (const auto& record : tables) {
+        Target* root = Find(record.table.schema, record.table.name);
+        spdlog::debug("committing {}: {}", record.table.qualified(),
+                      root && root->merged   ? "merging the staged rows"
+                      : record.table.rebuild ? "swapping in"
+                                             : "appended");
+        // Child tables are indexed on their final names: before a merge uses the index, after a
+        // rebuild renamed them.
+        if (!record.table.rebuild) NILUS_RETURN_NOT_OK(IndexChildren(record));
+        if (root && root->merged) NILUS_RETURN_NOT_OK(Merge(*root, record));
+        if (record.table.rebuild) NILUS_RETURN_NOT_OK(SwapIn(record));
+        if (record.table.rebuild) NILUS_RETURN_NOT_OK(IndexChildren(record));
+      }
+    } else {
+      NILUS_RETURN_NOT_OK(MoveStagedRows(tables));
     }
     if (step_) NILUS_RETURN_NOT_OK(step_(db_));
     NILUS_RETURN_NOT_OK(WriteBookkeeping(tables, state));
@@ -176,8 +191,9 @@ class SqlLoad final : public Load {
   struct Target {
     TableSpec spec;
     SqlTable dest;   // where the load's rows end up: the table, or its replacement in a rebuild
-    SqlTable write;  // where batches go: `dest`, or the staging table of a merged root table
-    bool staged = false;
+    SqlTable write;  // where batches go: `dest`, or a staging table
+    bool merged = false;  // a keyed root table: its staged rows are merged by key
+    bool staged = false;  // `write` is a staging table: merged, or where DDL commits, every table
     bool analyze = false;  // the staging table is new: the planner needs its statistics once
     Schema schema;         // the columns `write` was made to hold
   };
@@ -192,22 +208,28 @@ class SqlLoad final : public Load {
     Target& t = it->second;
     if (!added) return &t;
     t.spec = spec;
-    t.dest = {spec.schema, spec.rebuild ? spec.name + "__nilus_new" : spec.name};
-    t.staged = spec.keyed() && spec.root.empty();
+    // Where DDL commits, a rebuild empties the table at commit instead of swapping a new one in.
+    const bool swap = spec.rebuild && db_.TransactionalDdl();
+    t.dest = {spec.schema, swap ? spec.name + "__nilus_new" : spec.name};
+    t.merged = spec.keyed() && spec.root.empty();
+    t.staged = t.merged || !db_.TransactionalDdl();
     t.write = t.dest;
     NILUS_RETURN_NOT_OK(FinishBulk());
     NILUS_RETURN_NOT_OK(db_.EnsureSchema(spec.schema));
-    if (spec.rebuild) {
+    if (swap) {
       NILUS_RETURN_NOT_OK(db_.Exec("DROP TABLE IF EXISTS " + db_.Ref(t.dest)));
       session_.Forget(db_.Ref(t.dest));
     }
     if (t.staged) {
-      // The staging table of a merged table is kept for the session's later loads.
+      // The staging table of a table is kept for the session's later loads.
       auto [it, added] = session_.staging.try_emplace(db_.Ref(t.dest));
       if (added) {
         it->second = SqlTable{"", fmt::format("_nilus_staging_{}", ++session_.next_staging), true};
         NILUS_RETURN_NOT_OK(db_.Exec("DROP TABLE IF EXISTS " + db_.Ref(it->second)));
         t.analyze = true;
+      } else if (!db_.TransactionalDdl()) {
+        // A DDL statement of a load that failed may have committed rows into it.
+        NILUS_RETURN_NOT_OK(db_.Exec("DELETE FROM " + db_.Ref(it->second)));
       }
       t.write = it->second;
     }
@@ -230,7 +252,7 @@ class SqlLoad final : public Load {
       for (const auto& f : schema.fields()) {
         if (!IsMergeControlColumn(f.name)) data.AddField(f);
       }
-      NILUS_RETURN_NOT_OK(EnsureTable(t.dest, data, t.spec.primary_key));
+      NILUS_RETURN_NOT_OK(EnsureTable(t.dest, data, t.merged ? t.spec.primary_key : std::vector<std::string>{}));
       NILUS_RETURN_NOT_OK(EnsureTable(t.write, schema, {}));
     } else {
       NILUS_RETURN_NOT_OK(EnsureTable(t.dest, schema, {}));
@@ -251,8 +273,8 @@ class SqlLoad final : public Load {
         names.push_back(kSeqColumn);
       }
       for (const auto& f : schema.fields()) {
-        const bool whole_key = key.size() == 1 && key[0] == f.name;
-        cols.push_back(QuoteIdent(f.name) + " " + (whole_key ? db_.KeyColumnType(f) : db_.ColumnType(f)));
+        const bool in_key = Contains(key, f.name);
+        cols.push_back(QuoteIdent(f.name) + " " + (in_key ? db_.KeyColumnType(f, key.size() == 1) : db_.ColumnType(f)));
         names.push_back(f.name);
       }
       cols.push_back(QuoteIdent(kLoadIdColumn) + " " + db_.ColumnType({kLoadIdColumn, LogicalType::Text()}) +
@@ -263,7 +285,7 @@ class SqlLoad final : public Load {
         for (const auto& k : key) quoted.push_back(QuoteIdent(k));
         cols.push_back("PRIMARY KEY (" + Join(quoted, ", ") + ")");
       }
-      std::string name = table.temp ? "TEMP TABLE " + QuoteIdent(table.name) : "TABLE " + ref;
+      std::string name = table.temp ? "TEMPORARY TABLE " + QuoteIdent(table.name) : "TABLE " + ref;
       NILUS_RETURN_NOT_OK(
           db_.Exec(fmt::format("CREATE {} ({}){}", name, Join(cols, ", "), table.temp ? db_.TempTableClause() : "")));
       session_.Forget(ref);
@@ -296,22 +318,8 @@ class SqlLoad final : public Load {
   /// tables nilus creates have their primary key, others get an index. Returns whether the
   /// key is unique (a primary key or unique index on exactly its columns).
   Result<bool> IndexKey(const SqlTable& table, const std::vector<std::string>& key) {
-    std::string ref = db_.Ref(table);
-    if (auto it = session_.key_index.find(ref); it != session_.key_index.end()) return it->second == KeyIndex::kUnique;
-    NILUS_ASSIGN_OR_RAISE(KeyIndex index, db_.IndexOn(table, key));
-    if (index != KeyIndex::kNone) {
-      session_.key_index[ref] = index;
-      return index == KeyIndex::kUnique;
-    }
-    std::vector<std::string> quoted;
-    for (const auto& k : key) quoted.push_back(QuoteIdent(k));
-    std::string name = ShortenIdentifier(db_.LocalName(table) + "__nilus_key");
-    spdlog::info("{}.{} has no index on its key ({}); creating index {} so that merges stay fast", table.schema,
-                 table.name, Join(key, ", "), name);
-    NILUS_RETURN_NOT_OK(
-        db_.Exec(fmt::format("CREATE INDEX {} ON {} ({})", QuoteIdent(name), db_.Ref(table), Join(quoted, ", "))));
-    session_.key_index[ref] = KeyIndex::kIndexed;
-    return false;
+    NILUS_ASSIGN_OR_RAISE(KeyIndex index, EnsureIndex(table, key, "__nilus_key", true));
+    return index == KeyIndex::kUnique;
   }
 
   /// Child tables are found by their root row at every merge: index `_nilus_root_id`.
@@ -320,9 +328,72 @@ class SqlLoad final : public Load {
       SqlTable table{record.table.schema, child};
       NILUS_ASSIGN_OR_RAISE(auto columns, Columns(table));
       if (!Contains(columns, kRootIdColumn)) continue;
-      std::string name = ShortenIdentifier(db_.LocalName(table) + "__nilus_root_id");
-      NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("CREATE INDEX IF NOT EXISTS {} ON {} ({})", QuoteIdent(name),
-                                               db_.Ref(table), QuoteIdent(kRootIdColumn))));
+      NILUS_RETURN_NOT_OK(EnsureIndex(table, {kRootIdColumn}, "__nilus_root_id", false).status());
+    }
+    return Status::OK();
+  }
+
+  /// The best index of `table` on `columns`, made (named `<table><suffix>`) when there is none;
+  /// `announce` says so in the log.
+  Result<KeyIndex> EnsureIndex(const SqlTable& table, const std::vector<std::string>& columns, std::string_view suffix,
+                               bool announce) {
+    std::string ref = db_.Ref(table);
+    std::string key = ref + ":" + Join(columns, ",");
+    if (auto it = session_.key_index.find(key); it != session_.key_index.end()) return it->second;
+    NILUS_ASSIGN_OR_RAISE(KeyIndex index, db_.IndexOn(table, columns));
+    if (index == KeyIndex::kNone) {
+      std::vector<std::string> quoted;
+      for (const auto& c : columns) quoted.push_back(QuoteIdent(c));
+      std::string name = ShortenIdentifier(db_.LocalName(table) + std::string(suffix));
+      if (announce) {
+        spdlog::info("{}.{} has no index on its key ({}); creating index {} so that merges stay fast", table.schema,
+                     table.name, Join(columns, ", "), name);
+      }
+      NILUS_RETURN_NOT_OK(
+          db_.Exec(fmt::format("CREATE INDEX {} ON {} ({})", QuoteIdent(name), ref, Join(quoted, ", "))));
+      index = KeyIndex::kIndexed;
+    }
+    session_.key_index[key] = index;
+    return index;
+  }
+
+  /// The commit where DDL commits (MySQL): every table's rows wait in its staging table. First
+  /// every DDL statement (indexes; the tables and their columns were made as the rows came),
+  /// while the destination tables hold nothing of this load, so that the statements commit
+  /// nothing of it; then, in one transaction with the bookkeeping, rebuilt and truncated tables
+  /// are emptied, the rows of appended tables and child tables move in, and merged tables merge.
+  Status MoveStagedRows(const std::vector<LoadRecord>& tables) {
+    for (const auto& record : tables) {
+      NILUS_RETURN_NOT_OK(IndexChildren(record));
+      Target* root = Find(record.table.schema, record.table.name);
+      if (root && root->merged) NILUS_RETURN_NOT_OK(IndexKey(root->dest, record.table.primary_key).status());
+    }
+    for (const auto& record : tables) {
+      if (!record.table.rebuild) continue;
+      std::vector<std::string> names = {record.table.name};
+      names.insert(names.end(), record.child_tables.begin(), record.child_tables.end());
+      for (const auto& name : names) emptied_.push_back({record.table.schema, name});
+    }
+    for (const auto& table : emptied_) {
+      NILUS_ASSIGN_OR_RAISE(auto columns, Columns(table));
+      if (!columns.empty()) NILUS_RETURN_NOT_OK(db_.Exec(db_.TruncateSql(table)));
+    }
+    for (auto& [name, t] : targets_) {
+      if (t.merged || t.schema.num_fields() == 0) continue;
+      std::vector<std::string> cols;
+      for (const auto& f : t.schema.fields()) cols.push_back(QuoteIdent(f.name));
+      cols.push_back(QuoteIdent(kLoadIdColumn));
+      spdlog::debug("committing {}: moving the staged rows in", t.spec.qualified());
+      NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM {2} ORDER BY {3}",
+                                               db_.Ref(t.dest), Join(cols, ", "), db_.Ref(t.write),
+                                               QuoteIdent(kSeqColumn))));
+      NILUS_RETURN_NOT_OK(db_.Exec("DELETE FROM " + db_.Ref(t.write)));
+    }
+    for (const auto& record : tables) {
+      Target* root = Find(record.table.schema, record.table.name);
+      if (!root || !root->merged) continue;
+      spdlog::debug("committing {}: merging the staged rows", record.table.qualified());
+      NILUS_RETURN_NOT_OK(Merge(*root, record));
     }
     return Status::OK();
   }
@@ -354,7 +425,7 @@ class SqlLoad final : public Load {
     const std::string upsert_rows = ops ? fmt::format(" AND ({0} IS NULL OR {0} <> '{1}')", op, kDeleteOperation) : "";
 
     bool unique = true;  // a rebuilt table is made with its primary key
-    if (!record.table.rebuild) {
+    if (!record.table.rebuild || !db_.TransactionalDdl()) {
       NILUS_ASSIGN_OR_RAISE(unique, IndexKey(root.dest, key));
     }
     NILUS_RETURN_NOT_OK(db_.PrepareMerge(root.write, root.analyze));
@@ -379,13 +450,11 @@ class SqlLoad final : public Load {
       }
       std::vector<std::string> set;
       for (const auto& c : cols) {
-        if (std::find(keys.begin(), keys.end(), c) == keys.end()) set.push_back(fmt::format("{0} = excluded.{0}", c));
+        if (std::find(keys.begin(), keys.end(), c) == keys.end()) set.push_back(c);
       }
       // "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join.
-      NILUS_RETURN_NOT_OK(
-          db_.Exec(fmt::format("INSERT INTO {} ({}) SELECT * FROM ({}) WHERE true ON CONFLICT ({}) DO "
-                               "UPDATE SET {}",
-                               dest, Join(cols, ", "), winners, key_list, Join(set, ", "))));
+      NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("INSERT INTO {} ({}) SELECT * FROM ({}) AS w WHERE true {}", dest,
+                                               Join(cols, ", "), winners, db_.UpsertClause(keys, set))));
     } else {
       NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("DELETE FROM {} WHERE {}", dest, staged_key)));
       NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("INSERT INTO {} ({}) {}", dest, Join(cols, ", "), winners)));
@@ -419,8 +488,14 @@ class SqlLoad final : public Load {
       if (!IsChangeRecordColumn(f.name)) data.push_back(QuoteIdent(f.name));
     }
     cols.push_back(QuoteIdent(kLoadIdColumn));
-    NILUS_RETURN_NOT_OK(db_.PrepareMerge(root.write, root.analyze));
     const std::string dest = db_.Ref(root.dest), staging = db_.Ref(root.write), loc = db_.RowLocator();
+    if (loc.empty()) {
+      return Status::InvalidInput(
+          "{} has no primary key, and its changes cannot be mirrored into this database without one (its rows have "
+          "no locator); give the source table a primary key, or capture it as a change log (append)",
+          record.table.qualified());
+    }
+    NILUS_RETURN_NOT_OK(db_.PrepareMerge(root.write, root.analyze));
     const std::string op = QuoteIdent(kOperationColumn), seq = QuoteIdent(kSeqColumn);
     const std::string deletes = fmt::format("{} = '{}'", op, kDeleteOperation);
     const std::string net_deletes =
@@ -539,7 +614,8 @@ class SqlLoad final : public Load {
     }
     std::string state_ref = db_.Ref(db_.Bookkeeping(state_schema_, "_nilus_state"));
     return db_
-        .Query(fmt::format(kUpsertState, state_ref),
+        .Query(fmt::format(kUpsertState, state_ref,
+                           db_.UpsertClause({"pipeline", "table_name"}, {"state", "load_id", "updated_at"})),
                {spec_.pipeline, spec_.state_table, state.dump(), spec_.load_id, now})
         .status();
   }
@@ -554,7 +630,8 @@ class SqlLoad final : public Load {
   nlohmann::json prior_;
   std::map<std::pair<std::string, std::string>, Target> targets_;  // by schema and table
   std::unique_ptr<BulkWriter> bulk_;
-  Target* open_ = nullptr;  // the target `bulk_` writes to
+  Target* open_ = nullptr;           // the target `bulk_` writes to
+  std::vector<SqlTable> emptied_;    // tables truncated by the load, where DDL commits: emptied at commit
   bool committed_ = false;
 };
 

@@ -9,6 +9,7 @@
 #include "nilus/connectors/connector.h"
 #include "nilus/core/record_batch.h"
 #include "nilus/core/status.h"
+#include "nilus/core/strings.h"
 
 namespace nilus {
 
@@ -60,9 +61,14 @@ class SqlDialect {
   // --- types and DDL ------------------------------------------------------------------------
   /// The declared type of a column holding `field`.
   virtual std::string ColumnType(const Field& field) const = 0;
-  /// The declared type of `field` when it is a table's whole primary key (SQLite: INTEGER for a
-  /// bigint, which makes the key the table's rowid: one b-tree instead of two).
-  virtual std::string KeyColumnType(const Field& field) const { return ColumnType(field); }
+  /// The declared type of `field` when it is a column of a table's primary key, `whole` when it
+  /// is the whole key (SQLite: INTEGER for a bigint whole key, which makes the key the table's
+  /// rowid: one b-tree instead of two; MySQL: a bounded VARCHAR for text, which it cannot index
+  /// whole).
+  virtual std::string KeyColumnType(const Field& field, bool whole) const {
+    (void)whole;
+    return ColumnType(field);
+  }
   /// The declared type of an auto-numbered column (the merge staging table's row order).
   virtual std::string SequenceType() const = 0;
   /// Creates, when missing, the schema `schema` and its `_nilus_loads` and `_nilus_state`.
@@ -92,9 +98,23 @@ class SqlDialect {
   /// What follows `CREATE TEMP TABLE …(…)` so that the table empties itself at each commit
   /// (PostgreSQL: ON COMMIT DELETE ROWS); "" where the load must empty it (SQLite).
   virtual std::string TempTableClause() const = 0;
-  /// Whether `INSERT … ON CONFLICT DO UPDATE` costs less than DELETE + INSERT for rows that
-  /// exist: SQLite updates rows where they are; PostgreSQL writes new row versions either way.
+  /// Whether an upsert (UpsertClause) costs less than DELETE + INSERT for rows that exist:
+  /// SQLite updates rows where they are; PostgreSQL writes new row versions either way.
   virtual bool UpsertsInPlace() const = 0;
+  /// What follows `INSERT INTO t (…) SELECT …` (or `VALUES …`) so that a row whose `key`
+  /// exists updates its columns `set` instead: `ON CONFLICT (key) DO UPDATE SET …` in
+  /// PostgreSQL and SQLite.
+  virtual std::string UpsertClause(const std::vector<std::string>& key, const std::vector<std::string>& set) const {
+    std::vector<std::string> assignments;
+    for (const auto& c : set) assignments.push_back(c + " = excluded." + c);
+    return "ON CONFLICT (" + Join(key, ", ") + ") DO UPDATE SET " + Join(assignments, ", ");
+  }
+  /// Whether DDL runs inside the load's transaction (PostgreSQL, SQLite). Where each DDL
+  /// statement commits (MySQL, MariaDB), the load stages every table's rows in temporary tables,
+  /// runs its DDL while the destination tables hold nothing of it, and moves the rows in at
+  /// commit, in one transaction with the bookkeeping; a rebuild empties the table there instead
+  /// of swapping a new one in.
+  virtual bool TransactionalDdl() const { return true; }
   /// What groups the rows of table alias `alias` by every one of `columns`, NULLs alike, in
   /// GROUP BY and PARTITION BY: PostgreSQL the row's text (every type has one, not every type an
   /// equality), SQLite the columns themselves.
@@ -102,7 +122,8 @@ class SqlDialect {
   /// A join condition true when rows `a` and `b` hold the same values in `columns`, NULLs alike.
   virtual std::string SameWholeRow(const std::string& a, const std::string& b,
                                    const std::vector<std::string>& columns) const = 0;
-  /// The column that locates a row where it is stored (PostgreSQL ctid, SQLite rowid).
+  /// The column that locates a row where it is stored (PostgreSQL ctid, SQLite rowid); "" where
+  /// rows have none (MySQL), which cannot mirror keyless tables.
   virtual std::string RowLocator() const = 0;
   /// Starts bulk-loading rows of `schema` (and `_nilus_load_id` = `load_id`) into `table`,
   /// which has those columns. One bulk writer is open at a time.

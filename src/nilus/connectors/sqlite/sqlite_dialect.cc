@@ -144,8 +144,8 @@ class SqliteDialect final : public SqlDialect {
 
   std::string ColumnType(const Field& field) const override { return SqliteDeclaredType(field.type); }
   // INTEGER, exactly, makes a one-column key the rowid: lookups and upserts walk one b-tree.
-  std::string KeyColumnType(const Field& field) const override {
-    return field.type.id == TypeId::kBigint ? "INTEGER" : ColumnType(field);
+  std::string KeyColumnType(const Field& field, bool whole) const override {
+    return whole && field.type.id == TypeId::kBigint ? "INTEGER" : ColumnType(field);
   }
   std::string SequenceType() const override { return "INTEGER PRIMARY KEY"; }
   Status EnsureBookkeeping(const std::string&) override { return db_->Exec(kCreateBookkeeping); }
