@@ -17,7 +17,8 @@ namespace nilus {
 
 namespace {
 
-// Bookkeeping tables, one of each per destination database (DESIGN §2.2). {0} is the database.
+// Bookkeeping tables, one of each per destination database (DESIGN §2.2). {0} is the database,
+// {1} the collation (binary: pipeline names differ as their bytes do).
 constexpr char kCreateBookkeeping[] = R"sql(
 CREATE DATABASE IF NOT EXISTS {0};
 CREATE TABLE IF NOT EXISTS {0}._nilus_loads (
@@ -31,7 +32,7 @@ CREATE TABLE IF NOT EXISTS {0}._nilus_loads (
   started_at    datetime(6) NOT NULL,
   finished_at   datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
   nilus_version varchar(32) NOT NULL
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = {1};
 CREATE TABLE IF NOT EXISTS {0}._nilus_state (
   pipeline   varchar(255) NOT NULL,
   table_name varchar(255) NOT NULL,
@@ -39,21 +40,24 @@ CREATE TABLE IF NOT EXISTS {0}._nilus_state (
   load_id    varchar(64) NOT NULL,
   updated_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
   PRIMARY KEY (pipeline, table_name)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = {1}
 )sql";
 
 constexpr size_t kFlushBytes = 8 << 20;  // one LOAD DATA (or INSERT) statement
 constexpr std::chrono::milliseconds kLockPoll{200};
 
-/// Whether a column of native type `native` (mysql:…) takes its value through a function.
+/// The function a value for a column of native type `native` (mysql:…) goes through, with {}
+/// for the value; "" for none.
 std::string ValueFunction(std::string_view native) {
-  static const std::set<std::string> kGeometries = {"geometry",        "point",      "linestring",
-                                                    "polygon",         "multipoint", "multilinestring",
-                                                    "multipolygon",    "geometrycollection"};
+  static const std::set<std::string> kGeometries = {
+      "geometry",   "point",           "linestring",   "polygon",
+      "multipoint", "multilinestring", "multipolygon", "geometrycollection"};
   if (!StartsWith(native, "mysql:")) return "";
   std::string base(native.substr(6, native.find_first_of("( ", 6) - 6));
   if (base == "bit") return "CAST({} AS UNSIGNED)";
   if (kGeometries.count(base)) return "ST_GeomFromWKB({})";
+  // LOAD DATA reads the rows as binary strings, which these types would take as their 16 bytes.
+  if (base == "uuid" || base == "inet6" || base == "inet4") return "CONVERT({} USING utf8mb4)";
   return "";
 }
 
@@ -191,9 +195,7 @@ class MyBulkWriter final : public BulkWriter {
           }
           buf_ += '\t';
         } else {
-          std::string literal = !*present    ? "NULL"
-                                : binary_[c] ? "X'" + Hex(value) + "'"
-                                             : conn_.Literal(value);
+          std::string literal = !*present ? "NULL" : binary_[c] ? "X'" + Hex(value) + "'" : conn_.Literal(value);
           buf_ += functions_[c].empty() ? literal : fmt::format(fmt::runtime(functions_[c]), literal);
           buf_ += ',';
         }
@@ -327,10 +329,17 @@ class MyDialect final : public SqlDialect {
     return type;
   }
   std::string SequenceType() const override { return "bigint NOT NULL AUTO_INCREMENT PRIMARY KEY"; }
+  /// InnoDB (transactions), UTF-8, and a binary collation without padding: keys that differ in
+  /// case or trailing spaces are different keys, as they are in the source.
+  std::string TableOptions() const override {
+    return conn_->is_mariadb() ? " ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_nopad_bin"
+                               : " ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_0900_bin";
+  }
 
   Status EnsureBookkeeping(const std::string& schema) override {
     if (!schemas_.insert(schema).second) return Status::OK();
-    NILUS_RETURN_NOT_OK(conn_->Exec(fmt::format(kCreateBookkeeping, QuoteIdent(schema))));
+    NILUS_RETURN_NOT_OK(conn_->Exec(fmt::format(kCreateBookkeeping, QuoteIdent(schema),
+                                                conn_->is_mariadb() ? "utf8mb4_nopad_bin" : "utf8mb4_0900_bin")));
     if (temp_database_.empty()) {
       temp_database_ = schema;
       NILUS_RETURN_NOT_OK(conn_->Exec("USE " + QuoteIdent(schema)));
@@ -362,10 +371,10 @@ class MyDialect final : public SqlDialect {
 
   Result<std::vector<Field>> TableColumns(const SqlTable& t) override {
     std::vector<Field> out;
-    NILUS_ASSIGN_OR_RAISE(MyRows types, conn_->Query(fmt::format(
-                                            "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE "
-                                            "TABLE_SCHEMA = {} AND TABLE_NAME = {}",
-                                            conn_->Literal(t.schema), conn_->Literal(t.name))));
+    NILUS_ASSIGN_OR_RAISE(
+        MyRows types, conn_->Query(fmt::format("SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE "
+                                               "TABLE_SCHEMA = {} AND TABLE_NAME = {}",
+                                               conn_->Literal(t.schema), conn_->Literal(t.name))));
     if (types.empty()) return out;
     std::map<std::string, std::string> column_types;
     for (const auto& r : types) column_types[r[0].value_or("")] = r[1].value_or("");
@@ -383,11 +392,11 @@ class MyDialect final : public SqlDialect {
   }
 
   Result<KeyIndex> IndexOn(const SqlTable& t, const std::vector<std::string>& columns) override {
-    NILUS_ASSIGN_OR_RAISE(MyRows rows, conn_->Query(fmt::format(
-                                           "SELECT INDEX_NAME, COLUMN_NAME, NON_UNIQUE FROM information_schema."
-                                           "STATISTICS WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} ORDER BY "
-                                           "INDEX_NAME, SEQ_IN_INDEX",
-                                           conn_->Literal(t.schema), conn_->Literal(t.name))));
+    NILUS_ASSIGN_OR_RAISE(MyRows rows,
+                          conn_->Query(fmt::format("SELECT INDEX_NAME, COLUMN_NAME, NON_UNIQUE FROM information_schema."
+                                                   "STATISTICS WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} ORDER BY "
+                                                   "INDEX_NAME, SEQ_IN_INDEX",
+                                                   conn_->Literal(t.schema), conn_->Literal(t.name))));
     std::map<std::string, std::pair<std::vector<std::string>, bool>> indexes;
     for (const auto& r : rows) {
       auto& index = indexes[r[0].value_or("")];

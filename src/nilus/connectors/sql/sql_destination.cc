@@ -190,10 +190,10 @@ class SqlLoad final : public Load {
   /// One table of the load: where its batches go.
   struct Target {
     TableSpec spec;
-    SqlTable dest;   // where the load's rows end up: the table, or its replacement in a rebuild
-    SqlTable write;  // where batches go: `dest`, or a staging table
-    bool merged = false;  // a keyed root table: its staged rows are merged by key
-    bool staged = false;  // `write` is a staging table: merged, or where DDL commits, every table
+    SqlTable dest;         // where the load's rows end up: the table, or its replacement in a rebuild
+    SqlTable write;        // where batches go: `dest`, or a staging table
+    bool merged = false;   // a keyed root table: its staged rows are merged by key
+    bool staged = false;   // `write` is a staging table: merged, or where DDL commits, every table
     bool analyze = false;  // the staging table is new: the planner needs its statistics once
     Schema schema;         // the columns `write` was made to hold
   };
@@ -286,8 +286,8 @@ class SqlLoad final : public Load {
         cols.push_back("PRIMARY KEY (" + Join(quoted, ", ") + ")");
       }
       std::string name = table.temp ? "TEMPORARY TABLE " + QuoteIdent(table.name) : "TABLE " + ref;
-      NILUS_RETURN_NOT_OK(
-          db_.Exec(fmt::format("CREATE {} ({}){}", name, Join(cols, ", "), table.temp ? db_.TempTableClause() : "")));
+      NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("CREATE {} ({}){}{}", name, Join(cols, ", "), db_.TableOptions(),
+                                               table.temp ? db_.TempTableClause() : "")));
       session_.Forget(ref);
       session_.columns[ref] = std::move(names);
       return Status::OK();
@@ -384,9 +384,9 @@ class SqlLoad final : public Load {
       for (const auto& f : t.schema.fields()) cols.push_back(QuoteIdent(f.name));
       cols.push_back(QuoteIdent(kLoadIdColumn));
       spdlog::debug("committing {}: moving the staged rows in", t.spec.qualified());
-      NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM {2} ORDER BY {3}",
-                                               db_.Ref(t.dest), Join(cols, ", "), db_.Ref(t.write),
-                                               QuoteIdent(kSeqColumn))));
+      NILUS_RETURN_NOT_OK(
+          db_.Exec(fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM {2} ORDER BY {3}", db_.Ref(t.dest),
+                               Join(cols, ", "), db_.Ref(t.write), QuoteIdent(kSeqColumn))));
       NILUS_RETURN_NOT_OK(db_.Exec("DELETE FROM " + db_.Ref(t.write)));
     }
     for (const auto& record : tables) {
@@ -630,8 +630,8 @@ class SqlLoad final : public Load {
   nlohmann::json prior_;
   std::map<std::pair<std::string, std::string>, Target> targets_;  // by schema and table
   std::unique_ptr<BulkWriter> bulk_;
-  Target* open_ = nullptr;           // the target `bulk_` writes to
-  std::vector<SqlTable> emptied_;    // tables truncated by the load, where DDL commits: emptied at commit
+  Target* open_ = nullptr;         // the target `bulk_` writes to
+  std::vector<SqlTable> emptied_;  // tables truncated by the load, where DDL commits: emptied at commit
   bool committed_ = false;
 };
 

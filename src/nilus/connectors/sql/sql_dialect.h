@@ -95,6 +95,9 @@ class SqlDialect {
   /// time the table is used (`first`), statistics for the planner (PostgreSQL: work_mem and
   /// ANALYZE; later, the planner scales those statistics to the table's size).
   virtual Status PrepareMerge(const SqlTable& staging, bool first) = 0;
+  /// What follows `CREATE TABLE …(…)` of every table nilus makes (MySQL: the storage engine,
+  /// the character set and a collation that tells every string apart).
+  virtual std::string TableOptions() const { return ""; }
   /// What follows `CREATE TEMP TABLE …(…)` so that the table empties itself at each commit
   /// (PostgreSQL: ON COMMIT DELETE ROWS); "" where the load must empty it (SQLite).
   virtual std::string TempTableClause() const = 0;
