@@ -112,7 +112,7 @@ expect_err_contains "cannot be masked"
 
 # an option the source does not honour is refused, naming the connectors that do
 expect_exit 2 ingest --source-uri "$src" --dest-uri "$dst" --dest-table a.b --sql-limit 5
-expect_err_contains "source option 'sql-limit' is not honoured by the file:// source; it applies to: postgres, postgresql, sqlite"
+expect_err_contains "source option 'sql-limit' is not honoured by the file:// source; it applies to: mariadb, mysql, postgres, postgresql, sqlite"
 expect_exit 2 ingest --source-uri "$src" --dest-uri "$dst" --dest-table a.b --extract-parallelism 2
 expect_err_contains "'extract-parallelism' is not honoured by the file:// source"
 expect_exit 2 ingest --source-uri "sqlite:///$WORK/dst.db" --source-table a__b --dest-uri "$dst" --dest-table a.e \
