@@ -39,19 +39,20 @@ expect_mysql copy "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SC
 # --- PostgreSQL -> MariaDB ----------------------------------------------------------------------------
 sql "CREATE DATABASE src" >/dev/null
 sql src "CREATE TABLE t (id int PRIMARY KEY, big bigint, money numeric(12,2), free numeric, txt text, vc varchar(20),
-  ok boolean, d date, ts timestamp, tz timestamptz, u uuid, j jsonb, b bytea, f8 double precision, tm time);
+  ok boolean, d date, ts timestamp, tz timestamptz, u uuid, j jsonb, b bytea, f8 double precision, r real, tm time);
 INSERT INTO t VALUES (1, 9223372036854775807, 12.34, 123456789012345678901234567890.123456789012345678901234567890,
   E'tab\there\nnl \\\\ é', 'abc', true, '2024-02-29', '2024-01-01 12:00:00.5', '2024-06-30 23:59:59.5+02',
-  'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"k\": [1, 2]}', '\\x00ff5c090a', 1e300, '23:59:59.999999'),
-  (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)" >/dev/null
+  'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"k\": [1, 2]}', '\\x00ff5c090a', 1e300, 3.4028235e38, '23:59:59.999999'),
+  (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)" >/dev/null
 expect_ok ingest --source-uri "$PG_URI/src" --source-table public.t --dest-uri "$MY_URI" --dest-table frompg.t
 expect_mysql information_schema "SELECT GROUP_CONCAT(CONCAT(COLUMN_NAME, ' ', COLUMN_TYPE) ORDER BY ORDINAL_POSITION SEPARATOR ', ') FROM COLUMNS WHERE TABLE_SCHEMA = 'frompg' AND TABLE_NAME = 't'" \
-  "id bigint(20), big bigint(20), money decimal(12,2), free longtext, txt longtext, vc longtext, ok tinyint(1), d date, ts datetime(6), tz datetime(6), u char(36), j longtext, b longblob, f8 double, tm time(6), _nilus_load_id varchar(64)"
+  "id int(11), big bigint(20), money decimal(12,2), free longtext, txt longtext, vc longtext, ok tinyint(1), d date, ts datetime(6), tz datetime(6), u char(36), j longtext, b longblob, f8 double, r float, tm time(6), _nilus_load_id varchar(64)"
 expect_output "PostgreSQL's values in MariaDB" \
   "$(psql -qXAt -F $'\t' -d src -c "SELECT id, big, money, free, txt, vc, ok::int, d, to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US'),
      to_char(tz AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), u, j::text, upper(encode(b, 'hex')), (f8 = 1e300)::int,
-     tm FROM t ORDER BY id")" \
-  my_text_nulls frompg "SELECT id, big, money, free, txt, vc, ok, d, ts, tz, u, j, hex(b), f8 = 1e300, tm FROM t ORDER BY id"
+     (r::float8 = 3.4028234663852886e38)::int, tm FROM t ORDER BY id")" \
+  my_text_nulls frompg "SELECT id, big, money, free, txt, vc, ok, d, ts, tz, u, j, hex(b), f8 = 1e300,
+    CAST(r AS DOUBLE) = 3.4028234663852886e38, tm FROM t ORDER BY id"
 
 # --- append, replace, merge ----------------------------------------------------------------------------
 mysql_sql "USE shop; CREATE TABLE orders (id bigint PRIMARY KEY, customer varchar(40) NOT NULL, amount decimal(12,2),

@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -275,6 +276,31 @@ class MyBulkWriter final : public BulkWriter {
   int64_t rows_ = 0;  // written before this batch, for messages
 };
 
+/// The closest MySQL type that holds every value of a PostgreSQL column type (format_type's
+/// text), or "" to go by the logical type. Character types stay TEXT: VARCHAR(n) counts towards
+/// MySQL's 64 KB row limit, which wide tables would pass.
+std::string TypeForPostgres(std::string_view native) {
+  size_t open = native.find('(');
+  std::string base(native.substr(0, open));
+  std::string args = open == std::string_view::npos ? "" : std::string(native.substr(open));
+  if (base == "smallint") return "smallint";
+  if (base == "integer") return "int";
+  if (base == "real") return "float";
+  if (base == "numeric" && !args.empty()) {
+    int precision = 0, scale = 0;
+    if (std::sscanf(args.c_str(), "(%d,%d)", &precision, &scale) == 2 && precision <= 65 && scale <= 30) {
+      return fmt::format("decimal({},{})", precision, scale);
+    }
+  }
+  if (base == "timestamp" && !args.empty() && native.find("without") != std::string_view::npos) {
+    return "datetime" + args.substr(0, args.find(')') + 1);
+  }
+  if (base == "time" && !args.empty() && native.find("without") != std::string_view::npos) {
+    return "time" + args.substr(0, args.find(')') + 1);
+  }
+  return "";
+}
+
 class MyDialect final : public SqlDialect {
  public:
   explicit MyDialect(std::unique_ptr<MyConnection> conn) : conn_(std::move(conn)) {}
@@ -289,6 +315,10 @@ class MyDialect final : public SqlDialect {
   std::string ColumnType(const Field& field) const override {
     if (field.name == kLoadIdColumn) return "varchar(64)";
     if (StartsWith(field.native_type, "mysql:")) return field.native_type.substr(6);
+    if (StartsWith(field.native_type, "postgresql:")) {
+      std::string type = TypeForPostgres(std::string_view(field.native_type).substr(11));
+      if (!type.empty()) return type;
+    }
     const LogicalType& t = field.type;
     switch (t.id) {
       case TypeId::kBool:
