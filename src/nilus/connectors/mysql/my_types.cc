@@ -135,7 +135,7 @@ bool IsZeroDate(std::string_view s) {
 }
 
 Status Bad(std::string_view what, const char* data, size_t len) {
-  return Status::InvalidInput("'{}' is not a {} value", Excerpt(std::string_view(data, len)), what);
+  return Status::InvalidInput("'{}' is not {}", Excerpt(std::string_view(data, len)), what);
 }
 
 }  // namespace
@@ -150,19 +150,19 @@ Status AppendMyValue(const MyColumnType& type, const char* data, size_t len, Zer
     case MyDecode::kInteger: {
       int64_t v = 0;
       auto [end, ec] = std::from_chars(data, data + len, v);
-      if (ec != std::errc() || end != data + len) return Bad("integer", data, len);
+      if (ec != std::errc() || end != data + len) return Bad("an integer", data, len);
       out.AppendInt64(v);
       return Status::OK();
     }
     case MyDecode::kDecimal: {
       std::string canonical;
-      if (!ParseDecimal(s, &canonical)) return Bad("decimal", data, len);
+      if (!ParseDecimal(s, &canonical)) return Bad("a decimal", data, len);
       out.AppendBytes(canonical);
       return Status::OK();
     }
     case MyDecode::kDouble: {
       double v = 0;
-      if (!ParseDouble(s, &v)) return Bad("floating-point", data, len);
+      if (!ParseDouble(s, &v)) return Bad("a floating-point number", data, len);
       out.AppendDouble(v);
       return Status::OK();
     }
@@ -194,18 +194,18 @@ Status AppendMyValue(const MyColumnType& type, const char* data, size_t len, Zer
       int64_t v = 0;
       bool zone = false;
       bool ok = type.decode == MyDecode::kDate ? ParseDate(s, &v) : ParseTimestamp(s, &v, &zone);
-      if (!ok) return Bad(type.decode == MyDecode::kDate ? "date" : "date-time", data, len);
+      if (!ok) return Bad(type.decode == MyDecode::kDate ? "a date" : "a date-time", data, len);
       out.AppendInt64(v);
       return Status::OK();
     }
     case MyDecode::kGeometry:
       // The stored form is a 4-byte SRID followed by the WKB.
-      if (len < 4) return Bad("geometry", data, len);
+      if (len < 4) return Bad("a geometry", data, len);
       out.AppendBytes(s.substr(4));
       return Status::OK();
     case MyDecode::kUuid: {
       std::string bytes;
-      if (!ParseUuid(s, &bytes)) return Bad("UUID", data, len);
+      if (!ParseUuid(s, &bytes)) return Bad("a UUID", data, len);
       out.AppendBytes(bytes);
       return Status::OK();
     }
