@@ -134,6 +134,31 @@ expect_output "people rebuilt" "1	ann	parrot
 3	cid	ant,bee" people
 expect_mysql raw "SELECT count(*) FROM people__pets" "3"
 
+# a column that appears mid-load, after rows went straight into the table and a child table: the
+# load stages what it wrote and goes on staged; every row lands once, with its values
+python3 - "$WORK/evolve.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(1, 3001):
+        row = {"id": i, "a": f"a{i}", "tags": [f"t{i}", f"u{i}"]}
+        if i > 2000:
+            row["b"] = i * 2
+        f.write(json.dumps(row) + "\n")
+PY
+cat >"$WORK/evolve.yaml" <<YAML
+source:
+  address: jsonl://$WORK/evolve.jsonl
+  options: {max-table-nesting: 1, page-size: 500}
+sink:
+  address: $MY_URI
+  options: {dest-table: raw.evolve, incremental-strategy: append}
+YAML
+expect_ok run "$WORK/evolve.yaml" --log-level debug
+expect_err_contains "raw.evolve: moving the rows written so far into a staging table"
+expect_mysql raw "SELECT count(*), count(DISTINCT id), sum(id), count(b), sum(b), count(DISTINCT _nilus_load_id) FROM evolve" \
+  "3000	3000	4501500	1000	5001000	1"
+expect_mysql raw "SELECT count(*), count(DISTINCT value) FROM evolve__tags" "6000	6000"
+
 # --- where the server refuses LOAD DATA LOCAL: multi-row INSERTs, the same values ---------------------
 mysql_sql "SET GLOBAL local_infile = 0"
 expect_ok ingest --source-uri "$MY_URI/shop" --source-table every_type --dest-uri "$MY_URI" \

@@ -301,9 +301,14 @@ std::string TypeForPostgres(std::string_view native) {
   return "";
 }
 
+/// The MySQL dialect. Its connection runs the loads' transactions (autocommit off); a second
+/// one, opened at the first need, runs DDL and catalog lookups apart from them, in autocommit:
+/// DDL there commits nothing of a load, and lookups there hold no metadata lock that DDL would
+/// wait for.
 class MyDialect final : public SqlDialect {
  public:
-  explicit MyDialect(std::unique_ptr<MyConnection> conn) : conn_(std::move(conn)) {}
+  MyDialect(std::unique_ptr<MyConnection> conn, Uri uri, std::stop_token stop)
+      : conn_(std::move(conn)), uri_(std::move(uri)), stop_(std::move(stop)) {}
 
   // Temporary tables live in the database the session uses (the first bookkeeping database).
   std::string Ref(const SqlTable& t) const override {
@@ -366,10 +371,20 @@ class MyDialect final : public SqlDialect {
                                : " ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_0900_bin";
   }
 
+  /// Creates what is missing, apart; what exists is not touched (a CREATE … IF NOT EXISTS would
+  /// wait for every open transaction that read the table).
   Status EnsureBookkeeping(const std::string& schema) override {
-    if (!schemas_.insert(schema).second) return Status::OK();
-    NILUS_RETURN_NOT_OK(conn_->Exec(fmt::format(kCreateBookkeeping, QuoteIdent(schema),
-                                                conn_->is_mariadb() ? "utf8mb4_nopad_bin" : "utf8mb4_0900_bin")));
+    if (!bookkept_.insert(schema).second) return Status::OK();
+    NILUS_ASSIGN_OR_RAISE(MyConnection * apart, Apart());
+    NILUS_ASSIGN_OR_RAISE(
+        MyRows have, apart->Query(fmt::format("SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} "
+                                              "AND TABLE_NAME IN ('_nilus_loads', '_nilus_state')",
+                                              apart->Literal(schema))));
+    if (have.empty() || have[0][0].value_or("0") != "2") {
+      NILUS_RETURN_NOT_OK(apart->Exec(fmt::format(kCreateBookkeeping, QuoteIdent(schema),
+                                                  conn_->is_mariadb() ? "utf8mb4_nopad_bin" : "utf8mb4_0900_bin")));
+    }
+    schemas_.insert(schema);
     if (temp_database_.empty()) {
       temp_database_ = schema;
       NILUS_RETURN_NOT_OK(conn_->Exec("USE " + QuoteIdent(schema)));
@@ -378,11 +393,19 @@ class MyDialect final : public SqlDialect {
   }
   Status EnsureSchema(const std::string& schema) override {
     if (!schemas_.insert(schema).second) return Status::OK();
-    return conn_->Exec("CREATE DATABASE IF NOT EXISTS " + QuoteIdent(schema));
+    NILUS_ASSIGN_OR_RAISE(MyConnection * apart, Apart());
+    return apart->Exec("CREATE DATABASE IF NOT EXISTS " + QuoteIdent(schema));
   }
   std::string TruncateSql(const SqlTable& t) const override { return "DELETE FROM " + Ref(t); }
 
   Status Exec(const std::string& sql) override { return conn_->Exec(sql); }
+  Status ExecApart(const std::string& sql) override {
+    NILUS_ASSIGN_OR_RAISE(MyConnection * apart, Apart());
+    return apart->Exec(sql);
+  }
+  std::string DropSql(const SqlTable& t) const override {
+    return (t.temp ? "DROP TEMPORARY TABLE IF EXISTS " : "DROP TABLE IF EXISTS ") + Ref(t);
+  }
 
   Result<SqlRows> Query(const std::string& sql, const std::vector<std::optional<std::string>>& params) override {
     return conn_->Query(Bind(sql, params));
@@ -390,7 +413,11 @@ class MyDialect final : public SqlDialect {
 
   Result<std::vector<std::string>> ColumnNames(const SqlTable& t) override {
     std::vector<std::string> out;
-    auto rows = conn_->Query("SHOW COLUMNS FROM " + Ref(t));
+    MyConnection* on = conn_.get();  // a temporary table is the session's own
+    if (!t.temp) {
+      NILUS_ASSIGN_OR_RAISE(on, Apart());
+    }
+    auto rows = on->Query("SHOW COLUMNS FROM " + Ref(t));
     if (!rows.ok()) {
       if (rows.status().code() == StatusCode::kNotFound) return out;
       return rows.status();
@@ -401,14 +428,15 @@ class MyDialect final : public SqlDialect {
 
   Result<std::vector<Field>> TableColumns(const SqlTable& t) override {
     std::vector<Field> out;
+    NILUS_ASSIGN_OR_RAISE(MyConnection * apart, Apart());
     NILUS_ASSIGN_OR_RAISE(
-        MyRows types, conn_->Query(fmt::format("SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE "
+        MyRows types, apart->Query(fmt::format("SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE "
                                                "TABLE_SCHEMA = {} AND TABLE_NAME = {}",
-                                               conn_->Literal(t.schema), conn_->Literal(t.name))));
+                                               apart->Literal(t.schema), apart->Literal(t.name))));
     if (types.empty()) return out;
     std::map<std::string, std::string> column_types;
     for (const auto& r : types) column_types[r[0].value_or("")] = r[1].value_or("");
-    NILUS_ASSIGN_OR_RAISE(MYSQL_RES * res, conn_->Stream("SELECT * FROM " + Ref(t) + " LIMIT 0"));
+    NILUS_ASSIGN_OR_RAISE(MYSQL_RES * res, apart->Stream("SELECT * FROM " + Ref(t) + " LIMIT 0"));
     MYSQL_FIELD* fields = mysql_fetch_fields(res);
     for (unsigned i = 0; i < mysql_num_fields(res); ++i) {
       if (fields[i].name == std::string_view(kLoadIdColumn)) continue;
@@ -422,11 +450,12 @@ class MyDialect final : public SqlDialect {
   }
 
   Result<KeyIndex> IndexOn(const SqlTable& t, const std::vector<std::string>& columns) override {
+    NILUS_ASSIGN_OR_RAISE(MyConnection * apart, Apart());
     NILUS_ASSIGN_OR_RAISE(MyRows rows,
-                          conn_->Query(fmt::format("SELECT INDEX_NAME, COLUMN_NAME, NON_UNIQUE FROM information_schema."
+                          apart->Query(fmt::format("SELECT INDEX_NAME, COLUMN_NAME, NON_UNIQUE FROM information_schema."
                                                    "STATISTICS WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} ORDER BY "
                                                    "INDEX_NAME, SEQ_IN_INDEX",
-                                                   conn_->Literal(t.schema), conn_->Literal(t.name))));
+                                                   apart->Literal(t.schema), apart->Literal(t.name))));
     std::map<std::string, std::pair<std::vector<std::string>, bool>> indexes;
     for (const auto& r : rows) {
       auto& index = indexes[r[0].value_or("")];
@@ -486,7 +515,9 @@ class MyDialect final : public SqlDialect {
   /// commit, do not release it. A second load of the pipeline waits here until the first
   /// commits or rolls back, then reads the state it committed.
   Status BeginLocked(const LoadSpec& load) override {
-    NILUS_RETURN_NOT_OK(conn_->Exec("SET autocommit = 0"));
+    // READ COMMITTED: each statement sees the tables the connection apart made meanwhile
+    // (a REPEATABLE READ snapshot taken before would refuse them: "table definition has changed").
+    NILUS_RETURN_NOT_OK(conn_->Exec("SET autocommit = 0; SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"));
     lock_name_ = LockName(load);
     auto start = std::chrono::steady_clock::now();
     for (bool told = false;; told = true) {
@@ -522,7 +553,6 @@ class MyDialect final : public SqlDialect {
   }
 
   void Rollback() override {
-    schemas_.clear();
     Status st = conn_->Exec("ROLLBACK");
     if (!st.ok()) spdlog::debug("rollback: {}", st.message());
     ReleaseLock();
@@ -538,6 +568,16 @@ class MyDialect final : public SqlDialect {
   }
 
  private:
+  /// The connection apart, opened at the first need. Its lock waits are bounded, so that a wait
+  /// on a table the load's own transaction holds would end in an error rather than a hang.
+  Result<MyConnection*> Apart() {
+    if (!apart_) {
+      NILUS_ASSIGN_OR_RAISE(apart_, MyConnection::Connect(uri_, stop_));
+      NILUS_RETURN_NOT_OK(apart_->Exec("SET SESSION lock_wait_timeout = 600"));
+    }
+    return apart_.get();
+  }
+
   /// A lock name of at most 64 characters, MySQL's limit, for the pipeline and its state row.
   static std::string LockName(const LoadSpec& load) {
     std::string key = fmt::format("nilus:{}:{}", load.pipeline, load.state_table);
@@ -586,8 +626,12 @@ class MyDialect final : public SqlDialect {
   }
 
   std::unique_ptr<MyConnection> conn_;
-  std::set<std::string> schemas_;  // made sure of in this connection
-  std::string temp_database_;      // where the session's temporary tables live
+  Uri uri_;
+  std::stop_token stop_;
+  std::unique_ptr<MyConnection> apart_;  // DDL and catalog lookups (Apart)
+  std::set<std::string> schemas_;        // made sure of in this connection
+  std::set<std::string> bookkept_;       // databases whose bookkeeping tables are made
+  std::string temp_database_;            // where the session's temporary tables live
   std::optional<bool> local_infile_;
   std::string lock_name_;  // the pipeline's lock while a load holds it
 };
@@ -597,7 +641,7 @@ class MyDialect final : public SqlDialect {
 Result<std::unique_ptr<Destination>> OpenMysqlDestination(const Uri& uri, std::stop_token stop) {
   NILUS_ASSIGN_OR_RAISE(auto conn, MyConnection::Connect(uri, stop));
   return std::unique_ptr<Destination>(
-      std::make_unique<SqlDestination>(std::make_unique<MyDialect>(std::move(conn)), std::move(stop)));
+      std::make_unique<SqlDestination>(std::make_unique<MyDialect>(std::move(conn), uri, stop), stop));
 }
 
 }  // namespace nilus

@@ -135,11 +135,14 @@ class SqlLoad final : public Load {
       NILUS_ASSIGN_OR_RAISE(bulk_, db_.OpenBulk(t->write, batch.schema(), spec_.load_id));
       open_ = t;
     }
+    if (!t->staged) t->written = true;
     return bulk_->Write(batch);
   }
 
   Status Truncate(const TableSpec& spec, const std::vector<std::string>& child_tables) override {
     NILUS_RETURN_NOT_OK(FinishBulk());
+    // Where DDL commits, a truncation waits for the commit, after the load's other DDL.
+    if (!db_.TransactionalDdl()) NILUS_RETURN_NOT_OK(StageEverything());
     std::vector<std::string> names = {spec.name};
     names.insert(names.end(), child_tables.begin(), child_tables.end());
     for (const auto& name : names) {
@@ -193,7 +196,8 @@ class SqlLoad final : public Load {
     SqlTable dest;         // where the load's rows end up: the table, or its replacement in a rebuild
     SqlTable write;        // where batches go: `dest`, or a staging table
     bool merged = false;   // a keyed root table: its staged rows are merged by key
-    bool staged = false;   // `write` is a staging table: merged, or where DDL commits, every table
+    bool staged = false;   // `write` is a staging table: merged, or where DDL commits, once staged_
+    bool written = false;  // rows went straight into `dest`
     bool analyze = false;  // the staging table is new: the planner needs its statistics once
     Schema schema;         // the columns `write` was made to hold
   };
@@ -212,7 +216,6 @@ class SqlLoad final : public Load {
     const bool swap = spec.rebuild && db_.TransactionalDdl();
     t.dest = {spec.schema, swap ? spec.name + "__nilus_new" : spec.name};
     t.merged = spec.keyed() && spec.root.empty();
-    t.staged = t.merged || !db_.TransactionalDdl();
     t.write = t.dest;
     NILUS_RETURN_NOT_OK(FinishBulk());
     NILUS_RETURN_NOT_OK(db_.EnsureSchema(spec.schema));
@@ -220,20 +223,63 @@ class SqlLoad final : public Load {
       NILUS_RETURN_NOT_OK(db_.Exec("DROP TABLE IF EXISTS " + db_.Ref(t.dest)));
       session_.Forget(db_.Ref(t.dest));
     }
-    if (t.staged) {
-      // The staging table of a table is kept for the session's later loads.
-      auto [it, added] = session_.staging.try_emplace(db_.Ref(t.dest));
-      if (added) {
-        it->second = SqlTable{"", fmt::format("_nilus_staging_{}", ++session_.next_staging), true};
-        NILUS_RETURN_NOT_OK(db_.Exec("DROP TABLE IF EXISTS " + db_.Ref(it->second)));
-        t.analyze = true;
-      } else if (!db_.TransactionalDdl()) {
-        // A DDL statement of a load that failed may have committed rows into it.
-        NILUS_RETURN_NOT_OK(db_.Exec("DELETE FROM " + db_.Ref(it->second)));
-      }
-      t.write = it->second;
-    }
+    if (t.merged || staged_) NILUS_RETURN_NOT_OK(Stage(t));
     return &t;
+  }
+
+  /// Sends `t`'s rows to a staging table from now on. The staging table of a table is kept for
+  /// the session's later loads.
+  Status Stage(Target& t) {
+    t.staged = true;
+    auto [it, added] = session_.staging.try_emplace(db_.Ref(t.dest));
+    if (added) {
+      it->second = SqlTable{"", fmt::format("_nilus_staging_{}", ++session_.next_staging), true};
+      NILUS_RETURN_NOT_OK(db_.Exec(db_.DropSql(it->second)));
+      t.analyze = true;
+    } else if (!db_.TransactionalDdl()) {
+      // A DDL statement of a load that failed may have committed rows into it.
+      NILUS_RETURN_NOT_OK(db_.Exec("DELETE FROM " + db_.Ref(it->second)));
+    }
+    t.write = it->second;
+    return Status::OK();
+  }
+
+  /// Where DDL commits, a load writes its rows straight into the destination tables, and runs
+  /// its DDL apart from its transaction (SqlDialect::ExecApart), until a DDL statement would
+  /// touch a table the transaction holds (a column added to a table it wrote) or a truncation
+  /// comes. Then the load moves the rows it wrote into staging tables and deletes them from the
+  /// destination tables, which then hold nothing of it, and stages every table from there on,
+  /// running its DDL in its own transaction, whose implicit commits commit nothing of the load.
+  Status StageEverything() {
+    if (staged_) return Status::OK();
+    NILUS_RETURN_NOT_OK(FinishBulk());
+    staged_ = true;
+    for (auto& [name, t] : targets_) {
+      if (t.staged) continue;
+      const bool written = t.written;
+      NILUS_RETURN_NOT_OK(Stage(t));
+      if (!written) continue;
+      spdlog::debug("{}: moving the rows written so far into a staging table", t.spec.qualified());
+      NILUS_RETURN_NOT_OK(EnsureTable(t.write, t.schema, {}));
+      std::vector<std::string> cols;
+      for (const auto& f : t.schema.fields()) cols.push_back(QuoteIdent(f.name));
+      cols.push_back(QuoteIdent(kLoadIdColumn));
+      const std::string mine = fmt::format("{} = {}", QuoteIdent(kLoadIdColumn), QuoteLiteral(spec_.load_id));
+      NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM {2} WHERE {3}", db_.Ref(t.write),
+                                               Join(cols, ", "), db_.Ref(t.dest), mine)));
+      NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("DELETE FROM {} WHERE {}", db_.Ref(t.dest), mine)));
+      t.written = false;
+    }
+    return Status::OK();
+  }
+
+  /// Whether DDL on destination tables runs apart from the load's transaction: where DDL
+  /// commits, while the load writes straight into destination tables.
+  bool DdlApart() const { return !db_.TransactionalDdl() && !staged_; }
+
+  /// Runs a DDL statement on `table`.
+  Status Ddl(const SqlTable& table, const std::string& sql) {
+    return !table.temp && DdlApart() ? db_.ExecApart(sql) : db_.Exec(sql);
   }
 
   /// Merge keys are compared with `=`, which never matches NULL: every key must be set.
@@ -247,6 +293,14 @@ class SqlLoad final : public Load {
   /// Makes the tables behind `t` hold every column of `schema`: the destination (or its
   /// replacement) and, for a merged table, the staging table.
   Status Prepare(Target& t, const Schema& schema) {
+    if (DdlApart()) {
+      // A column added to a table the load wrote, or to a staging table (whose ALTER commits)
+      // once any table was written, needs the load's own connection: stage everything first.
+      bool any_written = false;
+      for (const auto& [name, other] : targets_) any_written = any_written || other.written;
+      NILUS_ASSIGN_OR_RAISE(bool alter, Lacks(t.staged ? t.write : t.dest, schema));
+      if (alter && (t.written || (t.staged && any_written))) NILUS_RETURN_NOT_OK(StageEverything());
+    }
     if (t.staged) {
       Schema data;
       for (const auto& f : schema.fields()) {
@@ -256,9 +310,23 @@ class SqlLoad final : public Load {
       NILUS_RETURN_NOT_OK(EnsureTable(t.write, schema, {}));
     } else {
       NILUS_RETURN_NOT_OK(EnsureTable(t.dest, schema, {}));
+      // A child table is indexed before rows reach it, while its index can be made apart.
+      if (DdlApart() && !t.spec.root.empty() && schema.FieldIndex(kRootIdColumn) >= 0) {
+        NILUS_RETURN_NOT_OK(EnsureIndex(t.dest, {kRootIdColumn}, "__nilus_root_id", false).status());
+      }
     }
     t.schema = schema;
     return Status::OK();
+  }
+
+  /// Whether `table` exists and lacks a column of `schema`.
+  Result<bool> Lacks(const SqlTable& table, const Schema& schema) {
+    NILUS_ASSIGN_OR_RAISE(auto have, Columns(table));
+    if (have.empty()) return false;
+    for (const auto& f : schema.fields()) {
+      if (!Contains(have, f.name)) return true;
+    }
+    return false;
   }
 
   /// Creates `table` with the columns of `schema` (and `key` as its primary key), or adds the
@@ -286,8 +354,8 @@ class SqlLoad final : public Load {
         cols.push_back("PRIMARY KEY (" + Join(quoted, ", ") + ")");
       }
       std::string name = table.temp ? "TEMPORARY TABLE " + QuoteIdent(table.name) : "TABLE " + ref;
-      NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("CREATE {} ({}){}{}", name, Join(cols, ", "), db_.TableOptions(),
-                                               table.temp ? db_.TempTableClause() : "")));
+      NILUS_RETURN_NOT_OK(Ddl(table, fmt::format("CREATE {} ({}){}{}", name, Join(cols, ", "), db_.TableOptions(),
+                                                 table.temp ? db_.TempTableClause() : "")));
       session_.Forget(ref);
       session_.columns[ref] = std::move(names);
       return Status::OK();
@@ -297,7 +365,7 @@ class SqlLoad final : public Load {
       if (!table.temp)
         spdlog::info("adding column {} {} to {}.{}", f.name, db_.ColumnType(f), table.schema, table.name);
       NILUS_RETURN_NOT_OK(
-          db_.Exec(fmt::format("ALTER TABLE {} ADD COLUMN {} {}", ref, QuoteIdent(f.name), db_.ColumnType(f))));
+          Ddl(table, fmt::format("ALTER TABLE {} ADD COLUMN {} {}", ref, QuoteIdent(f.name), db_.ColumnType(f))));
       session_.fields.erase(ref);
       session_.columns[ref].push_back(f.name);
     }
@@ -350,18 +418,19 @@ class SqlLoad final : public Load {
                      table.name, Join(columns, ", "), name);
       }
       NILUS_RETURN_NOT_OK(
-          db_.Exec(fmt::format("CREATE INDEX {} ON {} ({})", QuoteIdent(name), ref, Join(quoted, ", "))));
+          Ddl(table, fmt::format("CREATE INDEX {} ON {} ({})", QuoteIdent(name), ref, Join(quoted, ", "))));
       index = KeyIndex::kIndexed;
     }
     session_.key_index[key] = index;
     return index;
   }
 
-  /// The commit where DDL commits (MySQL): every table's rows wait in its staging table. First
-  /// every DDL statement (indexes; the tables and their columns were made as the rows came),
-  /// while the destination tables hold nothing of this load, so that the statements commit
-  /// nothing of it; then, in one transaction with the bookkeeping, rebuilt and truncated tables
-  /// are emptied, the rows of appended tables and child tables move in, and merged tables merge.
+  /// The commit where DDL commits (MySQL). First every DDL statement (indexes; the tables and
+  /// their columns were made as the rows came): apart from the load's transaction while it
+  /// writes straight into destination tables, else in it, when the destination tables hold
+  /// nothing of the load. Then, in one transaction with the bookkeeping, rebuilt tables lose
+  /// the rows of earlier loads, truncated tables are emptied, staged rows of appended tables and
+  /// child tables move in, and merged tables merge.
   Status MoveStagedRows(const std::vector<LoadRecord>& tables) {
     for (const auto& record : tables) {
       NILUS_RETURN_NOT_OK(IndexChildren(record));
@@ -372,14 +441,20 @@ class SqlLoad final : public Load {
       if (!record.table.rebuild) continue;
       std::vector<std::string> names = {record.table.name};
       names.insert(names.end(), record.child_tables.begin(), record.child_tables.end());
-      for (const auto& name : names) emptied_.push_back({record.table.schema, name});
+      for (const auto& name : names) {
+        SqlTable table{record.table.schema, name};
+        NILUS_ASSIGN_OR_RAISE(auto columns, Columns(table));
+        if (columns.empty()) continue;
+        NILUS_RETURN_NOT_OK(db_.Exec(fmt::format("DELETE FROM {0} WHERE {1} IS NULL OR {1} <> {2}", db_.Ref(table),
+                                                 QuoteIdent(kLoadIdColumn), QuoteLiteral(spec_.load_id))));
+      }
     }
     for (const auto& table : emptied_) {
       NILUS_ASSIGN_OR_RAISE(auto columns, Columns(table));
       if (!columns.empty()) NILUS_RETURN_NOT_OK(db_.Exec(db_.TruncateSql(table)));
     }
     for (auto& [name, t] : targets_) {
-      if (t.merged || t.schema.num_fields() == 0) continue;
+      if (!t.staged || t.merged || t.schema.num_fields() == 0) continue;
       std::vector<std::string> cols;
       for (const auto& f : t.schema.fields()) cols.push_back(QuoteIdent(f.name));
       cols.push_back(QuoteIdent(kLoadIdColumn));
@@ -632,6 +707,7 @@ class SqlLoad final : public Load {
   std::unique_ptr<BulkWriter> bulk_;
   Target* open_ = nullptr;         // the target `bulk_` writes to
   std::vector<SqlTable> emptied_;  // tables truncated by the load, where DDL commits: emptied at commit
+  bool staged_ = false;            // where DDL commits: every table is staged (StageEverything)
   bool committed_ = false;
 };
 

@@ -81,6 +81,12 @@ class SqlDialect {
   // --- statements ---------------------------------------------------------------------------
   /// Runs one or several statements without parameters.
   virtual Status Exec(const std::string& sql) = 0;
+  /// Runs a DDL statement apart from the load's transaction, where DDL would commit it (MySQL:
+  /// on a connection of its own, in autocommit); elsewhere as Exec does.
+  virtual Status ExecApart(const std::string& sql) { return Exec(sql); }
+  /// A statement that drops `table` when it exists (MySQL names a temporary table's drop, which
+  /// alone does not commit).
+  virtual std::string DropSql(const SqlTable& table) const { return "DROP TABLE IF EXISTS " + Ref(table); }
   /// Runs one statement with text parameters written $1, $2 …, and returns its rows.
   virtual Result<SqlRows> Query(const std::string& sql, const std::vector<std::optional<std::string>>& params) = 0;
   /// The column names of `table`, in order; empty when it does not exist.
@@ -113,10 +119,10 @@ class SqlDialect {
     return "ON CONFLICT (" + Join(key, ", ") + ") DO UPDATE SET " + Join(assignments, ", ");
   }
   /// Whether DDL runs inside the load's transaction (PostgreSQL, SQLite). Where each DDL
-  /// statement commits (MySQL, MariaDB), the load stages every table's rows in temporary tables,
-  /// runs its DDL while the destination tables hold nothing of it, and moves the rows in at
-  /// commit, in one transaction with the bookkeeping; a rebuild empties the table there instead
-  /// of swapping a new one in.
+  /// statement commits (MySQL, MariaDB), the load runs its DDL apart (ExecApart) while it
+  /// writes rows straight into the destination tables, and stages every table once a DDL
+  /// statement would touch a table it wrote; a rebuild deletes the rows of earlier loads at
+  /// commit instead of swapping a new table in.
   virtual bool TransactionalDdl() const { return true; }
   /// What groups the rows of table alias `alias` by every one of `columns`, NULLs alike, in
   /// GROUP BY and PARTITION BY: PostgreSQL the row's text (every type has one, not every type an
