@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "nilus/core/identifiers.h"
 #include "nilus/core/options.h"
 #include "nilus/core/record_batch.h"
 #include "nilus/core/status.h"
@@ -52,6 +53,20 @@ struct SourceStream {
   /// nilus's `incremental-key` cursor does not filter its rows.
   bool own_incremental = false;
 };
+
+/// The column of `incremental-key` among `columns` (anything with a `name`): by its name, or by
+/// its normal form as Normalize names it; nullptr when there is none (the runner reports it).
+template <typename ColumnT>
+const ColumnT* IncrementalKeyColumn(const SourceOptions& o, const std::vector<ColumnT>& columns) {
+  if (o.incremental_key.empty()) return nullptr;
+  for (const auto& c : columns) {
+    if (c.name == o.incremental_key) return &c;
+  }
+  for (const auto& c : columns) {
+    if (NormalizeColumnName(c.name) == NormalizeColumnName(o.incremental_key)) return &c;
+  }
+  return nullptr;
+}
 
 /// Where the last committed load of a table left off.
 struct ResumePoint {

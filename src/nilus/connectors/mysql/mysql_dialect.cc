@@ -10,7 +10,6 @@
 #include "nilus/connectors/mysql/my_connection.h"
 #include "nilus/connectors/mysql/mysql_internal.h"
 #include "nilus/connectors/sql/sql_destination.h"
-#include "nilus/core/cancellation.h"
 #include "nilus/core/strings.h"
 #include "nilus/core/values.h"
 
@@ -45,7 +44,6 @@ CREATE TABLE IF NOT EXISTS {0}._nilus_state (
 )sql";
 
 constexpr size_t kFlushBytes = 8 << 20;  // one LOAD DATA (or INSERT) statement
-constexpr std::chrono::milliseconds kLockPoll{200};
 
 /// The function a value for a column of native type `native` (mysql:…) goes through, with {}
 /// for the value; "" for none.
@@ -518,32 +516,17 @@ class MyDialect final : public SqlDialect {
     // READ COMMITTED: each statement sees the tables the connection apart made meanwhile
     // (a REPEATABLE READ snapshot taken before would refuse them: "table definition has changed").
     NILUS_RETURN_NOT_OK(conn_->Exec("SET autocommit = 0; SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"));
-    lock_name_ = LockName(load);
-    auto start = std::chrono::steady_clock::now();
-    for (bool told = false;; told = true) {
-      auto locked = conn_->Query(fmt::format("SELECT GET_LOCK({}, 0)", conn_->Literal(lock_name_)));
-      if (!locked.ok()) {
-        Rollback();
-        return locked.status();
-      }
-      if (!locked->empty() && (*locked)[0][0].value_or("") == "1") return Status::OK();
-      if (std::chrono::steady_clock::now() - start >= load.lock_timeout) {
-        Rollback();
-        return Status::FailedPrecondition(
-            "another load of pipeline {} into {} has been running for more than {} s; run again when it is done, "
-            "or wait longer with --lock-timeout",
-            load.pipeline, load.state_table, load.lock_timeout.count());
-      }
-      if (!told) {
-        spdlog::warn("another load of pipeline {} into {} is running; waiting up to {} s for it to finish",
-                     load.pipeline, load.state_table, load.lock_timeout.count());
-      }
-      if (WaitForStop(conn_->stop(), kLockPoll)) {
-        lock_name_.clear();
-        Rollback();
-        return Status::Cancelled("interrupted while waiting for another load of pipeline {}", load.pipeline);
-      }
+    std::string name = LockName(load);
+    Status st = AwaitPipelineLock(load, conn_->stop(), [&]() -> Result<bool> {
+      NILUS_ASSIGN_OR_RAISE(MyRows locked, conn_->Query(fmt::format("SELECT GET_LOCK({}, 0)", conn_->Literal(name))));
+      return !locked.empty() && locked[0][0].value_or("") == "1";
+    });
+    if (!st.ok()) {
+      Rollback();
+      return st;
     }
+    lock_name_ = name;
+    return Status::OK();
   }
 
   Status Commit() override {

@@ -147,7 +147,7 @@ class MysqlSource final : public Source {
     for (auto& c : rel.columns) {
       if (options.Selects(c.name) && c.name != kLoadIdColumn) selected.push_back(std::move(c));
     }
-    const MyColumn* key = KeyColumn(options, selected);
+    const MyColumn* key = IncrementalKeyColumn(options, selected);
     NILUS_ASSIGN_OR_RAISE(std::vector<std::string> terms, Predicate(*conn, options, resume, key));
     std::string list;
     for (const auto& c : selected) {
@@ -218,19 +218,6 @@ class MysqlSource final : public Source {
     }
     mysql_free_result(res);
     return rel;
-  }
-
-  /// The column of `incremental-key` among `columns` (by its name, or by its normal form as
-  /// Normalize names it), or nullptr.
-  static const MyColumn* KeyColumn(const SourceOptions& o, const std::vector<MyColumn>& columns) {
-    if (o.incremental_key.empty()) return nullptr;
-    for (const auto& c : columns) {
-      if (c.name == o.incremental_key) return &c;
-    }
-    for (const auto& c : columns) {
-      if (NormalizeColumnName(c.name) == NormalizeColumnName(o.incremental_key)) return &c;
-    }
-    return nullptr;
   }
 
   /// The incremental range pushed down as WHERE terms: key >= cursor (inclusive: rows equal to

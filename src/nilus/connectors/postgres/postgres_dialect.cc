@@ -1,7 +1,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
 #include <map>
 #include <set>
 
@@ -9,7 +8,6 @@
 #include "nilus/connectors/postgres/pg_types.h"
 #include "nilus/connectors/postgres/postgres_internal.h"
 #include "nilus/connectors/sql/sql_destination.h"
-#include "nilus/core/cancellation.h"
 #include "nilus/core/strings.h"
 
 namespace nilus {
@@ -59,7 +57,6 @@ ORDER BY i.indexrelid, k.pos
 constexpr char kTryLock[] = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))";
 
 constexpr size_t kCopyFlushBytes = 1 << 20;
-constexpr std::chrono::milliseconds kLockPoll{200};
 
 /// PostgreSQL's bulk path: COPY … FROM STDIN, binary when every column has a binary encoder
 /// for its destination type, text otherwise.
@@ -266,30 +263,12 @@ class PgDialect final : public SqlDialect {
     NILUS_RETURN_NOT_OK(conn_->Exec("BEGIN").status());
     if (load.durable) NILUS_RETURN_NOT_OK(conn_->Exec("SET LOCAL synchronous_commit = on").status());
     std::string key = fmt::format("nilus:{}:{}", load.pipeline, load.state_table);
-    auto start = std::chrono::steady_clock::now();
-    for (bool told = false;; told = true) {
-      auto locked = conn_->Exec(kTryLock, {key});
-      if (!locked.ok()) {
-        Rollback();
-        return locked.status();
-      }
-      if (locked->Get(0, 0) == "t") return Status::OK();
-      if (std::chrono::steady_clock::now() - start >= load.lock_timeout) {
-        Rollback();
-        return Status::FailedPrecondition(
-            "another load of pipeline {} into {} has been running for more than {} s; run again when it is done, "
-            "or wait longer with --lock-timeout",
-            load.pipeline, load.state_table, load.lock_timeout.count());
-      }
-      if (!told) {
-        spdlog::warn("another load of pipeline {} into {} is running; waiting up to {} s for it to finish",
-                     load.pipeline, load.state_table, load.lock_timeout.count());
-      }
-      if (WaitForStop(conn_->stop(), kLockPoll)) {
-        Rollback();
-        return Status::Cancelled("interrupted while waiting for another load of pipeline {}", load.pipeline);
-      }
-    }
+    Status st = AwaitPipelineLock(load, conn_->stop(), [&]() -> Result<bool> {
+      NILUS_ASSIGN_OR_RAISE(PgResult locked, conn_->Exec(kTryLock, {key}));
+      return locked.Get(0, 0) == "t";
+    });
+    if (!st.ok()) Rollback();
+    return st;
   }
 
   Status Commit() override { return conn_->ExecToEnd("COMMIT").status(); }

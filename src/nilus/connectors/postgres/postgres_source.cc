@@ -189,7 +189,7 @@ class PostgresSource final : public Source {
     for (auto& c : columns) {
       if (options.Selects(c.name) && c.name != kLoadIdColumn) selected.push_back(std::move(c));
     }
-    const PgColumn* key = KeyColumn(options, selected);
+    const PgColumn* key = IncrementalKeyColumn(options, selected);
     std::vector<std::string> terms = Predicate(options, resume, key);
     std::string list;
     for (const auto& c : selected) {
@@ -230,19 +230,6 @@ class PostgresSource final : public Source {
   }
 
  private:
-  /// The column of `incremental-key` among `columns` (by its name, or by its normal form as
-  /// Normalize names it), or nullptr.
-  static const PgColumn* KeyColumn(const SourceOptions& o, const std::vector<PgColumn>& columns) {
-    if (o.incremental_key.empty()) return nullptr;
-    for (const auto& c : columns) {
-      if (c.name == o.incremental_key) return &c;
-    }
-    for (const auto& c : columns) {
-      if (NormalizeColumnName(c.name) == NormalizeColumnName(o.incremental_key)) return &c;
-    }
-    return nullptr;
-  }
-
   /// The incremental range pushed down as WHERE terms: key >= cursor (inclusive: rows equal to
   /// it may be new), or [start, end). A key read as text is compared as text, as the runner does.
   static std::vector<std::string> Predicate(const SourceOptions& o, const ResumePoint& resume, const PgColumn* key) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "nilus/core/cancellation.h"
 #include "nilus/core/identifiers.h"
 #include "nilus/core/strings.h"
 #include "nilus/core/values.h"
@@ -712,6 +713,29 @@ class SqlLoad final : public Load {
 };
 
 }  // namespace
+
+Status AwaitPipelineLock(const LoadSpec& load, const std::stop_token& stop,
+                         const std::function<Result<bool>()>& try_lock) {
+  constexpr std::chrono::milliseconds kPoll{200};
+  auto start = std::chrono::steady_clock::now();
+  for (bool told = false;; told = true) {
+    NILUS_ASSIGN_OR_RAISE(bool taken, try_lock());
+    if (taken) return Status::OK();
+    if (std::chrono::steady_clock::now() - start >= load.lock_timeout) {
+      return Status::FailedPrecondition(
+          "another load of pipeline {} into {} has been running for more than {} s; run again when it is done, "
+          "or wait longer with --lock-timeout",
+          load.pipeline, load.state_table, load.lock_timeout.count());
+    }
+    if (!told) {
+      spdlog::warn("another load of pipeline {} into {} is running; waiting up to {} s for it to finish", load.pipeline,
+                   load.state_table, load.lock_timeout.count());
+    }
+    if (WaitForStop(stop, kPoll)) {
+      return Status::Cancelled("interrupted while waiting for another load of pipeline {}", load.pipeline);
+    }
+  }
+}
 
 SqlDestination::SqlDestination(std::unique_ptr<SqlDialect> db, std::stop_token stop)
     : db_(std::move(db)), stop_(std::move(stop)), session_(std::make_unique<SqlSession>()) {}

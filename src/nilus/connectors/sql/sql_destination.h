@@ -31,6 +31,12 @@ struct SqlSession;
 /// the whole load back.
 using CommitStep = std::function<Status(SqlDialect& db)>;
 
+/// Takes a pipeline's lock for `load` with `try_lock` (true: taken), trying every 200 ms: says
+/// once that another load holds it, gives up after `load.lock_timeout` (FailedPrecondition) or
+/// on a stop (Cancelled). For dialects whose lock can be tried without waiting.
+Status AwaitPipelineLock(const LoadSpec& load, const std::stop_token& stop,
+                         const std::function<Result<bool>()>& try_lock);
+
 class SqlDestination final : public Destination {
  public:
   SqlDestination(std::unique_ptr<SqlDialect> db, std::stop_token stop);
