@@ -1,6 +1,7 @@
 # Every MySQL/MariaDB type read from MariaDB, exact per column: into PostgreSQL (the closest
 # exact type, checked with psql against the mariadb client), into SQLite (checked with
-# sqlite3), zero dates as NULL or an error, a query's columns, and sql-reflection-level.
+# sqlite3), into the lakehouse (DuckDB reading the Parquet files), zero dates as NULL or an
+# error, a query's columns, and sql-reflection-level.
 source "$(dirname "$0")/pg_lib.sh"
 source "$(dirname "$0")/my_lib.sh"
 pg_start
@@ -8,6 +9,10 @@ my_start
 mariadb --no-defaults --socket="$MY_SOCKET" -uroot --default-character-set=utf8mb4 \
   <"$ROOT/tests/integration/mysql/every_type.sql"
 sql "CREATE DATABASE dst" >/dev/null
+my_text_types() {  # my_text_types SQL: rows of shop as the mariadb client prints them, unescaped
+  mariadb --no-defaults --socket="$MY_SOCKET" -uroot --default-character-set=utf8mb4 --batch --raw \
+    --skip-column-names shop -e "$1"
+}
 
 # --- into PostgreSQL ------------------------------------------------------------------------------
 expect_ok ingest --source-uri "$MY_URI/shop" --source-table every_type --dest-uri "$PG_URI/dst" \
@@ -61,6 +66,24 @@ expect_output "the text columns in SQLite" \
      --skip-column-names shop -e "SELECT id, c_varchar, c_latin1, c_cp1251, c_sjis, c_ucs2 FROM every_type ORDER BY id" |
      sed 's/NULL//g')" \
   sqlite3 -batch -noheader -separator $'\t' t.db "SELECT id, c_varchar, c_latin1, c_cp1251, c_sjis, c_ucs2 FROM every_type ORDER BY id"
+
+# --- into the lakehouse: DuckDB reads the Parquet files with the types of docs/connectors/lakehouse.md
+DUCKDB=$(bash "$ROOT/tests/tools/duckdb/ensure.sh")
+expect_ok ingest --source-uri "$MY_URI/shop" --source-table every_type --dest-uri "lakehouse://$WORK/lake" \
+  --dest-table copy.every_type
+parquet="read_parquet('$WORK/lake/copy/every_type/data/*.parquet')"
+expect_output "the Parquet types" "id:BIGINT c_bigint_u:DECIMAL(20,0) c_decimal:VARCHAR c_decimal_ps:DECIMAL(12,2) \
+c_float:DOUBLE c_bit1:BOOLEAN c_date:DATE c_datetime6:TIMESTAMP c_timestamp6:TIMESTAMP WITH TIME ZONE c_time:VARCHAR \
+c_varchar:VARCHAR c_blob:BLOB c_json:VARCHAR c_uuid:UUID" \
+  sh -c "node '$DUCKDB' \"SELECT column_name || ':' || column_type FROM (DESCRIBE SELECT id, c_bigint_u, c_decimal, \
+c_decimal_ps, c_float, c_bit1, c_date, c_datetime6, c_timestamp6, c_time, c_varchar, c_blob, c_json, c_uuid FROM $parquet)\" \
+| tr '\n' ' ' | sed 's/ $//'"
+expect_output "the values in Parquet" \
+  "$(my_text_types "SELECT id, c_bigint_u, c_decimal, c_decimal_ps, NULLIF(c_date, '0000-00-00'), c_datetime6,
+     hex(c_varchar), hex(c_blob), c_uuid FROM every_type WHERE id IN (1, 2) ORDER BY id" | tr '\t' '|')" \
+  node "$DUCKDB" "SELECT id, c_bigint_u, c_decimal, c_decimal_ps, coalesce(c_date::text, 'NULL'),
+     strftime(c_datetime6, '%Y-%m-%d %H:%M:%S.%f'), hex(c_varchar), hex(c_blob), c_uuid FROM $parquet
+     WHERE id IN (1, 2) ORDER BY id"
 
 # --- zero dates ------------------------------------------------------------------------------------
 expect_exit 2 ingest --source-uri "$MY_URI/shop?zeroDateTimeBehavior=exception" --source-table every_type \
