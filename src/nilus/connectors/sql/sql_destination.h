@@ -22,7 +22,11 @@ namespace nilus {
 ///   rows cost, not what the table holds;
 /// - child rows are written straight into their tables, indexed by `_nilus_root_id`;
 /// - `_nilus_loads` rows and the pipeline's `_nilus_state` row are written last, and everything
-///   commits together.
+///   commits together;
+/// - where DDL commits (SqlDialect::TransactionalDdl), DDL runs apart from the load's
+///   transaction while rows go straight into the tables; a DDL statement on a table the load
+///   wrote, or a truncation, stages every table from there on (the rows move in at commit), and
+///   a rebuild deletes the rows of earlier loads at commit instead of swapping a table in.
 struct SqlSession;
 
 /// What a destination that keeps its tables' data elsewhere and their catalog in a SQL database
