@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <mutex>
 
 #include "nilus/core/secrets.h"
 #include "nilus/core/strings.h"
@@ -84,6 +85,9 @@ Result<std::unique_ptr<MyConnection>> MyConnection::Connect(const Uri& uri, std:
   const unsigned port = uri.port() ? uri.port() : 3306;
   std::string db = uri.path().size() > 1 ? uri.path().substr(1) : "";
   std::string where = fmt::format("{}:{}{}", host, port, uri.path());
+  // The library's global set-up is not thread-safe: once, before any connection.
+  static std::once_flag library;
+  std::call_once(library, [] { mysql_library_init(0, nullptr, nullptr); });
   MYSQL* conn = mysql_init(nullptr);
   if (!conn) return Status::Internal("out of memory starting a MySQL connection");
   unsigned timeout = 10;
