@@ -161,10 +161,12 @@ Result<std::unique_ptr<MyConnection>> MyConnection::Connect(const Uri& uri, std:
   }
   auto out = std::unique_ptr<MyConnection>(new MyConnection(conn, where, std::move(stop)));
   // UTC for TIMESTAMP values; an SQL mode that refuses what it would truncate; no limit on
-  // GROUP_CONCAT and the like for the destination's statements.
+  // GROUP_CONCAT and the like for the destination's statements; an hour before the server gives
+  // up on a client that does not read (a streamed read waits while the destination is busy).
   NILUS_RETURN_NOT_OK(
       out->Exec("SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ANSI_QUOTES,"
-                "NO_AUTO_VALUE_ON_ZERO', group_concat_max_len = 1073741824"));
+                "NO_AUTO_VALUE_ON_ZERO', group_concat_max_len = 1073741824, net_write_timeout = 3600, "
+                "net_read_timeout = 3600"));
   return out;
 }
 
