@@ -210,8 +210,29 @@ expect_ok "${load_args[@]}"
 expect_output "the events after the kills" "$(my_text shop "SELECT count(*), count(DISTINCT id), sum(id), md5(group_concat(payload ORDER BY id)) FROM events")" \
   my_text crash "SELECT count(*), count(DISTINCT id), sum(id), md5(group_concat(payload ORDER BY id)) FROM events"
 
+# --- SIGTERM mid-load: exit 130, and nothing of the load committed ----------------------------------
+mysql_sql "USE shop; INSERT INTO events SELECT seq, 'w' FROM seq_900001_to_1500000;"
+before=$(snapshot)
+"$NILUS_BIN" "${load_args[@]}" >"$WORK/term.log" 2>&1 &
+pid=$!
+# once rows are going in
+wait_for "the load to write rows" \
+  '[ "$(mysql_sql "SELECT count(*) FROM information_schema.PROCESSLIST WHERE USER = '"'app'"' AND INFO LIKE '"'LOAD DATA%'"'")" -gt 0 ]'
+kill -TERM "$pid"
+set +e
+wait "$pid"
+rc=$?
+set -e
+[ "$rc" -eq 130 ] || { cat "$WORK/term.log" >&2; fail "a load stopped by SIGTERM exited $rc, expected 130"; }
+CHECKS=$((CHECKS + 1))
+grep -q "nothing of the unfinished load was committed" "$WORK/term.log" || fail "the stop did not say what it left"
+wait_for "the stopped load's session to end" \
+  '[ "$(mysql_sql "SELECT count(*) FROM information_schema.PROCESSLIST WHERE USER = '"'app'"'")" = 0 ]'
+[ "$(snapshot)" = "$before" ] || fail "after SIGTERM the destination changed: $(snapshot)"
+CHECKS=$((CHECKS + 1))
+
 # --- two runs of one pipeline at once: the second waits, then loads only what is new ---------------------
-mysql_sql "USE shop; INSERT INTO events SELECT seq, 'z' FROM seq_600001_to_900000;"
+mysql_sql "USE shop; INSERT INTO events SELECT seq, 'z' FROM seq_1500001_to_1700000;"
 "$NILUS_BIN" "${load_args[@]}" >"$WORK/first.log" 2>&1 &
 first=$!
 "$NILUS_BIN" "${load_args[@]}" >"$WORK/second.log" 2>&1 &
