@@ -97,8 +97,9 @@ expect_sql dst "SELECT count(*) = $(mysql_sql "SELECT count(*) FROM shop.acct") 
 "$NILUS_BIN" ingest --source-uri "$MY_URI/shop" --source-table acct --dest-uri "sqlite:///$WORK/stop.db" \
   --dest-table main.acct --page-size 1000 --extract-parallelism 1 >"$WORK/stop.log" 2>&1 &
 npid=$!
-for _ in $(seq 200); do grep -q "pipeline" "$WORK/stop.log" && break; sleep 0.05; done
-sleep 0.3
+# once the read is under way
+wait_for "the read to start" \
+  '[ "$(mysql_sql "SELECT count(*) FROM information_schema.PROCESSLIST WHERE USER = '"'app'"' AND INFO LIKE '"'SELECT%acct%'"'")" -gt 0 ]'
 kill -TERM "$npid"
 set +e
 wait "$npid"
