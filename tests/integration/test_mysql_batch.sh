@@ -33,6 +33,13 @@ expect_ok ingest --source-uri "$MY_URI/shop" --source-table orders --dest-uri "$
 expect_sql dst "SELECT count(*), sum(amount) FROM raw.merged" "1010|$(mysql_sql "SELECT sum(amount) FROM shop.orders")"
 expect_sql dst "SELECT string_agg(a.attname, ',') FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'raw.merged'::regclass AND i.indisprimary" "id"
 
+# --- the example of docs/connectors/mysql.md, as written (its hosts are this test's servers) -------
+awk '/^```yaml/ { on = 1; next } /^```/ { on = 0 } on' "$ROOT/docs/connectors/mysql.md" |
+  sed "s/@db:3306/@127.0.0.1:$MYPORT/; s/@warehouse:5432/@127.0.0.1:$PGPORT/" >"$WORK/doc-example.yaml"
+[ -s "$WORK/doc-example.yaml" ] || fail "docs/connectors/mysql.md has no example"
+MYSQL_PASSWORD=app-secret-pw PG_PASSWORD=app-secret-pw expect_ok run "$WORK/doc-example.yaml"
+expect_sql dst "SELECT count(*), sum(amount) FROM raw.orders" "1010|$(mysql_sql "SELECT sum(amount) FROM shop.orders")"
+
 # --- columns, an interval, sql-limit in key order (ids 5 and 6 moved to the end above) ----------
 cat >"$WORK/window.yaml" <<YAML
 source:
@@ -94,8 +101,9 @@ expect_err_contains "RELOAD"
 expect_sql dst "SELECT count(*) = $(mysql_sql "SELECT count(*) FROM shop.acct") FROM copy.acct_one" "t"
 
 # --- a stop mid-read: exit 130, nothing committed ----------------------------------------------------
-"$NILUS_BIN" ingest --source-uri "$MY_URI/shop" --source-table acct --dest-uri "sqlite:///$WORK/stop.db" \
-  --dest-table main.acct --page-size 1000 --extract-parallelism 1 >"$WORK/stop.log" 2>&1 &
+# (a query that takes a while to stream: SLEEP per row)
+"$NILUS_BIN" ingest --source-uri "$MY_URI/shop" --source-table "query:SELECT id, bal FROM acct WHERE SLEEP(0.0002) = 0" \
+  --dest-uri "sqlite:///$WORK/stop.db" --dest-table main.acct --page-size 1000 >"$WORK/stop.log" 2>&1 &
 npid=$!
 # once the read is under way
 wait_for "the read to start" \

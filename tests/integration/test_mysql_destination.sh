@@ -215,9 +215,9 @@ mysql_sql "USE shop; INSERT INTO events SELECT seq, 'w' FROM seq_900001_to_15000
 before=$(snapshot)
 "$NILUS_BIN" "${load_args[@]}" >"$WORK/term.log" 2>&1 &
 pid=$!
-# once rows are going in
+# once the load's transaction holds rows (it stays open until the commit)
 wait_for "the load to write rows" \
-  '[ "$(mysql_sql "SELECT count(*) FROM information_schema.PROCESSLIST WHERE USER = '"'app'"' AND INFO LIKE '"'LOAD DATA%'"'")" -gt 0 ]'
+  '[ "$(mysql_sql "SELECT count(*) FROM information_schema.INNODB_TRX WHERE trx_rows_modified > 0")" -gt 0 ]'
 kill -TERM "$pid"
 set +e
 wait "$pid"
