@@ -122,7 +122,7 @@ wait_for "the stopped read's session to end" \
 CHECKS=$((CHECKS + 1))
 
 # --- bad input ------------------------------------------------------------------------------------
-expect_exit 1 ingest --source-uri "mysql://app:wrong-pw@127.0.0.1:$MYPORT/shop" --source-table orders \
+expect_exit 2 ingest --source-uri "mysql://app:wrong-pw@127.0.0.1:$MYPORT/shop" --source-table orders \
   --dest-uri "sqlite:///$WORK/bad.db" --dest-table main.orders
 expect_err_contains "cannot log in to mysql at 127.0.0.1:$MYPORT/shop"
 expect_err_lacks "wrong-pw"

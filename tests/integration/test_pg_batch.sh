@@ -84,7 +84,7 @@ expect_sql dst "SELECT amount, at FROM reflect.none WHERE id = '4'" "5.00|2024-0
 # errors: a missing table, a wrong password (never shown), an unreachable server
 expect_exit 1 ingest --source-uri "$src" --source-table public.nope --dest-uri "$dst" --dest-table raw.x
 expect_err_contains "public.nope does not exist"
-expect_exit 1 ingest --source-uri "postgresql://app:wrong-pw-123@127.0.0.1:$PGPORT/src" --source-table public.orders \
+expect_exit 2 ingest --source-uri "postgresql://app:wrong-pw-123@127.0.0.1:$PGPORT/src" --source-table public.orders \
   --dest-uri "$dst" --dest-table raw.x
 expect_err_contains "password authentication failed"
 expect_err_lacks "wrong-pw-123"

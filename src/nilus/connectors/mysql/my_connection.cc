@@ -149,12 +149,12 @@ Result<std::unique_ptr<MyConnection>> MyConnection::Connect(const Uri& uri, std:
     std::string msg = MaskSecrets(mysql_error(conn));
     mysql_close(conn);
     if (err == ER_ACCESS_DENIED_ERROR || err == ER_DBACCESS_DENIED_ERROR) {
-      return Status::FailedPrecondition(
+      return Status::InvalidInput(
           "cannot log in to {} at {}: {}; check the user and password in the address (or the environment variable "
           "it comes from)",
           uri.scheme(), where, msg);
     }
-    if (err == ER_BAD_DB_ERROR) return Status::FailedPrecondition("cannot connect to {}: {}", where, msg);
+    if (err == ER_BAD_DB_ERROR) return Status::InvalidInput("cannot connect to {}: {}; check the address", where, msg);
     return Status::Unavailable(
         "cannot connect to {} at {}: {}; check that the server runs and the host and port are right", uri.scheme(),
         where, msg);

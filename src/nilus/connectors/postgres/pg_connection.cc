@@ -43,13 +43,13 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const Uri& uri, std:
     PQfinish(conn);
     if (msg.find("password authentication failed") != std::string::npos ||
         msg.find("no password supplied") != std::string::npos) {
-      return Status::FailedPrecondition(
+      return Status::InvalidInput(
           "cannot log in to PostgreSQL at {}: {}; check the user and password in the address (or the "
           "environment variable it comes from)",
           where, msg);
     }
     if (msg.find("does not exist") != std::string::npos) {
-      return Status::FailedPrecondition("cannot connect to PostgreSQL at {}: {}", where, msg);
+      return Status::InvalidInput("cannot connect to PostgreSQL at {}: {}; check the address", where, msg);
     }
     return Status::Unavailable(
         "cannot connect to PostgreSQL at {}: {}; check that the server runs and the host and port are right", where,
