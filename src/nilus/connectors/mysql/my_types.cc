@@ -155,7 +155,7 @@ Status AppendMyValue(const MyColumnType& type, const char* data, size_t len, Zer
       return Status::OK();
     }
     case MyDecode::kDecimal: {
-      std::string canonical;
+      thread_local std::string canonical;  // reused: no allocation per value
       if (!ParseDecimal(s, &canonical)) return Bad("a decimal", data, len);
       out.AppendBytes(canonical);
       return Status::OK();

@@ -454,22 +454,13 @@ class MyDialect final : public SqlDialect {
                                                    "STATISTICS WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} ORDER BY "
                                                    "INDEX_NAME, SEQ_IN_INDEX",
                                                    apart->Literal(t.schema), apart->Literal(t.name))));
-    std::map<std::string, std::pair<std::vector<std::string>, bool>> indexes;
+    IndexColumns indexes;
     for (const auto& r : rows) {
       auto& index = indexes[r[0].value_or("")];
       index.first.push_back(r[1].value_or(""));
       index.second = r[2].value_or("1") == "0";
     }
-    KeyIndex best = KeyIndex::kNone;
-    for (const auto& [name, index] : indexes) {
-      const auto& [cols, unique] = index;
-      if (cols.size() < columns.size()) continue;
-      if (!std::is_permutation(cols.begin(), cols.begin() + static_cast<long>(columns.size()), columns.begin()))
-        continue;
-      if (unique && cols.size() == columns.size()) return KeyIndex::kUnique;
-      best = KeyIndex::kIndexed;
-    }
-    return best;
+    return BestIndex(indexes, columns);
   }
 
   // ANALYZE TABLE would commit: InnoDB's statistics are kept up to date by themselves.
@@ -483,11 +474,6 @@ class MyDialect final : public SqlDialect {
     return "ON DUPLICATE KEY UPDATE " + Join(assignments, ", ");
   }
   bool TransactionalDdl() const override { return false; }
-  std::string WholeRow(const std::string& alias, const std::vector<std::string>& columns) const override {
-    std::vector<std::string> qualified;
-    for (const auto& c : columns) qualified.push_back(alias + "." + c);
-    return Join(qualified, ", ");
-  }
   std::string SameWholeRow(const std::string& a, const std::string& b,
                            const std::vector<std::string>& columns) const override {
     std::vector<std::string> same;

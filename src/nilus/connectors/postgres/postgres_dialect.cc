@@ -198,22 +198,13 @@ class PgDialect final : public SqlDialect {
 
   Result<KeyIndex> IndexOn(const SqlTable& t, const std::vector<std::string>& columns) override {
     NILUS_ASSIGN_OR_RAISE(PgResult res, conn_->Exec(kIndexColumns, {Ref(t)}));
-    std::map<std::string, std::pair<std::vector<std::string>, bool>> indexes;
+    IndexColumns indexes;
     for (int r = 0; r < res.rows(); ++r) {
       auto& index = indexes[res.Get(r, 0)];
       index.first.push_back(res.Get(r, 1));
       index.second = res.Get(r, 2) == "t";
     }
-    KeyIndex best = KeyIndex::kNone;
-    for (const auto& [oid, index] : indexes) {
-      const auto& [cols, unique] = index;
-      if (cols.size() < columns.size()) continue;
-      if (!std::is_permutation(cols.begin(), cols.begin() + static_cast<long>(columns.size()), columns.begin()))
-        continue;
-      if (unique && cols.size() == columns.size()) return KeyIndex::kUnique;
-      best = KeyIndex::kIndexed;
-    }
-    return best;
+    return BestIndex(indexes, columns);
   }
 
   /// The merge sorts the staged rows by key: statistics, and memory to sort in (this

@@ -714,6 +714,18 @@ class SqlLoad final : public Load {
 
 }  // namespace
 
+KeyIndex BestIndex(const IndexColumns& indexes, const std::vector<std::string>& columns) {
+  KeyIndex best = KeyIndex::kNone;
+  for (const auto& [name, index] : indexes) {
+    const auto& [cols, unique] = index;
+    if (cols.size() < columns.size()) continue;
+    if (!std::is_permutation(cols.begin(), cols.begin() + static_cast<long>(columns.size()), columns.begin())) continue;
+    if (unique && cols.size() == columns.size()) return KeyIndex::kUnique;
+    best = KeyIndex::kIndexed;
+  }
+  return best;
+}
+
 Status AwaitPipelineLock(const LoadSpec& load, const std::stop_token& stop,
                          const std::function<Result<bool>()>& try_lock) {
   constexpr std::chrono::milliseconds kPoll{200};

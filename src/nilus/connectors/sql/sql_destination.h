@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <stop_token>
 
@@ -40,6 +41,11 @@ using CommitStep = std::function<Status(SqlDialect& db)>;
 /// on a stop (Cancelled). For dialects whose lock can be tried without waiting.
 Status AwaitPipelineLock(const LoadSpec& load, const std::stop_token& stop,
                          const std::function<Result<bool>()>& try_lock);
+
+/// The columns of each index of a table (in index order) and whether it is unique, by index name.
+using IndexColumns = std::map<std::string, std::pair<std::vector<std::string>, bool>>;
+/// The best of `indexes` on `columns` (in any order), as SqlDialect::IndexOn answers.
+KeyIndex BestIndex(const IndexColumns& indexes, const std::vector<std::string>& columns);
 
 class SqlDestination final : public Destination {
  public:

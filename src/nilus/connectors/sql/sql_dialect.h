@@ -126,8 +126,12 @@ class SqlDialect {
   virtual bool TransactionalDdl() const { return true; }
   /// What groups the rows of table alias `alias` by every one of `columns`, NULLs alike, in
   /// GROUP BY and PARTITION BY: PostgreSQL the row's text (every type has one, not every type an
-  /// equality), SQLite the columns themselves.
-  virtual std::string WholeRow(const std::string& alias, const std::vector<std::string>& columns) const = 0;
+  /// equality), by default the columns themselves.
+  virtual std::string WholeRow(const std::string& alias, const std::vector<std::string>& columns) const {
+    std::vector<std::string> qualified;
+    for (const auto& c : columns) qualified.push_back(alias + "." + c);
+    return Join(qualified, ", ");
+  }
   /// A join condition true when rows `a` and `b` hold the same values in `columns`, NULLs alike.
   virtual std::string SameWholeRow(const std::string& a, const std::string& b,
                                    const std::vector<std::string>& columns) const = 0;

@@ -223,11 +223,6 @@ class SqliteDialect final : public SqlDialect {
   Status PrepareMerge(const SqlTable&, bool) override { return Status::OK(); }
   std::string TempTableClause() const override { return ""; }
   bool UpsertsInPlace() const override { return true; }
-  std::string WholeRow(const std::string& alias, const std::vector<std::string>& columns) const override {
-    std::vector<std::string> qualified;
-    for (const auto& c : columns) qualified.push_back(alias + "." + c);
-    return Join(qualified, ", ");
-  }
   std::string SameWholeRow(const std::string& a, const std::string& b,
                            const std::vector<std::string>& columns) const override {
     return fmt::format("({}) IS ({})", WholeRow(a, columns), WholeRow(b, columns));
