@@ -15,17 +15,7 @@ my_start() {
   local attempt
   for attempt in 1 2 3 4 5; do
     MYPORT=$(free_port)
-    mariadbd --no-defaults --datadir="$MYDATA_DIR" --socket="$MY_SOCKET" --port="$MYPORT" \
-      --bind-address=127.0.0.1 --user="$(id -un)" --skip-name-resolve --log-bin="$MYDATA_DIR/binlog" \
-      --server-id=1 --binlog-format=ROW --innodb-flush-log-at-trx-commit=2 --innodb-buffer-pool-size=256M \
-      --pid-file="$WORK/my.pid" --log-error="$WORK/my.log" ${MY_EXTRA_ARGS:-} >>"$WORK/my.out" 2>&1 &
-    MY_PID=$!
-    for _ in $(seq 600); do
-      mariadb-admin --no-defaults --socket="$MY_SOCKET" -uroot ping >/dev/null 2>&1 && break
-      kill -0 "$MY_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    mariadb-admin --no-defaults --socket="$MY_SOCKET" -uroot ping >/dev/null 2>&1 && break
+    my_launch && break
     grep -q "Address already in use\|Can't start server: Bind" "$WORK/my.log" && [ "$attempt" -lt 5 ] ||
       { cat "$WORK/my.log" >&2; fail "MariaDB did not start"; }
   done
@@ -34,6 +24,56 @@ my_start() {
   mysql_sql "CREATE USER app@'%' IDENTIFIED BY 'app-secret-pw'; GRANT ALL ON *.* TO app@'%' WITH GRANT OPTION;"
   MY_URI="mysql://app:app-secret-pw@127.0.0.1:$MYPORT"
 }
+# Starts mariadbd on $MYPORT (the row-based binary log with the column names change data capture
+# reads); fails when it does not answer.
+my_launch() {
+  mariadbd --no-defaults --datadir="$MYDATA_DIR" --socket="$MY_SOCKET" --port="$MYPORT" \
+    --bind-address=127.0.0.1 --user="$(id -un)" --skip-name-resolve --log-bin="$MYDATA_DIR/binlog" \
+    --server-id=1 --binlog-format=ROW --binlog-row-metadata=FULL --innodb-flush-log-at-trx-commit=2 \
+    --innodb-buffer-pool-size=256M --pid-file="$WORK/my.pid" --log-error="$WORK/my.log" ${MY_EXTRA_ARGS:-} \
+    >>"$WORK/my.out" 2>&1 &
+  MY_PID=$!
+  for _ in $(seq 600); do
+    mariadb-admin --no-defaults --socket="$MY_SOCKET" -uroot ping >/dev/null 2>&1 && return 0
+    kill -0 "$MY_PID" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+# Stops the server cleanly and starts it again on the same port and data.
+my_restart() {
+  kill -TERM "$MY_PID"
+  wait "$MY_PID" 2>/dev/null || true
+  my_launch || { cat "$WORK/my.log" >&2; fail "MariaDB did not start again"; }
+}
+
+# my_cdc_manifest NAME SINK STRATEGY SCHEMA [OPTION…]: a change-data-capture service of the
+# database shop into SINK, in $WORK/NAME.yaml; each OPTION is a "key: value" source option.
+my_cdc_manifest() {
+  local name=$1 sink=$2 strategy=$3 schema=$4 option
+  shift 4
+  {
+    cat <<YAML
+name: $name
+type: service
+service:
+  stackSpec:
+    source:
+      address: $MY_URI/shop
+      options:
+        engine: debezium
+YAML
+    for option in "$@"; do echo "        $option"; done
+    cat <<YAML
+    sink:
+      address: $sink
+      options:
+        dest-table: $schema
+        incremental-strategy: $strategy
+YAML
+  } >"$WORK/$name.yaml"
+}
+
 # What a test that also started PostgreSQL stops besides MariaDB.
 my_cleanup_extra() {
   if [ -n "${PGDATA_DIR:-}" ] && [ -d "${PGDATA_DIR:-}" ]; then

@@ -59,6 +59,8 @@ constexpr OptionSpec kSourceOptions[] = {
     {"column.include.list", Kind::kRegexList, "", Scope::kConnector},
     {"column.exclude.list", Kind::kRegexList, "", Scope::kConnector},
     {"database.include.list", Kind::kRegexList, "", Scope::kConnector},
+    {"database.exclude.list", Kind::kRegexList, "", Scope::kConnector},
+    {"database.server.id", Kind::kInt, "1", Scope::kConnector},
     {"collection.include.list", Kind::kRegexList, "", Scope::kConnector},
     {"snapshot.mode", Kind::kEnum, "initial|always|no_data|initial_only|when_needed", Scope::kConnector},
     {"heartbeat.interval.ms", Kind::kInt, "0", Scope::kConnector},

@@ -292,6 +292,14 @@ int64_t NowMillis() {
       .count();
 }
 
+/// A source position for the log: PostgreSQL's LSN, or MySQL's binary log file and offset.
+std::string Where(const json& position) {
+  if (position.contains("file")) {
+    return fmt::format("{}:{}", position.value("file", ""), position.value("pos", int64_t{0}));
+  }
+  return position.value("lsn", "-");
+}
+
 /// Logs changes/s, the last committed position and how far behind the source it is (in time
 /// since the last change's source commit, and in bytes of the source's log), every 10 seconds.
 class CdcProgress {
@@ -306,7 +314,7 @@ class CdcProgress {
                           : "idle";
     if (bytes_behind >= 0) lag += fmt::format(", {} bytes of its log to read", bytes_behind);
     spdlog::info("change capture: {} changes ({:.0f}/s), committed position {}, {}", rows_, rows_ / secs,
-                 position.value("lsn", "-"), lag);
+                 Where(position), lag);
     rows_ = 0;
     last_ = now;
   }

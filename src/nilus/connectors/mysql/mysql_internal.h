@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,25 @@ struct MyConsistentSnapshot {
 
   static Result<std::unique_ptr<MyConsistentSnapshot>> Open(const Uri& uri, std::stop_token stop, int n);
 };
+
+/// The columns of `table` and how they read: the protocol's description of a read of no rows,
+/// with the catalog's COLUMN_TYPE.
+Result<std::vector<MyColumn>> MyTableColumns(MyConnection& conn, const MyTableName& table);
+/// The columns of `SELECT * FROM from`; `column_types` gives the COLUMN_TYPE of those it names.
+Result<std::vector<MyColumn>> MyQueryColumns(MyConnection& conn, const std::string& from,
+                                             const std::map<std::string, std::string>& column_types);
+
+/// zeroDateTimeBehavior of the address: what a zero date becomes.
+Result<ZeroDates> ZeroDatesOf(const Uri& uri);
+
+/// Streams the rows of a query that `conn` runs (`res`, from MyConnection::Stream) in batches.
+std::unique_ptr<BatchReader> NewMysqlReader(std::shared_ptr<MyConnection> conn, MYSQL_RES* res,
+                                            const std::vector<MyColumn>& columns, std::string what, int64_t page_size,
+                                            ZeroDates zero_dates);
+
+/// Change data capture from the binary log (mysql_cdc.cc), and the check of its options.
+Result<std::unique_ptr<ChangeSource>> OpenMysqlChangeSource(const Uri& uri, std::stop_token stop);
+Status CheckMysqlChangeOptions(const SourceOptions& options);
 
 Result<std::unique_ptr<Source>> OpenMysqlSource(const Uri& uri, std::stop_token stop);
 /// The SQL destination over the MySQL/MariaDB server of `uri` (InnoDB tables).

@@ -102,6 +102,8 @@ void ApplyReflectionLevel(std::vector<MyColumn>& columns, const std::string& lev
   }
 }
 
+}  // namespace
+
 Result<ZeroDates> ZeroDatesOf(const Uri& uri) {
   for (const auto& [key, value] : uri.query()) {
     if (key != "zeroDateTimeBehavior") continue;
@@ -115,6 +117,40 @@ Result<ZeroDates> ZeroDatesOf(const Uri& uri) {
   }
   return ZeroDates::kNull;
 }
+
+Result<std::vector<MyColumn>> MyTableColumns(MyConnection& conn, const MyTableName& table) {
+  std::map<std::string, std::string> column_types;
+  NILUS_ASSIGN_OR_RAISE(MyRows rows,
+                        conn.Query(fmt::format("SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE "
+                                               "TABLE_SCHEMA = {} AND TABLE_NAME = {}",
+                                               conn.Literal(table.schema), conn.Literal(table.name))));
+  for (const auto& r : rows) column_types[r[0].value_or("")] = r[1].value_or("");
+  return MyQueryColumns(conn, table.Ref(), column_types);
+}
+
+Result<std::vector<MyColumn>> MyQueryColumns(MyConnection& conn, const std::string& from,
+                                             const std::map<std::string, std::string>& column_types) {
+  // The columns' types as the protocol describes them, from a read of no rows.
+  NILUS_ASSIGN_OR_RAISE(MYSQL_RES * res, conn.Stream("SELECT * FROM " + from + " LIMIT 0"));
+  std::vector<MyColumn> out;
+  MYSQL_FIELD* fields = mysql_fetch_fields(res);
+  for (unsigned i = 0; i < mysql_num_fields(res); ++i) {
+    auto it = column_types.find(fields[i].name);
+    out.push_back({fields[i].name, ClassifyMyField(FieldInfo(fields[i]), it == column_types.end() ? "" : it->second)});
+  }
+  while (mysql_fetch_row(res)) {
+  }
+  mysql_free_result(res);
+  return out;
+}
+
+std::unique_ptr<BatchReader> NewMysqlReader(std::shared_ptr<MyConnection> conn, MYSQL_RES* res,
+                                            const std::vector<MyColumn>& columns, std::string what, int64_t page_size,
+                                            ZeroDates zero_dates) {
+  return std::make_unique<MysqlReader>(std::move(conn), res, columns, std::move(what), page_size, zero_dates);
+}
+
+namespace {
 
 class MysqlSource final : public Source {
  public:
@@ -189,34 +225,19 @@ class MysqlSource final : public Source {
 
   Result<Relation> Describe(MyConnection& conn, const SourceOptions& options) {
     Relation rel;
-    std::map<std::string, std::string> column_types;
     if (StartsWith(options.table, "query:")) {
       std::string query(Trim(options.table.substr(6)));
       while (!query.empty() && query.back() == ';') query.pop_back();
       rel.from = "(" + query + ") AS q";
       rel.what = "the source query";
+      NILUS_ASSIGN_OR_RAISE(rel.columns, MyQueryColumns(conn, rel.from, {}));
     } else {
       NILUS_ASSIGN_OR_RAISE(MyTableName table, ResolveTable(conn, options.table));
       rel.from = table.Ref();
       rel.what = "table " + options.table;
-      NILUS_ASSIGN_OR_RAISE(
-          MyRows rows, conn.Query(fmt::format("SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE "
-                                              "TABLE_SCHEMA = {} AND TABLE_NAME = {}",
-                                              conn.Literal(table.schema), conn.Literal(table.name))));
-      for (const auto& r : rows) column_types[r[0].value_or("")] = r[1].value_or("");
+      NILUS_ASSIGN_OR_RAISE(rel.columns, MyTableColumns(conn, table));
       rel.table = std::move(table);
     }
-    // The columns' types as the protocol describes them, from a read of no rows.
-    NILUS_ASSIGN_OR_RAISE(MYSQL_RES * res, conn.Stream("SELECT * FROM " + rel.from + " LIMIT 0"));
-    MYSQL_FIELD* fields = mysql_fetch_fields(res);
-    for (unsigned i = 0; i < mysql_num_fields(res); ++i) {
-      auto it = column_types.find(fields[i].name);
-      rel.columns.push_back(
-          {fields[i].name, ClassifyMyField(FieldInfo(fields[i]), it == column_types.end() ? "" : it->second)});
-    }
-    while (mysql_fetch_row(res)) {
-    }
-    mysql_free_result(res);
     return rel;
   }
 

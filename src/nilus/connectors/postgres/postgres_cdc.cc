@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "nilus/connectors/change_records.h"
 #include "nilus/connectors/postgres/pg_replication.h"
 #include "nilus/connectors/postgres/postgres_internal.h"
 #include "nilus/core/bounded_queue.h"
@@ -31,27 +32,6 @@ constexpr auto kChunkAge = std::chrono::milliseconds(100);
 /// wal_sender_timeout, 60 s by default, without one).
 constexpr auto kStatusInterval = std::chrono::seconds(10);
 
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-/// A list option of regular expressions, each matching a whole name.
-std::vector<std::unique_ptr<RE2>> Patterns(const SourceOptions& o, const std::string& name) {
-  std::vector<std::unique_ptr<RE2>> out;
-  auto it = o.cdc.find(name);
-  if (it == o.cdc.end()) return out;
-  for (const auto& p : SplitList(it->second)) out.push_back(std::make_unique<RE2>(p, RE2::Quiet));
-  return out;
-}
-
-bool AnyMatch(const std::vector<std::unique_ptr<RE2>>& patterns, const std::string& name) {
-  for (const auto& p : patterns) {
-    if (RE2::FullMatch(name, *p)) return true;
-  }
-  return false;
-}
-
 /// The change-capture options of one pipeline, with Debezium's defaults.
 struct Config {
   std::string slot = "debezium";
@@ -62,8 +42,7 @@ struct Config {
   int64_t heartbeat_ms = 10000;
   int64_t page_size = 50000;
   int parallelism = 1;  ///< connections reading one table of the snapshot (extract-parallelism)
-  std::vector<std::unique_ptr<RE2>> table_include, table_exclude, schema_include, schema_exclude, column_include,
-      column_exclude;
+  NamePatterns table_include, table_exclude, schema_include, schema_exclude, column_include, column_exclude;
 
   static Config From(const SourceOptions& o) {
     Config c;
@@ -82,27 +61,22 @@ struct Config {
     if (!v.empty()) c.heartbeat_ms = std::stoll(v);
     c.page_size = o.page_size;
     c.parallelism = o.extract_parallelism > 0 ? o.extract_parallelism : DefaultExtractParallelism();
-    c.table_include = Patterns(o, "table.include.list");
-    c.table_exclude = Patterns(o, "table.exclude.list");
-    c.schema_include = Patterns(o, "schema.include.list");
-    c.schema_exclude = Patterns(o, "schema.exclude.list");
-    c.column_include = Patterns(o, "column.include.list");
-    c.column_exclude = Patterns(o, "column.exclude.list");
+    c.table_include = NamePatterns(o, "table.include.list");
+    c.table_exclude = NamePatterns(o, "table.exclude.list");
+    c.schema_include = NamePatterns(o, "schema.include.list");
+    c.schema_exclude = NamePatterns(o, "schema.exclude.list");
+    c.column_include = NamePatterns(o, "column.include.list");
+    c.column_exclude = NamePatterns(o, "column.exclude.list");
     return c;
   }
 
   bool IncludesTable(const std::string& schema, const std::string& table) const {
-    if (!schema_include.empty() && !AnyMatch(schema_include, schema)) return false;
-    if (AnyMatch(schema_exclude, schema)) return false;
-    std::string name = schema + "." + table;
-    if (!table_include.empty() && !AnyMatch(table_include, name)) return false;
-    return !AnyMatch(table_exclude, name);
+    return Included(schema_include, schema_exclude, schema) &&
+           Included(table_include, table_exclude, schema + "." + table);
   }
 
   bool IncludesColumn(const std::string& schema, const std::string& table, const std::string& column) const {
-    std::string name = schema + "." + table + "." + column;
-    if (!column_include.empty() && !AnyMatch(column_include, name)) return false;
-    return !AnyMatch(column_exclude, name);
+    return Included(column_include, column_exclude, schema + "." + table + "." + column);
   }
 
   /// How a column of this type travels, or nullopt when it is left out (a type nilus does not
@@ -117,59 +91,6 @@ struct Config {
     return t;
   }
 };
-
-/// The change-record columns, in the order every change batch ends with.
-std::vector<Field> ChangeFields() {
-  auto text = LogicalType::Text();
-  auto bigint = LogicalType::Bigint();
-  return {{kCdcOp, text},
-          {kCdcLsn, bigint},
-          {kCdcCommitLsn, bigint},
-          {kCdcSeq, bigint},
-          {kCdcTxId, bigint},
-          {kCdcSourceTs, bigint},
-          {kCdcTs, bigint},
-          {kCdcSnapshot, text},
-          {kCdcDb, text},
-          {kCdcSchema, text},
-          {kCdcTable, text},
-          {kCdcBefore, LogicalType::Json()},
-          {kCdcUnchanged, LogicalType::Json()}};
-}
-constexpr size_t kChangeFieldCount = 13;
-
-/// The values of one row's change-record columns.
-struct ChangeRecord {
-  std::string_view op;
-  Lsn lsn = 0, commit_lsn = 0;
-  int64_t seq = 0, tx_id = 0, source_ts_ms = 0, ts_ms = 0;
-  std::string_view snapshot = "false";
-  std::string_view db, schema, table;
-  std::optional<std::string> before, unchanged;
-};
-
-/// Appends `r` to the change-record columns, which start at `first`.
-void AppendRecord(BatchBuilder& b, size_t first, const ChangeRecord& r) {
-  size_t i = first;
-  b.column(i++).AppendBytes(r.op);
-  b.column(i++).AppendInt64(static_cast<int64_t>(r.lsn));
-  b.column(i++).AppendInt64(static_cast<int64_t>(r.commit_lsn));
-  b.column(i++).AppendInt64(r.seq);
-  b.column(i++).AppendInt64(r.tx_id);
-  b.column(i++).AppendInt64(r.source_ts_ms);
-  b.column(i++).AppendInt64(r.ts_ms);
-  b.column(i++).AppendBytes(r.snapshot);
-  b.column(i++).AppendBytes(r.db);
-  b.column(i++).AppendBytes(r.schema);
-  b.column(i++).AppendBytes(r.table);
-  for (const auto* json : {&r.before, &r.unchanged}) {
-    if (*json) {
-      b.column(i++).AppendBytes(**json);
-    } else {
-      b.column(i++).AppendNull();
-    }
-  }
-}
 
 /// Appends a decoded text value, converting a decimal as decimal.handling.mode says.
 Status AppendValue(const PgColumnType& type, std::string_view text, Column& out) {
@@ -369,7 +290,7 @@ class PgChangeStream final : public ChangeStream {
         tables_done_.push_back(snapshot_table_.schema + "." + snapshot_table_.name);
         chunk.at_boundary = true;
       } else {
-        chunk.changes.push_back(SnapshotChanges(*batch));
+        chunk.changes.push_back(SnapshotBatch(*batch));
       }
       chunk.position = SnapshotPosition();
       return std::optional<ChangeChunk>(std::move(chunk));
@@ -451,43 +372,33 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
   }
 
   /// A snapshot batch with its change-record columns (op "r").
-  TableChanges SnapshotChanges(const RecordBatch& data) {
-    Schema schema = data.schema();
-    for (auto& f : ChangeFields()) schema.AddField(std::move(f));
-    BatchBuilder meta{Schema(ChangeFields())};
-    ChangeRecord r{"r",
-                   snapshot_lsn_,
-                   snapshot_lsn_,
-                   0,
-                   0,
-                   NowMillis(),
-                   NowMillis(),
-                   "true",
-                   db_,
-                   snapshot_table_.schema,
-                   snapshot_table_.name,
-                   std::nullopt,
-                   std::nullopt};
+  TableChanges SnapshotBatch(const RecordBatch& data) {
+    snapshot_rows_ += data.num_rows();
+    const int64_t lsn = static_cast<int64_t>(snapshot_lsn_), now = NowMillis();
     // Sequence 0: a transaction that commits exactly at the snapshot's position is not in the
     // snapshot but streamed, so at one commit position the snapshot's rows come first.
-    for (int64_t i = 0; i < data.num_rows(); ++i) AppendRecord(meta, 0, r);
-    snapshot_rows_ += data.num_rows();
-    auto meta_batch = meta.Finish();
-    std::vector<RecordBatch::ColumnPtr> columns;
-    for (size_t i = 0; i < data.num_columns(); ++i) columns.push_back(data.column_ptr(i));
-    for (size_t i = 0; i < meta_batch->num_columns(); ++i) columns.push_back(meta_batch->column_ptr(i));
-    TableChanges out{snapshot_table_.schema, snapshot_table_.name, snapshot_table_.key, nullptr, false};
-    out.batch = std::make_shared<RecordBatch>(std::move(schema), std::move(columns), data.num_rows());
-    return out;
+    ChangeRecord r{
+        "r",          lsn,         lsn, 0, 0, now, now, "true", db_, snapshot_table_.schema, snapshot_table_.name,
+        std::nullopt, std::nullopt};
+    return SnapshotChanges(data, r, snapshot_table_.key);
   }
 
   /// A truncate of `t`: one row with op "t".
   TableChanges TruncateOf(const Table& t, Lsn lsn = 0, int64_t commit_ts = 0) {
-    BatchBuilder b{Schema(ChangeFields())};
-    ChangeRecord r{"t",      lsn,    current_commit_lsn_, ++seq_,      current_xid_, commit_ts, read_ts_, "false", db_,
-                   t.schema, t.name, std::nullopt,        std::nullopt};
-    AppendRecord(b, 0, r);
-    return TableChanges{t.schema, t.name, t.key, b.Finish(), true};
+    ChangeRecord r{"t",
+                   static_cast<int64_t>(lsn),
+                   static_cast<int64_t>(current_commit_lsn_),
+                   ++seq_,
+                   current_xid_,
+                   commit_ts,
+                   read_ts_,
+                   "false",
+                   db_,
+                   t.schema,
+                   t.name,
+                   std::nullopt,
+                   std::nullopt};
+    return TruncateChanges(r, t.key);
   }
 
   // --- streaming -----------------------------------------------------------------------------
@@ -697,9 +608,19 @@ WHERE t.oid = $1::oid)sql",
     }
     Table& t = it->second;
     if (current_commit_lsn_ < t.skip_before) return Status::OK();
-    ChangeRecord r{
-        "c",      lsn,    current_commit_lsn_, 0,           current_xid_, current_commit_ts_, read_ts_, "false", db_,
-        t.schema, t.name, std::nullopt,        std::nullopt};
+    ChangeRecord r{"c",
+                   static_cast<int64_t>(lsn),
+                   static_cast<int64_t>(current_commit_lsn_),
+                   0,
+                   current_xid_,
+                   current_commit_ts_,
+                   read_ts_,
+                   "false",
+                   db_,
+                   t.schema,
+                   t.name,
+                   std::nullopt,
+                   std::nullopt};
     const bool full = c.old_kind == 'O';
     if (mirror_ && t.key.empty() && c.kind != 'I' && !full) {
       return Status::FailedPrecondition(
@@ -1006,61 +927,24 @@ ORDER BY 1, 2)sql"));
 }  // namespace
 
 Status CheckPostgresChangeOptions(const SourceOptions& o) {
+  NILUS_RETURN_NOT_OK(CheckChangeOptions(o, {"table", "schema", "column"}));
   auto get = [&](const std::string& name) {
     auto it = o.cdc.find(name);
     return it == o.cdc.end() ? std::string() : it->second;
   };
-  // Where the manifest gives `name` ("file:line:column: "), for the message.
-  auto at = [&](const std::string& name) {
-    for (const auto& [given, where] : o.given) {
-      if (given == name) return where + ": ";
-    }
-    return std::string();
-  };
-  for (const char* kind : {"table", "schema", "column"}) {
-    std::string include = fmt::format("{}.include.list", kind), exclude = fmt::format("{}.exclude.list", kind);
-    if (!get(include).empty() && !get(exclude).empty()) {
-      return Status::InvalidInput("{}{} and {} exclude each other; give one of them", at(exclude), include, exclude);
-    }
-  }
   for (const char* name : {"slot.name", "publication.name"}) {
     std::string v = get(name);
     if (!v.empty() && !RE2::FullMatch(v, "[a-z0-9_]{1,63}")) {
       return Status::InvalidInput(
-          "{}{} '{}' must be 1 to 63 lower-case letters, digits and underscores (as PostgreSQL names slots)", at(name),
-          name, v);
+          "{}{} '{}' must be 1 to 63 lower-case letters, digits and underscores (as PostgreSQL names slots)",
+          OptionAt(o, name), name, v);
     }
   }
   if (get("snapshot.mode") == "always") {
     return Status::InvalidInput(
         "{}snapshot.mode 'always' is not supported by the PostgreSQL change source: a snapshot at every start would "
         "load rows twice into a change log; use initial, when_needed, no_data or initial_only",
-        at("snapshot.mode"));
-  }
-  if (!get("time.precision.mode").empty() && get("time.precision.mode") != "adaptive" &&
-      get("time.precision.mode") != "adaptive_time_microseconds") {
-    return Status::InvalidInput(
-        "{}time.precision.mode '{}' is not supported: nilus keeps times and timestamps in microseconds "
-        "(adaptive_time_microseconds), as their columns' types say",
-        at("time.precision.mode"), get("time.precision.mode"));
-  }
-  for (const char* name : {"topic.heartbeat.prefix", "database.include.list", "collection.include.list"}) {
-    if (get(name).empty()) continue;
-    return Status::InvalidInput(
-        "{}{} does not apply to the PostgreSQL change source: heartbeats advance the position committed with the "
-        "data (heartbeat.interval.ms), and a source address names one database",
-        at(name), name);
-  }
-  if (get("include.schema.changes") == "true") {
-    return Status::InvalidInput(
-        "{}include.schema.changes: true is not supported: schema changes are applied to the destination tables "
-        "(new columns appear), not written as events",
-        at("include.schema.changes"));
-  }
-  if (!o.table.empty() || !o.incremental_key.empty() || o.sql_limit > 0 || o.yield_limit > 0) {
-    return Status::InvalidInput(
-        "a change-data-capture source reads the tables that table.include.list names, from their snapshot and log; "
-        "source-table, incremental-key, sql-limit and yield-limit do not apply to it");
+        OptionAt(o, "snapshot.mode"));
   }
   return Status::OK();
 }
