@@ -34,7 +34,7 @@ expect_sql dst "SELECT count(*), sum(amount) FROM raw.merged" "1010|$(mysql_sql 
 expect_sql dst "SELECT string_agg(a.attname, ',') FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'raw.merged'::regclass AND i.indisprimary" "id"
 
 # --- the example of docs/connectors/mysql.md, as written (its hosts are this test's servers) -------
-awk '/^```yaml/ { on = 1; next } /^```/ { on = 0 } on' "$ROOT/docs/connectors/mysql.md" |
+awk '/^```yaml/ && !done { on = 1; next } /^```/ && on { on = 0; done = 1 } on' "$ROOT/docs/connectors/mysql.md" |
   sed "s/@db:3306/@127.0.0.1:$MYPORT/; s/@warehouse:5432/@127.0.0.1:$PGPORT/" >"$WORK/doc-example.yaml"
 [ -s "$WORK/doc-example.yaml" ] || fail "docs/connectors/mysql.md has no example"
 MYSQL_PASSWORD=app-secret-pw PG_PASSWORD=app-secret-pw expect_ok run "$WORK/doc-example.yaml"

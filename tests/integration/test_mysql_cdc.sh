@@ -108,6 +108,25 @@ expect_sql replica "SELECT count(*) FROM (SELECT _cdc_commit_lsn, _cdc_seq FROM 
 expect_sql replica "SELECT count(*) FROM changelog.my_shop_orders WHERE amount = 99" 1
 expect_sql replica "SELECT state::json->'source'->>'file' LIKE 'binlog.%' FROM mirror._nilus_state" t
 
+# --- the example of docs/connectors/mysql.md, as written, with the privileges it lists -----------
+mysql_sql "" "CREATE USER cdc@'%' IDENTIFIED BY 'cdc-secret-pw';
+  GRANT REPLICATION SLAVE, BINLOG MONITOR, SELECT ON *.* TO cdc@'%';
+  CREATE TABLE shop.customers (id int PRIMARY KEY, name varchar(20)); INSERT INTO shop.customers VALUES (1, 'ann')"
+sql "CREATE DATABASE dst" >/dev/null
+awk '/^```yaml/ { n++ } /^```yaml/ && n == 2 { on = 1; next } /^```/ && on { on = 0 } on' \
+  "$ROOT/docs/connectors/mysql.md" | sed "s/@db:3306/@127.0.0.1:$MYPORT/; s/@warehouse:5432/@127.0.0.1:$PGPORT/" \
+  >"$WORK/doc-cdc.yaml"
+grep -q "type: service" "$WORK/doc-cdc.yaml" || fail "docs/connectors/mysql.md has no change-data-capture example"
+MYSQL_PASSWORD=cdc-secret-pw PG_PASSWORD=app-secret-pw "$NILUS_BIN" run "$WORK/doc-cdc.yaml" >"$WORK/doc-cdc.log" 2>&1 &
+DOC_PID=$!
+mysql_sql shop "INSERT INTO customers VALUES (2, 'bob')"
+wait_for "the documented pipeline to mirror both tables" \
+  '[ "$(sql dst "SELECT string_agg(name, '"','"' ORDER BY id) FROM retail.cdc_shop_customers")" = "ann,bob" ] &&
+   [ "$(sql dst "SELECT count(*) FROM retail.cdc_shop_orders")" = "$(mysql_sql shop "SELECT count(*) FROM orders")" ]'
+kill -TERM "$DOC_PID"
+wait "$DOC_PID" || fail "the documented pipeline exited $? after SIGTERM"
+CHECKS=$((CHECKS + 1))
+
 # --- what cannot work says why --------------------------------------------------------------------
 my_cdc_manifest bad "$PG_URI/replica" merge bad "slot.name: x"
 expect_exit 2 run "$WORK/bad.yaml"

@@ -239,7 +239,8 @@ class MyChangeStream final : public ChangeStream {
     for (const auto& t : position.value("tables_done", Position::array())) {
       if (t.is_string()) tables_done_.push_back(t.get<std::string>());
     }
-    for (const auto& [table, at] : position.value("skip", Position::object()).items()) {
+    const Position skip = position.value("skip", Position::object());  // items() keeps a reference
+    for (const auto& [table, at] : skip.items()) {
       if (at.is_number_integer()) skip_[table] = at.get<int64_t>();
     }
     if (plan_ == Start::kResumeSnapshot) {
