@@ -124,7 +124,7 @@ expect_err_contains "csvnest.yaml:3:55: source option 'max-table-nesting' is not
 # a change-capture option on a file source is refused, naming the sources that honour it
 printf 'source:\n  address: %s\n  options: {column.exclude.list: "public.t.ssn"}\nsink:\n  address: %s\n  options: {dest-table: a.b, incremental-strategy: append}\n' "$src" "$dst" | manifest cdcopt
 expect_exit 2 validate cdcopt.yaml
-expect_err_contains "source option 'column.exclude.list' is not honoured by the file:// source; it applies to: postgres, postgresql"
+expect_err_contains "source option 'column.exclude.list' is not honoured by the file:// source; it applies to: mariadb, mysql, postgres, postgresql"
 # options only later connectors implement warn once
 printf 'source:\n  address: %s\nsink:\n  address: %s\n  options: {dest-table: a.b, incremental-strategy: append, staging_bucket: s3://b}\n' "$src" "$dst" | manifest later
 expect_ok validate later.yaml

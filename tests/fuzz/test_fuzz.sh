@@ -1,6 +1,7 @@
 # The parsers under libFuzzer, with AddressSanitizer and UndefinedBehaviorSanitizer: clang builds
 # every *_fuzz.cc target from the few modules it tests (the CSV reader; the Parquet reader; JSON documents through the
-# Normalize stage; PostgreSQL's binary COPY decoder; pgoutput messages and replicated values), and each runs a fixed number of inputs grown
+# Normalize stage; PostgreSQL's binary COPY decoder; pgoutput messages and replicated values; binary
+# log row events and values), and each runs a fixed number of inputs grown
 # from its seed corpus (tests/fuzz/corpus/<target>). A crash, a sanitizer report or a trap fails
 # the test and leaves the input that caused it in the log.
 #

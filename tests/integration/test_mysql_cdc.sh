@@ -90,6 +90,19 @@ mysql_sql shop "INSERT INTO orders (customer) VALUES ('after restart'); DELETE F
 wait_for "the changes after the restart" '[ "$(source_orders)" = "$(mirror_orders)" ]'
 CHECKS=$((CHECKS + 1))
 
+# --- minimal row images: the columns left out are kept in the mirror, listed in the change log --
+mysql_sql "" "SET GLOBAL binlog_row_image = 'MINIMAL'"
+mysql_sql shop "UPDATE orders SET customer = 'ann (minimal)' WHERE id = 1"
+wait_for "the minimal update in the mirror" '[ "$(source_orders)" = "$(mirror_orders)" ]'
+CHECKS=$((CHECKS + 1))
+minimal_logged() {
+  [ "$(sql replica "SELECT _cdc_unchanged::jsonb = '[\"amount\", \"at\", \"note\"]'::jsonb
+    FROM changelog.my_shop_orders WHERE customer = 'ann (minimal)'")" = t ]
+}
+wait_for "the minimal update in the change log, its unchanged columns listed" minimal_logged
+CHECKS=$((CHECKS + 1))
+mysql_sql "" "SET GLOBAL binlog_row_image = 'FULL'"
+
 # --- stopped, changes meanwhile, resumed from the committed position ------------------------------
 stop_cdc mirror
 stop_cdc changelog
@@ -145,6 +158,31 @@ mysql_sql "" "SET GLOBAL binlog_row_metadata = 'FULL'; SET GLOBAL binlog_format 
 expect_exit 1 run "$WORK/bad.yaml"
 expect_err_contains "set binlog_format = ROW"
 mysql_sql "" "SET GLOBAL binlog_format = 'ROW'"
+# a keyless table under minimal row images: the server logs its whole old row all the same
+my_cdc_manifest keyless "$PG_URI/replica" merge keyless 'table.include.list: "shop\\.notes"'
+start_cdc keyless
+wait_for "the keyless mirror to stream" 'grep -q "streaming the binary log" "$WORK/keyless.log"'
+mysql_sql "" "SET GLOBAL binlog_row_image = 'MINIMAL'"
+mysql_sql shop "UPDATE notes SET n = n + 1; INSERT INTO notes VALUES ('minimal', 7)"
+mysql_sql "" "SET GLOBAL binlog_row_image = 'FULL'"
+notes_match() {
+  [ "$(mysql_sql shop "SELECT body, n FROM notes ORDER BY body")" = \
+    "$(psql -qXAt -F $'\t' -d replica -c "SELECT body, n FROM keyless.cdc_shop_notes ORDER BY body")" ]
+}
+wait_for "the keyless mirror to follow minimal images" notes_match
+CHECKS=$((CHECKS + 1))
+stop_cdc keyless
+# a session that logs statements writes rows the log does not carry: the pipeline stops
+my_cdc_manifest statements "$PG_URI/replica" merge statements 'table.include.list: "shop\\.orders"'
+"$NILUS_BIN" run "$WORK/statements.yaml" >"$WORK/statements.log" 2>&1 &
+STATEMENTS_PID=$!
+wait_for "the statements mirror to stream" 'grep -q "streaming the binary log" "$WORK/statements.log"'
+mysql_sql shop "SET SESSION binlog_format = 'STATEMENT'; INSERT INTO orders (customer) VALUES ('logged as a statement')"
+wait_for "the statements mirror to stop" '! kill -0 "$STATEMENTS_PID"'
+wait "$STATEMENTS_PID" && fail "the mirror ended well past a statement it cannot read"
+grep -q "the binary log holds a statement, not its rows" "$WORK/statements.log" ||
+  { cat "$WORK/statements.log" >&2; fail "the mirror did not say why it stopped"; }
+CHECKS=$((CHECKS + 1))
 mysql_sql "" "CREATE USER reader@'%' IDENTIFIED BY 'reader-secret-pw'; GRANT SELECT ON shop.* TO reader@'%'"
 sed -i "s|$MY_URI|mysql://reader:reader-secret-pw@127.0.0.1:$MYPORT|" "$WORK/bad.yaml"
 expect_exit 1 run "$WORK/bad.yaml"

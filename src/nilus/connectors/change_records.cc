@@ -71,6 +71,43 @@ int64_t NowMillis() {
       .count();
 }
 
+void ChunkHandOver::Stop() {
+  queue_.Close();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ChunkHandOver::Start(std::function<Status()> read) {
+  thread_ = std::thread([this, read = std::move(read)] {
+    Status st = read();
+    if (!st.ok() && st.code() != StatusCode::kCancelled) {
+      Item item{ChangeChunk{}, st};
+      while (queue_.PushFor(item, std::chrono::seconds(1)) == BoundedQueue<Item>::PushResult::kTimedOut) {
+      }
+    }
+    queue_.Close();
+  });
+}
+
+Status ChunkHandOver::Push(ChangeChunk chunk, const std::stop_token& stop, const std::function<Status()>& waiting) {
+  Item item{std::move(chunk), Status::OK()};
+  while (true) {
+    auto r = queue_.PushFor(item, std::chrono::milliseconds(500));
+    if (r == BoundedQueue<Item>::PushResult::kPushed) return Status::OK();
+    if (r == BoundedQueue<Item>::PushResult::kClosed || stop.stop_requested()) return Status::Cancelled("");
+    if (waiting) NILUS_RETURN_NOT_OK(waiting());
+  }
+}
+
+Result<std::optional<ChangeChunk>> ChunkHandOver::Pop(std::string_view what) {
+  auto item = queue_.PopFor(std::chrono::seconds(1));
+  if (!item) {
+    if (queue_.closed()) return Status::Unavailable("{} stopped", what);
+    return std::optional<ChangeChunk>();
+  }
+  NILUS_RETURN_NOT_OK(item->status);
+  return std::optional<ChangeChunk>(std::move(item->chunk));
+}
+
 NamePatterns::NamePatterns(const SourceOptions& o, const std::string& option) {
   auto it = o.cdc.find(option);
   if (it == o.cdc.end()) return;

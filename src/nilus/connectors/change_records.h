@@ -6,13 +6,17 @@
 
 #include <re2/re2.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "nilus/connectors/connector.h"
+#include "nilus/core/bounded_queue.h"
 
 namespace nilus {
 
@@ -40,6 +44,37 @@ TableChanges TruncateChanges(const ChangeRecord& r, std::vector<std::string> key
 
 /// Milliseconds since 1970, now.
 int64_t NowMillis();
+
+/// The hand-over from a change stream's reader thread (which reads the source's log) to the
+/// stream's consumer: a few chunks of room, so that the reader runs ahead of a slow destination
+/// by that much and no more. A failure of the reader reaches the consumer after the chunks
+/// before it; the consumer going away (destruction) ends the reader.
+class ChunkHandOver {
+ public:
+  ~ChunkHandOver() { Stop(); }
+  /// Ends the reader and waits for it: a stream calls it first in its destructor, before the
+  /// members the reader uses go.
+  void Stop();
+  /// Runs `read` on the reader thread until it returns (Cancelled: stopped, nothing to report).
+  void Start(std::function<Status()> read);
+  bool started() const { return thread_.joinable(); }
+  /// Whether the consumer gave up (the reader should end).
+  bool closed() { return queue_.closed(); }
+  /// On the reader thread: hands `chunk` over, calling `waiting` every half second while the
+  /// consumer is behind (to answer the server); Cancelled when the stream stops meanwhile.
+  Status Push(ChangeChunk chunk, const std::stop_token& stop, const std::function<Status()>& waiting = nullptr);
+  /// On the consumer: the next chunk, nullopt when none came for a second, the reader's error,
+  /// or Unavailable (naming `what`) when it ended.
+  Result<std::optional<ChangeChunk>> Pop(std::string_view what);
+
+ private:
+  struct Item {
+    ChangeChunk chunk;
+    Status status;
+  };
+  BoundedQueue<Item> queue_{4};
+  std::thread thread_;
+};
 
 /// A list option of regular expressions (table.include.list …), each matching a whole name.
 class NamePatterns {

@@ -100,8 +100,6 @@ Result<Uri> Uri::Parse(std::string_view text) {
   return uri;
 }
 
-std::string Uri::Masked() const { return MaskSecrets(text_); }
-
 namespace {
 
 bool IsPlaceholder(std::string_view s) {
@@ -111,6 +109,23 @@ bool IsPlaceholder(std::string_view s) {
 }
 
 }  // namespace
+
+std::string Uri::Masked() const {
+  // The password by its place, whatever its length (MaskSecrets spares values under 3
+  // characters, which would mask ordinary words), then every registered secret.
+  std::string out = text_;
+  size_t start = out.find("://");
+  if (start != std::string::npos) {
+    start += 3;
+    size_t end = out.find_first_of("/?#", start);
+    size_t at = out.rfind('@', end == std::string::npos ? std::string::npos : end);
+    size_t colon = out.find(':', start);
+    if (at != std::string::npos && at >= start && colon < at) {
+      out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  return MaskSecrets(out);
+}
 
 std::string AddressWithoutPassword(std::string_view address) {
   std::string out(address);

@@ -25,6 +25,9 @@ TEST(Uri, MasksThePasswordEverywhere) {
   ASSERT_TRUE(uri.ok());
   EXPECT_EQ(uri->Masked(), "postgresql://app:***@h/db");
   EXPECT_EQ(MaskSecrets("failed to connect with verysecret"), "failed to connect with ***");
+  // A password too short to be masked wherever it appears is still masked in its place.
+  EXPECT_EQ(Uri::Parse("mysql://app:pw@h:3306/db")->Masked(), "mysql://app:***@h:3306/db");
+  EXPECT_EQ(Uri::Parse("mysql://app@h/db")->Masked(), "mysql://app@h/db");
 }
 
 TEST(Uri, FilePathsAndIpv6) {

@@ -31,6 +31,7 @@ enum EventType : uint8_t {
   kMysqlGtid = 33,
   kMysqlAnonymousGtid = 34,
   kPartialUpdateRows = 39,
+  kTransactionPayload = 40,  ///< MySQL's compressed transactions (binlog_transaction_compression)
   kMariaGtid = 162,
   kMariaQueryCompressed = 165,
   kMariaWriteRowsCompressed = 166,  ///< to 171: MariaDB's compressed row events (log_bin_compress)

@@ -15,12 +15,10 @@
 #include <map>
 #include <random>
 #include <set>
-#include <thread>
 
 #include "nilus/connectors/change_records.h"
 #include "nilus/connectors/mysql/binlog.h"
 #include "nilus/connectors/mysql/mysql_internal.h"
-#include "nilus/core/bounded_queue.h"
 #include "nilus/core/strings.h"
 #include "nilus/core/values.h"
 
@@ -188,12 +186,6 @@ struct Table {
   int64_t skip_before = 0;
 };
 
-/// What the reader thread hands to the stream's consumer.
-struct Item {
-  ChangeChunk chunk;
-  Status status;
-};
-
 enum class Start { kSnapshot, kResumeSnapshot, kStream, kSnapshotOnly };
 struct Plan {
   Start start = Start::kStream;
@@ -221,10 +213,7 @@ class MyChangeStream final : public ChangeStream {
         checksum_bytes_(checksum_bytes),
         charsets_(std::move(charsets)) {}
 
-  ~MyChangeStream() override {
-    queue_.Close();
-    if (reader_.joinable()) reader_.join();
-  }
+  ~MyChangeStream() override { handover_.Stop(); }
 
   void Prepare(const Position& position, Plan plan, std::vector<CapturedTable> captured) {
     captured_ = std::move(captured);
@@ -253,14 +242,8 @@ class MyChangeStream final : public ChangeStream {
   Result<std::optional<ChangeChunk>> Next() override {
     if (plan_ != Start::kStream) return NextSnapshotChunk();
     if (finished_) return std::optional<ChangeChunk>();
-    if (!reader_.joinable()) StartStreaming();
-    auto item = queue_.PopFor(std::chrono::seconds(1));
-    if (!item) {
-      if (queue_.closed()) return Status::Unavailable("the binary log stream stopped");
-      return std::optional<ChangeChunk>();
-    }
-    NILUS_RETURN_NOT_OK(item->status);
-    return std::optional<ChangeChunk>(std::move(item->chunk));
+    if (!handover_.started()) StartStreaming();
+    return handover_.Pop("the binary log stream");
   }
 
   void Confirm(const Position&) override {}  // the server keeps its log by age, not by replica
@@ -315,59 +298,48 @@ class MyChangeStream final : public ChangeStream {
         spdlog::info("snapshot at binary log {}:{} (GTID {})", file_, offset_, gtid_.empty() ? "-" : gtid_);
       }
     }
-    while (true) {
-      if (!snapshot_reader_) {
-        if (next_snapshot_table_ == tables_to_snapshot_.size()) return EndSnapshot();
-        NILUS_RETURN_NOT_OK(OpenSnapshotTable(tables_to_snapshot_[next_snapshot_table_++]));
-        if (resnapshot_) {
-          ChangeChunk chunk;
-          const int64_t now = NowMillis();
-          ChangeRecord r{"t",
-                         snapshot_lsn_,
-                         snapshot_lsn_,
-                         0,
-                         0,
-                         now,
-                         now,
-                         "true",
-                         snapshot_table_.schema,
-                         snapshot_table_.schema,
-                         snapshot_table_.name,
-                         std::nullopt,
-                         std::nullopt};
-          chunk.changes.push_back(TruncateChanges(r, snapshot_key_));
-          chunk.position = SnapshotPosition();
-          return std::optional<ChangeChunk>(std::move(chunk));
-        }
+    if (!snapshot_reader_) {
+      if (next_snapshot_table_ == tables_to_snapshot_.size()) return EndSnapshot();
+      NILUS_RETURN_NOT_OK(OpenSnapshotTable(tables_to_snapshot_[next_snapshot_table_++]));
+      if (resnapshot_) {
+        ChangeChunk chunk;
+        chunk.changes.push_back(TruncateChanges(SnapshotRecord("t"), snapshot_key_));
+        chunk.position = SnapshotPosition();
+        return std::optional<ChangeChunk>(std::move(chunk));
       }
-      NILUS_ASSIGN_OR_RAISE(auto batch, snapshot_reader_->Next());
-      ChangeChunk chunk;
-      if (!batch) {
-        spdlog::info("snapshot of {}.{}: {} rows", snapshot_table_.schema, snapshot_table_.name, snapshot_rows_);
-        snapshot_reader_.reset();
-        tables_done_.push_back(snapshot_table_.schema + "." + snapshot_table_.name);
-        chunk.at_boundary = true;
-      } else {
-        snapshot_rows_ += batch->num_rows();
-        const int64_t now = NowMillis();
-        ChangeRecord r{"r",
-                       snapshot_lsn_,
-                       snapshot_lsn_,
-                       0,
-                       0,
-                       now,
-                       now,
-                       "true",
-                       snapshot_table_.schema,
-                       snapshot_table_.schema,
-                       snapshot_table_.name,
-                       std::nullopt,
-                       std::nullopt};
-        chunk.changes.push_back(SnapshotChanges(*batch, r, snapshot_key_));
-      }
-      chunk.position = SnapshotPosition();
-      return std::optional<ChangeChunk>(std::move(chunk));
     }
+    NILUS_ASSIGN_OR_RAISE(auto batch, snapshot_reader_->Next());
+    ChangeChunk chunk;
+    if (!batch) {
+      spdlog::info("snapshot of {}.{}: {} rows", snapshot_table_.schema, snapshot_table_.name, snapshot_rows_);
+      snapshot_reader_.reset();
+      tables_done_.push_back(snapshot_table_.schema + "." + snapshot_table_.name);
+      chunk.at_boundary = true;
+    } else {
+      snapshot_rows_ += batch->num_rows();
+      chunk.changes.push_back(SnapshotChanges(*batch, SnapshotRecord("r"), snapshot_key_));
+    }
+    chunk.position = SnapshotPosition();
+    return std::optional<ChangeChunk>(std::move(chunk));
+  }
+
+  /// The change record of the snapshot's rows of the table being read (`op` r), or of the
+  /// truncate before them (t): at the snapshot's position, sequence 0.
+  ChangeRecord SnapshotRecord(std::string_view op) const {
+    const int64_t now = NowMillis();
+    return ChangeRecord{op,
+                        snapshot_lsn_,
+                        snapshot_lsn_,
+                        0,
+                        0,
+                        now,
+                        now,
+                        "true",
+                        snapshot_table_.schema,
+                        snapshot_table_.schema,
+                        snapshot_table_.name,
+                        std::nullopt,
+                        std::nullopt};
   }
 
   Status OpenSnapshotTable(const MyTableName& table) {
@@ -423,16 +395,7 @@ class MyChangeStream final : public ChangeStream {
   void StartStreaming() {
     spdlog::info("streaming the binary log from {}:{} as replica {}", file_, offset_, cfg_.server_id);
     committed_lsn_ = LogLsn(file_, static_cast<uint64_t>(offset_));
-    reader_ = std::thread([this] {
-      Status st = Stream();
-      if (!st.ok() && st.code() != StatusCode::kCancelled) {
-        Item item;
-        item.status = st;
-        while (queue_.PushFor(item, std::chrono::seconds(1)) == BoundedQueue<Item>::PushResult::kTimedOut) {
-        }
-      }
-      queue_.Close();
-    });
+    handover_.Start([this] { return Stream(); });
   }
 
   /// Opens the dump of the log from the committed position on `conn`.
@@ -470,16 +433,9 @@ class MyChangeStream final : public ChangeStream {
         mariadb_rpl_close(rpl);
       }
     } closer{rpl, event};
-    auto push = [&](ChangeChunk chunk) -> Status {
-      Item item{std::move(chunk), Status::OK()};
-      while (true) {
-        auto r = queue_.PushFor(item, std::chrono::milliseconds(500));
-        if (r == BoundedQueue<Item>::PushResult::kPushed) return Status::OK();
-        if (r == BoundedQueue<Item>::PushResult::kClosed || stop_.stop_requested()) return Status::Cancelled("");
-      }
-    };
+    auto push = [&](ChangeChunk chunk) { return handover_.Push(std::move(chunk), stop_); };
     auto last_heartbeat = Clock::now();
-    while (!stop_.stop_requested() && !queue_.closed()) {
+    while (!stop_.stop_requested() && !handover_.closed()) {
       event = mariadb_rpl_fetch(rpl, event);
       if (!event) {
         if (stop_.stop_requested()) break;
@@ -612,6 +568,10 @@ class MyChangeStream final : public ChangeStream {
         return Status::OK();
       case binlog::kTableMap:
         return OnTableMap(body);
+      case binlog::kTransactionPayload:
+        return Status::FailedPrecondition(
+            "the server compresses its transactions in the binary log (binlog_transaction_compression=ON), which "
+            "nilus does not read; set binlog_transaction_compression=OFF");
       case binlog::kPartialUpdateRows:
         return Status::FailedPrecondition(
             "the server logs partial JSON updates (binlog_row_value_options=PARTIAL_JSON), which carry no whole "
@@ -645,7 +605,23 @@ class MyChangeStream final : public ChangeStream {
   Status OnStatement(const binlog::Query& q, const binlog::Header& h) {
     static const RE2 kTruncate(
         R"((?is)\s*truncate\s+(?:table\s+)?(?:`([^`]+)`|(\w+))(?:\s*\.\s*(?:`([^`]+)`|(\w+)))?\s*;?\s*)");
+    static const RE2 kRowChange(R"((?is)\s*(insert|update|delete|replace|load\s+data)\b.*)");
     std::string a1, a2, b1, b2;
+    if (RE2::FullMatch(q.sql, kRowChange)) {
+      // A session that logs statements (binlog_format STATEMENT or MIXED) writes rows the stream
+      // cannot see: stop rather than miss them, when the statement names a captured table.
+      const std::string sql = ToLower(q.sql);
+      for (const auto& c : captured_) {
+        if (sql.find(ToLower(c.table)) == std::string::npos) continue;
+        return Status::FailedPrecondition(
+            "the binary log holds a statement, not its rows, that may change {}.{} (a session with binlog_format "
+            "STATEMENT or MIXED): its changes cannot be captured. Make every writer log rows (binlog_format = ROW "
+            "globally, and no SET SESSION binlog_format), then take a new snapshot (nilus state reset <pipeline>). "
+            "The statement: {}",
+            c.schema, c.table, Excerpt(q.sql, 120));
+      }
+      return Status::OK();
+    }
     if (!RE2::FullMatch(q.sql, kTruncate, &a1, &a2, &b1, &b2)) return Status::OK();
     std::string first = a1.empty() ? a2 : a1, second = b1.empty() ? b2 : b1;
     std::string db = second.empty() ? q.db : first, name = second.empty() ? first : second;
@@ -657,6 +633,10 @@ class MyChangeStream final : public ChangeStream {
     if (auto it = tables_.find(qualified); it != tables_.end()) {
       if (it->second.builder && it->second.builder->num_rows() > 0) done_.push_back(Finish(it->second));
       key = it->second.key;
+    } else {  // not seen in this run's log yet: its key as the stream opened
+      for (const auto& c : captured_) {
+        if (c.schema == db && c.table == name) key = c.key;
+      }
     }
     ChangeRecord r{"t",
                    LogLsn(file_, h.next_position - h.length),
@@ -934,8 +914,7 @@ class MyChangeStream final : public ChangeStream {
 
   // The stream (the reader thread's).
   std::unique_ptr<MyConnection> catalog_;
-  std::thread reader_;
-  BoundedQueue<Item> queue_{4};
+  ChunkHandOver handover_;
   int64_t committed_lsn_ = 0, tx_start_lsn_ = -1, event_end_ = 0;
   int64_t tx_id_ = 0, commit_ts_ = 0, read_ts_ = 0, seq_ = 0;
   std::string tx_gtid_;

@@ -8,12 +8,10 @@
 #include <atomic>
 #include <map>
 #include <set>
-#include <thread>
 
 #include "nilus/connectors/change_records.h"
 #include "nilus/connectors/postgres/pg_replication.h"
 #include "nilus/connectors/postgres/postgres_internal.h"
-#include "nilus/core/bounded_queue.h"
 #include "nilus/core/strings.h"
 #include "nilus/core/values.h"
 
@@ -117,12 +115,6 @@ struct Table {
   Lsn skip_before = 0;
 };
 
-/// What the reader thread hands to the stream's consumer.
-struct Item {
-  ChangeChunk chunk;
-  Status status;
-};
-
 /// How a change stream begins.
 enum class Start {
   kNewSlot,         ///< create the slot, snapshot the tables in its snapshot, then stream
@@ -141,10 +133,7 @@ class PgChangeStream final : public ChangeStream {
   PgChangeStream(Uri uri, std::stop_token stop, Config cfg, std::string db, bool mirror)
       : uri_(std::move(uri)), stop_(std::move(stop)), cfg_(std::move(cfg)), db_(std::move(db)), mirror_(mirror) {}
 
-  ~PgChangeStream() override {
-    queue_.Close();
-    if (reader_.joinable()) reader_.join();
-  }
+  ~PgChangeStream() override { handover_.Stop(); }
 
   /// Prepares the first Next as `plan` says, from the committed `position`; `captured` are the
   /// included tables.
@@ -179,14 +168,8 @@ class PgChangeStream final : public ChangeStream {
   Result<std::optional<ChangeChunk>> Next() override {
     if (plan_ != Start::kStream) return NextSnapshotChunk();
     if (finished_) return std::optional<ChangeChunk>();
-    if (!reader_.joinable()) NILUS_RETURN_NOT_OK(StartStreaming());
-    auto item = queue_.PopFor(std::chrono::seconds(1));
-    if (!item) {
-      if (queue_.closed()) return Status::Unavailable("the replication stream stopped");
-      return std::optional<ChangeChunk>();
-    }
-    NILUS_RETURN_NOT_OK(item->status);
-    return std::optional<ChangeChunk>(std::move(item->chunk));
+    if (!handover_.started()) NILUS_RETURN_NOT_OK(StartStreaming());
+    return handover_.Pop("the replication stream");
   }
 
   void Confirm(const Position& position) override {
@@ -412,16 +395,7 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
     spdlog::info("streaming changes of slot {} from {}", cfg_.slot, FormatLsn(start_));
     confirmed_.store(start_);
     committed_lsn_ = start_;
-    reader_ = std::thread([this] {
-      Status st = Stream();
-      if (!st.ok() && st.code() != StatusCode::kCancelled) {
-        Item item;
-        item.status = st;
-        while (queue_.PushFor(item, std::chrono::seconds(1)) == BoundedQueue<Item>::PushResult::kTimedOut) {
-        }
-      }
-      queue_.Close();
-    });
+    handover_.Start([this] { return Stream(); });
     return Status::OK();
   }
 
@@ -437,18 +411,12 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY
       last_status = Clock::now();
       return repl_->SendStatus(std::max(received_, flush), flush);
     };
-    auto push = [&](ChangeChunk chunk) -> Status {
-      Item item{std::move(chunk), Status::OK()};
-      while (true) {
-        auto r = queue_.PushFor(item, std::chrono::milliseconds(500));
-        if (r == BoundedQueue<Item>::PushResult::kPushed) return Status::OK();
-        if (r == BoundedQueue<Item>::PushResult::kClosed || stop_.stop_requested()) return Status::Cancelled("");
-        NILUS_RETURN_NOT_OK(status(false));
-      }
+    auto push = [&](ChangeChunk chunk) {
+      return handover_.Push(std::move(chunk), stop_, [&] { return status(false); });
     };
     auto last_heartbeat = Clock::now();
     // The consumer closes the queue when it gives up (a failed destination): the stream ends then.
-    while (!stop_.stop_requested() && !queue_.closed()) {
+    while (!stop_.stop_requested() && !handover_.closed()) {
       NILUS_RETURN_NOT_OK(status(false));
       NILUS_ASSIGN_OR_RAISE(auto event, repl_->Next(std::chrono::milliseconds(100)));
       if (!event) {
@@ -733,8 +701,7 @@ WHERE t.oid = $1::oid)sql",
   // The stream (the reader thread's).
   std::unique_ptr<PgReplication> repl_;
   std::unique_ptr<PgConnection> catalog_;
-  std::thread reader_;
-  BoundedQueue<Item> queue_{4};
+  ChunkHandOver handover_;
   std::atomic<Lsn> confirmed_{0};
   std::atomic<Lsn> server_end_{0};  // the end of the server's WAL, as its last message said
   Lsn received_ = 0;
