@@ -643,6 +643,8 @@ Status ReadImage(const TableMap& map, const std::vector<bool>& present, std::str
   }
   size_t present_count = 0;
   for (bool p : present) present_count += p;
+  // An image always holds a column (a read that takes no bytes would never end).
+  if (present_count == 0) return Status::IOError("a row event of {}.{} has an image of no columns", map.db, map.table);
   const size_t null_bytes = (present_count + 7) / 8;
   if (rest.size() < null_bytes) return Truncated("rows");
   std::string_view nulls = rest.substr(0, null_bytes);
