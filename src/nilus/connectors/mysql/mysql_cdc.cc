@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 
@@ -32,6 +33,8 @@ using Position = nlohmann::json;
 /// A chunk of whole transactions goes downstream once it holds this many rows or is this old.
 constexpr int64_t kChunkRows = 8192;
 constexpr auto kChunkAge = std::chrono::milliseconds(100);
+/// How often the reader lists the server's log files (the lag in bytes).
+constexpr auto kListLogsInterval = std::chrono::seconds(2);
 const std::set<std::string> kSystemDatabases = {"mysql", "information_schema", "performance_schema", "sys"};
 
 /// A place in the binary log as one number that grows along the log: the file's sequence
@@ -252,6 +255,19 @@ class MyChangeStream final : public ChangeStream {
 
   const std::vector<CapturedTable>& tables() const override { return captured_; }
 
+  int64_t BytesBehind(const Position& position) const override {
+    std::lock_guard lock(logs_mu_);
+    const std::string file = position.value("file", "");
+    int64_t behind = -1;
+    for (const auto& [name, size] : logs_) {  // the server's files in order, as last listed
+      if (name == file)
+        behind = std::max<int64_t>(0, size - position.value("pos", int64_t{0}));
+      else if (behind >= 0)
+        behind += size;
+    }
+    return behind;
+  }
+
  private:
   // --- the snapshot --------------------------------------------------------------------------
 
@@ -434,8 +450,12 @@ class MyChangeStream final : public ChangeStream {
       }
     } closer{rpl, event};
     auto push = [&](ChangeChunk chunk) { return handover_.Push(std::move(chunk), stop_); };
-    auto last_heartbeat = Clock::now();
+    auto last_heartbeat = Clock::now(), last_listed = Clock::now() - kListLogsInterval;
     while (!stop_.stop_requested() && !handover_.closed()) {
+      if (Clock::now() - last_listed >= kListLogsInterval) {
+        last_listed = Clock::now();
+        NILUS_RETURN_NOT_OK(ListLogs());
+      }
       event = mariadb_rpl_fetch(rpl, event);
       if (!event) {
         if (stop_.stop_requested()) break;
@@ -482,6 +502,20 @@ class MyChangeStream final : public ChangeStream {
       }
     }
     return Status::Cancelled("interrupted");
+  }
+
+  /// The server's binary log files and their sizes, for the lag in bytes.
+  Status ListLogs() {
+    NILUS_ASSIGN_OR_RAISE(MyRows rows, catalog_->Query("SHOW BINARY LOGS"));
+    std::vector<std::pair<std::string, int64_t>> logs;
+    for (const auto& r : rows) {
+      int64_t size = 0;
+      ParseBigint(r[1].value_or("0"), &size);
+      logs.emplace_back(r[0].value_or(""), size);
+    }
+    std::lock_guard lock(logs_mu_);
+    logs_ = std::move(logs);
+    return Status::OK();
   }
 
   ChangeChunk TakeChunk(bool at_boundary) {
@@ -914,6 +948,8 @@ class MyChangeStream final : public ChangeStream {
 
   // The stream (the reader thread's).
   std::unique_ptr<MyConnection> catalog_;
+  mutable std::mutex logs_mu_;
+  std::vector<std::pair<std::string, int64_t>> logs_;  // SHOW BINARY LOGS, every kListLogsInterval
   ChunkHandOver handover_;
   int64_t committed_lsn_ = 0, tx_start_lsn_ = -1, event_end_ = 0;
   int64_t tx_id_ = 0, commit_ts_ = 0, read_ts_ = 0, seq_ = 0;
