@@ -20,6 +20,7 @@
 #include "nilus/core/uri.h"
 #include "nilus/manifest/manifest.h"
 #include "nilus/pipeline/change_capture.h"
+#include "nilus/pipeline/run_record.h"
 #include "nilus/pipeline/runner.h"
 #include "nilus/state/state_store.h"
 
@@ -116,6 +117,12 @@ Result<std::vector<LoadSummary>> RunAll(const std::vector<Pipeline>& pipelines, 
         "--python-path is for custom:// connectors, and no pipeline here has one; leave it out");
   }
   NILUS_ASSIGN_OR_RAISE(auto store, StateStore::Open(NilusHome()));
+  NILUS_ASSIGN_OR_RAISE(int retention_days, HistoryRetentionDays());
+  // The run history never stops a run: without it, a warning.
+  auto history = RunHistory::Open(NilusHome(), retention_days);
+  if (!history.ok()) spdlog::warn("runs are not written to the run history: {}", history.status().message());
+  std::unique_ptr<RunHistory> no_history;
+  std::unique_ptr<RunHistory>& history_db = history.ok() ? *history : no_history;
   std::vector<LoadSummary> out;
   for (const auto& p : pipelines) {
     if (options.stop.stop_requested()) {
@@ -128,7 +135,10 @@ Result<std::vector<LoadSummary>> RunAll(const std::vector<Pipeline>& pipelines, 
     }
     spdlog::info("pipeline {}: {} -> {} ({})", p.name, p.source.Masked(), p.sink_options.dest_table,
                  WriteDispositionName(p.sink_options.strategy));
-    NILUS_ASSIGN_OR_RAISE(auto loads, RunPipeline(p, options, ConnectorRegistry::Builtin(), *store));
+    RunRecorder recorder(p);
+    auto result = RunPipeline(p, options, ConnectorRegistry::Builtin(), *store);
+    recorder.Finish(result, *store, history_db.get());
+    NILUS_ASSIGN_OR_RAISE(auto loads, std::move(result));
     for (auto& s : loads) {
       spdlog::info("pipeline {}: committed {} rows into {} (load {})", p.name, s.rows, s.dest_table, s.load_id);
       out.push_back(std::move(s));

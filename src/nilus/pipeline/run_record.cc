@@ -1,0 +1,96 @@
+#include "nilus/pipeline/run_record.h"
+
+#include <pwd.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "nilus/core/values.h"
+
+namespace nilus {
+
+namespace {
+
+/// Now as 2026-11-30T20:04:00.022936Z (the form that sorts as text, as the history compares it).
+std::string NowIso() {
+  const int64_t micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  std::string out = FormatTimestamp(micros, false);  // 2026-11-30 20:04:00.022936
+  out[10] = 'T';
+  if (out.size() == 19) out += ".000000";
+  return out + "Z";
+}
+
+/// CPU seconds the process used so far, and its peak RSS in MB.
+double CpuSeconds(double* peak_mb = nullptr) {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  if (peak_mb) *peak_mb = static_cast<double>(u.ru_maxrss) / 1024.0;
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+std::string UserName() {
+  if (const char* user = std::getenv("USER"); user && *user) return user;
+  if (const passwd* pw = getpwuid(geteuid())) return pw->pw_name;
+  return std::to_string(geteuid());
+}
+
+}  // namespace
+
+RunRecorder::RunRecorder(const Pipeline& pipeline)
+    : pipeline_(pipeline), started_at_(NowIso()), start_(std::chrono::steady_clock::now()), cpu_start_(CpuSeconds()) {}
+
+void RunRecorder::Finish(const Result<std::vector<LoadSummary>>& loads, StateStore& store, RunHistory* history) {
+  if (!history) return;
+  RunRecord r;
+  r.run_id = NewLoadId();
+  r.pipeline = pipeline_.name;
+  r.run_as_user = UserName();
+  r.source_depot = pipeline_.source.scheme();
+  r.destination_depot = pipeline_.destination.scheme();
+  r.destination_uri = pipeline_.destination.Masked();
+  const std::string& dest = pipeline_.sink_options.dest_table;
+  r.destination_schema = dest.find('.') == std::string::npos ? "" : dest.substr(0, dest.find('.'));
+  r.started_at = started_at_;
+  r.finished_at = NowIso();
+  r.duration_sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double cpu = CpuSeconds(&r.memory_mb) - cpu_start_;
+  r.cpu_percent = r.duration_sec > 0 ? 100.0 * cpu / r.duration_sec : 0;
+  r.is_success = loads.ok();
+  if (!loads.ok()) {
+    r.error = {{"code", std::string(StatusCodeName(loads.status().code()))}, {"message", loads.status().message()}};
+  }
+  auto states = store.List(pipeline_.name);
+  if (states.ok()) {
+    r.pipeline_state = nlohmann::json::object();
+    for (const auto& e : *states) r.pipeline_state[e.table] = e.state;
+  }
+  if (loads.ok()) {
+    for (const auto& s : *loads) {
+      TableRun t{s.source_table.empty() ? pipeline_.source.Masked() : s.source_table,
+                 s.dest_table,
+                 s.load_id,
+                 s.rows,
+                 s.bytes,
+                 s.seconds,
+                 s.normalize_seconds,
+                 static_cast<int64_t>(1 + s.child_rows.size()),
+                 nullptr};
+      // The schema the load committed, from the pipeline's state of that table.
+      if (r.pipeline_state.is_object() && r.pipeline_state.contains(s.dest_table)) {
+        t.schema = r.pipeline_state[s.dest_table].value("schema", nlohmann::json());
+      }
+      r.tables.push_back(std::move(t));
+    }
+  }
+  if (Status st = history->Record(r); !st.ok()) {
+    spdlog::warn("pipeline {}: the run was not written to the run history: {}", pipeline_.name, st.message());
+  }
+}
+
+}  // namespace nilus

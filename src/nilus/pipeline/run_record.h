@@ -1,0 +1,31 @@
+#pragma once
+
+#include <chrono>
+#include <vector>
+
+#include "nilus/core/options.h"
+#include "nilus/pipeline/runner.h"
+#include "nilus/state/run_history.h"
+#include "nilus/state/state_store.h"
+
+namespace nilus {
+
+/// Measures one run of a pipeline and writes it to the run history when it ends. Writing the
+/// history never fails a run: a history that cannot be written is a warning.
+class RunRecorder {
+ public:
+  /// Starts measuring a run of `pipeline` (wall time, CPU time).
+  explicit RunRecorder(const Pipeline& pipeline);
+
+  /// Records the run's outcome: `loads` when it succeeded, else `status`; `store` gives the
+  /// state it committed.
+  void Finish(const Result<std::vector<LoadSummary>>& loads, StateStore& store, RunHistory* history);
+
+ private:
+  const Pipeline& pipeline_;
+  std::string started_at_;
+  std::chrono::steady_clock::time_point start_;
+  double cpu_start_;
+};
+
+}  // namespace nilus

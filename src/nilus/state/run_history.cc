@@ -1,0 +1,173 @@
+#include "nilus/state/run_history.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "nilus/core/sqlite_db.h"
+#include "nilus/core/values.h"
+
+namespace nilus {
+
+namespace {
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS runs_info (
+  id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id             TEXT NOT NULL UNIQUE,
+  dataos_resource_id TEXT NOT NULL,
+  run_as_user        TEXT NOT NULL,
+  load_id            TEXT,
+  source_depot       TEXT,
+  destination_depot  TEXT,
+  destination_uri    TEXT,
+  destination_schema TEXT,
+  started_at         TEXT NOT NULL,
+  finished_at        TEXT NOT NULL,
+  duration_sec       REAL NOT NULL,
+  records_count      TEXT NOT NULL,
+  files_size_mb      REAL NOT NULL,
+  memory_mb          REAL NOT NULL,
+  cpu_percent        REAL NOT NULL,
+  first_run          INTEGER NOT NULL,
+  is_success         INTEGER NOT NULL,
+  error              TEXT,
+  pipeline_state     TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_info_resource ON runs_info (dataos_resource_id, started_at);
+CREATE TABLE IF NOT EXISTS extract_info (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id       TEXT NOT NULL REFERENCES runs_info (run_id) ON DELETE CASCADE,
+  source_table TEXT NOT NULL,
+  records      INTEGER NOT NULL,
+  duration_sec REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS normalize_info (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id       TEXT NOT NULL REFERENCES runs_info (run_id) ON DELETE CASCADE,
+  table_name   TEXT NOT NULL,
+  records      INTEGER NOT NULL,
+  duration_sec REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS load_info (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id       TEXT NOT NULL REFERENCES runs_info (run_id) ON DELETE CASCADE,
+  table_name   TEXT NOT NULL,
+  load_id      TEXT NOT NULL,
+  records      INTEGER NOT NULL,
+  size_mb      REAL NOT NULL,
+  files_loaded INTEGER NOT NULL,
+  duration_sec REAL NOT NULL,
+  schema       TEXT NOT NULL
+);
+)sql";
+
+}  // namespace
+
+RunHistory::RunHistory(std::unique_ptr<SqliteDb> db, int retention_days)
+    : db_(std::move(db)), retention_days_(retention_days) {}
+RunHistory::~RunHistory() = default;
+
+Result<int> HistoryRetentionDays() {
+  const char* v = std::getenv("NILUS_HISTORY_RETENTION_DAYS");
+  if (!v || !*v) return 90;
+  int64_t days = 0;
+  if (!ParseBigint(v, &days) || days < 1 || days > 36500) {
+    return Status::InvalidInput("NILUS_HISTORY_RETENTION_DAYS='{}' must be a number of days (1 or more), e.g. 30", v);
+  }
+  return static_cast<int>(days);
+}
+
+Result<std::unique_ptr<RunHistory>> RunHistory::Open(const std::string& home, int retention_days) {
+  std::error_code ec;
+  std::filesystem::create_directories(home, ec);
+  if (ec) return Status::FailedPrecondition("cannot create the Nilus home folder {} ({})", home, ec.message());
+  const std::string path = home + "/metadata.db";
+  NILUS_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path, true));
+  chmod(path.c_str(), 0600);
+  NILUS_RETURN_NOT_OK(db->UseWal());
+  NILUS_RETURN_NOT_OK(db->Exec(std::string("PRAGMA foreign_keys = ON; BEGIN IMMEDIATE;") + kSchema + "COMMIT;"));
+  return std::unique_ptr<RunHistory>(new RunHistory(std::move(db), retention_days));
+}
+
+Status RunHistory::Record(const RunRecord& r) {
+  NILUS_RETURN_NOT_OK(db_->Exec("BEGIN IMMEDIATE"));
+  auto body = [&]() -> Status {
+    int64_t bytes = 0;
+    nlohmann::json counts = nlohmann::json::object();
+    for (const auto& t : r.tables) {
+      bytes += t.bytes;
+      counts[t.dest_table] = counts.value(t.dest_table, int64_t{0}) + t.rows;
+    }
+    NILUS_ASSIGN_OR_RAISE(SqliteStatement run, db_->Prepare(R"sql(
+INSERT INTO runs_info (run_id, dataos_resource_id, run_as_user, load_id, source_depot, destination_depot,
+  destination_uri, destination_schema, started_at, finished_at, duration_sec, records_count, files_size_mb, memory_mb,
+  cpu_percent, first_run, is_success, error, pipeline_state)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+  NOT EXISTS (SELECT 1 FROM runs_info WHERE dataos_resource_id = ?2), ?16, ?17, ?18))sql"));
+    run.BindText(1, r.run_id);
+    run.BindText(2, r.pipeline);
+    run.BindText(3, r.run_as_user);
+    if (!r.tables.empty()) run.BindText(4, r.tables.back().load_id);
+    run.BindText(5, r.source_depot);
+    run.BindText(6, r.destination_depot);
+    run.BindText(7, r.destination_uri);
+    run.BindText(8, r.destination_schema);
+    run.BindText(9, r.started_at);
+    run.BindText(10, r.finished_at);
+    sqlite3_bind_double(run.get(), 11, r.duration_sec);
+    run.BindText(12, counts.dump());
+    sqlite3_bind_double(run.get(), 13, static_cast<double>(bytes) / 1e6);
+    sqlite3_bind_double(run.get(), 14, r.memory_mb);
+    sqlite3_bind_double(run.get(), 15, r.cpu_percent);
+    sqlite3_bind_int(run.get(), 16, r.is_success ? 1 : 0);
+    if (!r.error.is_null()) run.BindText(17, r.error.dump());
+    if (!r.pipeline_state.is_null()) run.BindText(18, r.pipeline_state.dump());
+    NILUS_RETURN_NOT_OK(run.Step().status());
+    for (const auto& t : r.tables) {
+      NILUS_ASSIGN_OR_RAISE(SqliteStatement extract,
+                            db_->Prepare("INSERT INTO extract_info (run_id, source_table, records, duration_sec) "
+                                         "VALUES (?, ?, ?, ?)"));
+      extract.BindText(1, r.run_id);
+      extract.BindText(2, t.source_table);
+      sqlite3_bind_int64(extract.get(), 3, t.rows);
+      sqlite3_bind_double(extract.get(), 4, t.seconds);
+      NILUS_RETURN_NOT_OK(extract.Step().status());
+      NILUS_ASSIGN_OR_RAISE(SqliteStatement normalize,
+                            db_->Prepare("INSERT INTO normalize_info (run_id, table_name, records, duration_sec) "
+                                         "VALUES (?, ?, ?, ?)"));
+      normalize.BindText(1, r.run_id);
+      normalize.BindText(2, t.dest_table);
+      sqlite3_bind_int64(normalize.get(), 3, t.rows);
+      sqlite3_bind_double(normalize.get(), 4, t.normalize_seconds);
+      NILUS_RETURN_NOT_OK(normalize.Step().status());
+      NILUS_ASSIGN_OR_RAISE(SqliteStatement load, db_->Prepare(R"sql(
+INSERT INTO load_info (run_id, table_name, load_id, records, size_mb, files_loaded, duration_sec, schema)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?))sql"));
+      load.BindText(1, r.run_id);
+      load.BindText(2, t.dest_table);
+      load.BindText(3, t.load_id);
+      sqlite3_bind_int64(load.get(), 4, t.rows);
+      sqlite3_bind_double(load.get(), 5, static_cast<double>(t.bytes) / 1e6);
+      sqlite3_bind_int64(load.get(), 6, t.files_loaded);
+      sqlite3_bind_double(load.get(), 7, t.seconds);
+      load.BindText(8, t.schema.is_null() ? "[]" : t.schema.dump());
+      NILUS_RETURN_NOT_OK(load.Step().status());
+    }
+    // Retention: the runs older than the limit, with their stages (ON DELETE CASCADE).
+    NILUS_ASSIGN_OR_RAISE(SqliteStatement old,
+                          db_->Prepare("DELETE FROM runs_info WHERE started_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', "
+                                       "'-' || ? || ' days')"));
+    sqlite3_bind_int(old.get(), 1, retention_days_);
+    return old.Step().status();
+  };
+  Status st = body();
+  if (!st.ok()) {
+    (void)db_->Exec("ROLLBACK");
+    return st;
+  }
+  return db_->Exec("COMMIT");
+}
+
+}  // namespace nilus

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "nilus/core/status.h"
+
+namespace nilus {
+
+class SqliteDb;
+
+/// One table a run loaded: what its extract, normalize and load stages did.
+struct TableRun {
+  std::string source_table;
+  std::string dest_table;
+  std::string load_id;
+  int64_t rows = 0;
+  int64_t bytes = 0;
+  double seconds = 0;            ///< extract and load, which overlap
+  double normalize_seconds = 0;  ///< of those, in the Normalize stage
+  int64_t files_loaded = 0;      ///< files or batches the destination wrote for it
+  nlohmann::json schema;         ///< the table's columns as committed
+};
+
+/// One run of a pipeline, as the manager's run history keeps it (DESIGN §2.5).
+struct RunRecord {
+  std::string run_id;
+  std::string pipeline;  ///< the manifest's name (dataos_resource_id)
+  std::string run_as_user;
+  std::string source_depot, destination_depot;  ///< the addresses' schemes (or depot names)
+  std::string destination_uri;                  ///< masked
+  std::string destination_schema;
+  std::string started_at, finished_at;  ///< ISO 8601, UTC
+  double duration_sec = 0;
+  double memory_mb = 0;    ///< the process's peak RSS
+  double cpu_percent = 0;  ///< CPU time over wall time during the run
+  bool is_success = false;
+  nlohmann::json error;  ///< {"code", "message"}, or null
+  nlohmann::json pipeline_state;
+  std::vector<TableRun> tables;
+};
+
+/// The run history under `$NILUS_HOME` (`metadata.db`, SQLite): the tables of the upstream
+/// manager — runs_info, extract_info, normalize_info, load_info — created when missing, rows
+/// older than the retention removed as runs are recorded.
+class RunHistory {
+ public:
+  /// Opens (creating) `home`/metadata.db; runs older than `retention_days` go.
+  static Result<std::unique_ptr<RunHistory>> Open(const std::string& home, int retention_days);
+  ~RunHistory();
+
+  /// Records a run and its tables in one transaction.
+  Status Record(const RunRecord& run);
+
+ private:
+  RunHistory(std::unique_ptr<SqliteDb> db, int retention_days);
+  std::unique_ptr<SqliteDb> db_;
+  int retention_days_;
+};
+
+/// The retention of the run history in days: NILUS_HISTORY_RETENTION_DAYS, 90 by default.
+Result<int> HistoryRetentionDays();
+
+}  // namespace nilus

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The run history: every run of a pipeline lands in $NILUS_HOME/metadata.db (runs_info,
+# extract_info, normalize_info, load_info), successful or not; old runs go after the retention;
+# a history that cannot be written never fails a load.
+source "$(dirname "$0")/lib.sh"
+printf 'id,name,amount\n1,ann,10.5\n2,bob,20\n3,cy,30\n' >orders.csv
+cat >orders.yaml <<YAML
+name: shop
+type: workflow
+workflow:
+  dag:
+    - name: orders-daily
+      spec:
+        stackSpec:
+          source: {address: "file://$WORK/orders.csv"}
+          sink:
+            address: sqlite:///$WORK/dst.db
+            options: {dest-table: main.orders, incremental-strategy: append}
+YAML
+history() { sqlite3 -separator '|' "$NILUS_HOME/metadata.db" "$1"; }
+
+expect_ok run orders.yaml
+expect_ok run orders.yaml
+sed "s|orders.csv|missing.csv|" orders.yaml >missing.yaml
+expect_exit 2 run missing.yaml
+# (the second run finds the file loaded already: no rows)
+expect_output "the runs, in order" "shop.orders-daily|1|1|{\"main.orders\":3}|main|sqlite|file
+shop.orders-daily|0|1|{\"main.orders\":0}|main|sqlite|file
+shop.orders-daily|0|0|{}|main|sqlite|file" \
+  history "SELECT dataos_resource_id, first_run, is_success, records_count, destination_schema, destination_depot,
+    source_depot FROM runs_info ORDER BY id"
+expect_output "the failed run's error" "invalid input|1" \
+  history "SELECT json_extract(error, '$.code'), instr(json_extract(error, '$.message'), 'missing.csv') > 0
+    FROM runs_info WHERE is_success = 0"
+# each successful run's load is the one the destination committed
+expect_output "load ids match the destination's" "$(sqlite3 dst.db "SELECT load_id FROM _nilus_loads ORDER BY 1")" \
+  history "SELECT l.load_id FROM load_info l JOIN runs_info r USING (run_id) WHERE r.load_id = l.load_id ORDER BY 1"
+expect_output "per-stage rows" "3|3|3
+0|0|0" history "SELECT e.records, n.records, l.records FROM extract_info e JOIN normalize_info n USING (run_id)
+    JOIN load_info l USING (run_id) ORDER BY e.id"
+expect_output "the committed schema in load_info" "id,name,amount" \
+  history "SELECT group_concat(json_extract(c.value, '$.name')) FROM load_info l, json_each(l.schema, '$.tables[0].columns') c
+    WHERE l.id = 1"
+expect_output "timings and resources are measured" "1" \
+  history "SELECT min(duration_sec > 0 AND memory_mb > 1 AND started_at <= finished_at AND started_at LIKE '____-__-__T%Z')
+    FROM runs_info"
+
+# the query of docs/manager.md, as written
+doc_query=$(awk '/^```sh/ { on = 1; next } /^```/ { on = 0 } on' "$ROOT/docs/manager.md" | sed "s|~/.nilus|$NILUS_HOME|")
+expect_output "the documented query" "3" bash -c "$doc_query | wc -l"
+
+# Retention: a run older than NILUS_HISTORY_RETENTION_DAYS goes, with its stages.
+history "UPDATE runs_info SET started_at = '2020-01-01T00:00:00.000000Z' WHERE id = 1"
+NILUS_HISTORY_RETENTION_DAYS=30 expect_ok run orders.yaml
+expect_output "the old run is gone, with its stages" "2,3,4|2,3" \
+  history "SELECT (SELECT group_concat(id) FROM runs_info), (SELECT group_concat(id) FROM load_info)"
+NILUS_HISTORY_RETENTION_DAYS=soon expect_exit 2 run orders.yaml
+expect_err_contains "NILUS_HISTORY_RETENTION_DAYS='soon' must be a number of days"
+
+# A history that cannot be written is a warning; the load happens.
+rm "$NILUS_HOME/metadata.db"*
+mkdir "$NILUS_HOME/metadata.db"
+expect_ok run orders.yaml
+expect_err_contains "runs are not written to the run history"
+expect_query dst.db "SELECT count(*) FROM orders" 3
+done_ok
