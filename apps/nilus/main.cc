@@ -18,6 +18,7 @@
 #include "nilus/core/secrets.h"
 #include "nilus/core/strings.h"
 #include "nilus/core/uri.h"
+#include "nilus/manager/api_server.h"
 #include "nilus/manifest/manifest.h"
 #include "nilus/pipeline/change_capture.h"
 #include "nilus/pipeline/run_record.h"
@@ -464,6 +465,33 @@ void AddGlobalFlags(CLI::App& app, GlobalFlags& g) {
   app.add_option("--log-format", g.log_format, "text (default) or json")->type_name("FORMAT");
 }
 
+/// `nilus serve`: the Nilus Manager API over the run history.
+struct ServeCommand {
+  std::string listen = "127.0.0.1:9010";
+
+  void Setup(CLI::App& cmd) {
+    cmd.add_option("--listen", listen, "Address to listen on: HOST:PORT (default 127.0.0.1:9010)")
+        ->type_name("HOST:PORT");
+  }
+
+  int Run(const GlobalFlags& g) {
+    if (Status st = SetUpLogging(g, ""); !st.ok()) return Fail(st);
+    ServeOptions o;
+    o.home = NilusHome();
+    if (const char* token = std::getenv("NILUS_API_TOKEN"); token && *token) {
+      o.token = token;
+      RegisterSecret(o.token);
+    }
+    auto days = HistoryRetentionDays();
+    if (!days.ok()) return Fail(days.status());
+    o.retention_days = *days;
+    auto parsed = ParseListen(listen, o);
+    if (!parsed.ok()) return Fail(parsed.status());
+    if (Status st = Serve(*parsed, g.stop); !st.ok()) return Fail(st);
+    return kExitOk;
+  }
+};
+
 /// One command of the table: its name, what it does, its flags, and what it runs.
 struct Command {
   const char* name;
@@ -487,6 +515,7 @@ int Main(int argc, char** argv) {
   StateShowCommand state_show;
   StateResetCommand state_reset;
   SchemaShowCommand schema_show;
+  ServeCommand serve;
   auto print_version = [] {
     std::printf("nilus %s\n", NILUS_VERSION);
     return kExitOk;
@@ -511,6 +540,8 @@ int Main(int argc, char** argv) {
        nullptr,
        {{"show", "Show the current schema of a pipeline's tables and every earlier version",
          [&](CLI::App& c) { schema_show.Setup(c); }, [&] { return schema_show.Run(g); }}}},
+      {"serve", "Serve the Nilus Manager API over the run history", [&](CLI::App& c) { serve.Setup(c); },
+       [&] { return serve.Run(g); }},
       {"version", "Print the version", [](CLI::App&) {}, print_version},
       {"help", "Show the help of nilus or of a command", [](CLI::App&) {}, nullptr},
   };

@@ -46,7 +46,8 @@ expect_output "timings and resources are measured" "1" \
     FROM runs_info"
 
 # the query of docs/manager.md, as written
-doc_query=$(awk '/^```sh/ { on = 1; next } /^```/ { on = 0 } on' "$ROOT/docs/manager.md" | sed "s|~/.nilus|$NILUS_HOME|")
+doc_query=$(awk '/^```sh/ { n++ } /^```sh/ && n == 1 { on = 1; next } /^```/ && on { on = 0 } on' "$ROOT/docs/manager.md" |
+  sed "s|~/.nilus|$NILUS_HOME|")
 expect_output "the documented query" "3" bash -c "$doc_query | wc -l"
 
 # Retention: a run older than NILUS_HISTORY_RETENTION_DAYS goes, with its stages.

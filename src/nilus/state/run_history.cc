@@ -170,4 +170,100 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?))sql"));
   return db_->Exec("COMMIT");
 }
 
+namespace {
+
+/// The current row of `stmt` as a JSON object: numbers as numbers, the JSON columns parsed,
+/// first_run and is_success as booleans.
+nlohmann::json RowJson(const SqliteStatement& stmt) {
+  nlohmann::json row = nlohmann::json::object();
+  for (int i = 0; i < sqlite3_column_count(stmt.get()); ++i) {
+    const std::string name = sqlite3_column_name(stmt.get(), i);
+    switch (sqlite3_column_type(stmt.get(), i)) {
+      case SQLITE_NULL:
+        row[name] = nullptr;
+        break;
+      case SQLITE_INTEGER: {
+        const int64_t v = sqlite3_column_int64(stmt.get(), i);
+        if (name == "first_run" || name == "is_success" || name == "last_success") {
+          row[name] = v != 0;
+        } else {
+          row[name] = v;
+        }
+        break;
+      }
+      case SQLITE_FLOAT:
+        row[name] = sqlite3_column_double(stmt.get(), i);
+        break;
+      default: {
+        std::string text(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), i)));
+        if (name == "records_count" || name == "error" || name == "pipeline_state") {
+          row[name] = nlohmann::json::parse(text, nullptr, false);
+        } else {
+          row[name] = std::move(text);
+        }
+      }
+    }
+  }
+  return row;
+}
+
+}  // namespace
+
+Result<nlohmann::json> RunHistory::Runs(const RunQuery& q) {
+  std::string where = " WHERE 1 = 1";
+  std::vector<std::string> args;
+  auto add = [&](const std::string& term, const std::string& value) {
+    where += " AND " + term;
+    args.push_back(value);
+  };
+  if (!q.pipeline.empty()) add("dataos_resource_id = ?", q.pipeline);
+  if (!q.run_as_user.empty()) add("run_as_user = ?", q.run_as_user);
+  if (q.is_success) add("is_success = ?", *q.is_success ? "1" : "0");
+  if (!q.started_gte.empty()) add("started_at >= ?", q.started_gte);
+  if (!q.started_lte.empty()) add("started_at <= ?", q.started_lte);
+  auto bind = [&](SqliteStatement& stmt) {
+    for (size_t i = 0; i < args.size(); ++i) stmt.BindText(static_cast<int>(i) + 1, args[i]);
+  };
+  NILUS_ASSIGN_OR_RAISE(SqliteStatement count, db_->Prepare("SELECT count(*) FROM runs_info" + where));
+  bind(count);
+  NILUS_ASSIGN_OR_RAISE(bool counted, count.Step());
+  const int64_t total = counted ? sqlite3_column_int64(count.get(), 0) : 0;
+  NILUS_ASSIGN_OR_RAISE(SqliteStatement rows, db_->Prepare("SELECT * FROM runs_info" + where +
+                                                           " ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?"));
+  bind(rows);
+  sqlite3_bind_int64(rows.get(), static_cast<int>(args.size()) + 1, q.limit);
+  sqlite3_bind_int64(rows.get(), static_cast<int>(args.size()) + 2, q.offset);
+  nlohmann::json items = nlohmann::json::array();
+  while (true) {
+    NILUS_ASSIGN_OR_RAISE(bool row, rows.Step());
+    if (!row) break;
+    items.push_back(RowJson(rows));
+  }
+  return nlohmann::json{{"items", std::move(items)}, {"total", total}, {"limit", q.limit}, {"offset", q.offset}};
+}
+
+Result<nlohmann::json> RunHistory::Stats(const std::string& pipeline, int64_t period_days) {
+  NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt, db_->Prepare(R"sql(
+SELECT r.dataos_resource_id AS pipeline, count(*) AS runs, sum(r.is_success) AS successes,
+  count(*) - sum(r.is_success) AS failures, round(1.0 * sum(r.is_success) / count(*), 4) AS success_rate,
+  avg(r.duration_sec) AS avg_duration_sec, max(r.duration_sec) AS max_duration_sec,
+  coalesce(sum((SELECT sum(l.records) FROM load_info l WHERE l.run_id = r.run_id)), 0) AS records_loaded,
+  max(r.started_at) AS last_started_at,
+  (SELECT is_success FROM runs_info x WHERE x.dataos_resource_id = r.dataos_resource_id
+     ORDER BY started_at DESC, id DESC LIMIT 1) AS last_success
+FROM runs_info r
+WHERE (?1 = '' OR r.dataos_resource_id = ?1)
+  AND r.started_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ?2 || ' days')
+GROUP BY r.dataos_resource_id ORDER BY r.dataos_resource_id)sql"));
+  stmt.BindText(1, pipeline);
+  sqlite3_bind_int64(stmt.get(), 2, period_days);
+  nlohmann::json out = nlohmann::json::array();
+  while (true) {
+    NILUS_ASSIGN_OR_RAISE(bool row, stmt.Step());
+    if (!row) break;
+    out.push_back(RowJson(stmt));
+  }
+  return out;
+}
+
 }  // namespace nilus

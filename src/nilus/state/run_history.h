@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,16 @@ struct RunRecord {
   std::vector<TableRun> tables;
 };
 
+/// Which runs a query of the history returns (every filter optional), newest first.
+struct RunQuery {
+  std::string pipeline;  ///< dataos_resource_id
+  std::string run_as_user;
+  std::optional<bool> is_success;
+  std::string started_gte, started_lte;  ///< ISO 8601 bounds of started_at
+  int64_t limit = 50;
+  int64_t offset = 0;
+};
+
 /// The run history under `$NILUS_HOME` (`metadata.db`, SQLite): the tables of the upstream
 /// manager — runs_info, extract_info, normalize_info, load_info — created when missing, rows
 /// older than the retention removed as runs are recorded.
@@ -53,6 +64,14 @@ class RunHistory {
 
   /// Records a run and its tables in one transaction.
   Status Record(const RunRecord& run);
+
+  /// The runs_info rows `q` selects, as JSON objects (JSON columns parsed), and how many there
+  /// are in all: {"items": […], "total": n, "limit": …, "offset": …}.
+  Result<nlohmann::json> Runs(const RunQuery& q);
+  /// Per pipeline (or for `pipeline` alone), over the runs started in the last `period_days`:
+  /// runs, successes, failures, success rate, average and longest duration, rows loaded, the
+  /// last run's start and outcome.
+  Result<nlohmann::json> Stats(const std::string& pipeline, int64_t period_days);
 
  private:
   RunHistory(std::unique_ptr<SqliteDb> db, int retention_days);

@@ -1,0 +1,225 @@
+#include "nilus/manager/api_server.h"
+
+#include <httplib.h>
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+
+#include "nilus/core/strings.h"
+#include "nilus/core/values.h"
+#include "nilus/state/run_history.h"
+
+namespace nilus {
+
+namespace {
+
+constexpr char kJson[] = "application/json";
+
+void Reply(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), kJson);
+}
+
+void Error(httplib::Response& res, int status, const std::string& message) {
+  Reply(res, status, {{"error", message}, {"status", status}});
+}
+
+bool IsLoopback(const std::string& host) { return host == "127.0.0.1" || host == "::1" || host == "localhost"; }
+
+/// The paths and their parameters, as an OpenAPI 3 document.
+nlohmann::json OpenApi() {
+  auto param = [](const char* name, const char* in, const char* type, const char* what) {
+    return nlohmann::json{{"name", name}, {"in", in}, {"schema", {{"type", type}}}, {"description", what}};
+  };
+  auto ok = [](const char* what) {
+    return nlohmann::json{{"200", {{"description", what}, {"content", {{kJson, nlohmann::json::object()}}}}}};
+  };
+  nlohmann::json filters = {param("run_as_user", "query", "string", "who ran it"),
+                            param("is_success", "query", "boolean", "true or false"),
+                            param("dataos_resource_id", "query", "string", "the pipeline"),
+                            param("started_at_gte", "query", "string", "ISO 8601"),
+                            param("started_at_lte", "query", "string", "ISO 8601"),
+                            param("limit", "query", "integer", "1 to 1000, 50 by default"),
+                            param("offset", "query", "integer", "rows to skip")};
+  nlohmann::json id = {param("id", "path", "string", "the pipeline (dataos_resource_id)")};
+  nlohmann::json period = {param("period", "query", "string", "7d, 24h, 30d …; 30d by default")};
+  return {{"openapi", "3.0.3"},
+          {"info", {{"title", "Nilus Manager API"}, {"version", NILUS_VERSION}}},
+          {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
+          {"security", nlohmann::json::array({{{"bearer", nlohmann::json::array()}}})},
+          {"paths",
+           {{"/health", {{"get", {{"summary", "liveness"}, {"responses", ok("ok")}}}}},
+            {"/info", {{"get", {{"summary", "the server"}, {"responses", ok("name and version")}}}}},
+            {"/api/v1/pipelines", {{"get", {{"summary", "runs"}, {"parameters", filters}, {"responses", ok("runs")}}}}},
+            {"/api/v1/pipelines/stats",
+             {{"get", {{"summary", "per pipeline"}, {"parameters", period}, {"responses", ok("stats")}}}}},
+            {"/api/v1/pipelines/{id}/runs",
+             {{"get", {{"summary", "a pipeline's runs"}, {"parameters", id}, {"responses", ok("runs")}}}}},
+            {"/api/v1/pipelines/{id}/latest",
+             {{"get", {{"summary", "its last run"}, {"parameters", id}, {"responses", ok("a run")}}}}},
+            {"/api/v1/pipelines/{id}/stats",
+             {{"get", {{"summary", "its stats"}, {"parameters", id}, {"responses", ok("stats")}}}}}}}};
+}
+
+/// A query's integer parameter within [lo, hi], or an error naming it.
+Result<int64_t> IntParam(const httplib::Request& req, const char* name, int64_t fallback, int64_t lo, int64_t hi) {
+  if (!req.has_param(name)) return fallback;
+  int64_t v = 0;
+  const std::string text = req.get_param_value(name);
+  if (!ParseBigint(text, &v) || v < lo || v > hi) {
+    return Status::InvalidInput("{}={} must be a whole number from {} to {}", name, text, lo, hi);
+  }
+  return v;
+}
+
+/// `period` as days: 7d, 24h (rounded up to days), 30d by default.
+Result<int64_t> PeriodDays(const httplib::Request& req) {
+  if (!req.has_param("period")) return 30;
+  const std::string p = req.get_param_value("period");
+  int64_t n = 0;
+  if (p.size() >= 2 && ParseBigint(p.substr(0, p.size() - 1), &n) && n > 0) {
+    if (p.back() == 'd') return n;
+    if (p.back() == 'h') return (n + 23) / 24;
+    if (p.back() == 'w') return n * 7;
+  }
+  return Status::InvalidInput("period={} must be a number of hours, days or weeks: 24h, 7d, 4w", p);
+}
+
+Result<RunQuery> QueryOf(const httplib::Request& req) {
+  RunQuery q;
+  q.run_as_user = req.get_param_value("run_as_user");
+  q.pipeline = req.get_param_value("dataos_resource_id");
+  q.started_gte = req.get_param_value("started_at_gte");
+  q.started_lte = req.get_param_value("started_at_lte");
+  if (req.has_param("started_at")) q.started_gte = q.started_lte = req.get_param_value("started_at");
+  if (req.has_param("is_success")) {
+    const std::string v = ToLower(req.get_param_value("is_success"));
+    if (v != "true" && v != "false") return Status::InvalidInput("is_success={} must be true or false", v);
+    q.is_success = v == "true";
+  }
+  NILUS_ASSIGN_OR_RAISE(q.limit, IntParam(req, "limit", 50, 1, 1000));
+  NILUS_ASSIGN_OR_RAISE(q.offset, IntParam(req, "offset", 0, 0, INT64_MAX));
+  return q;
+}
+
+}  // namespace
+
+Result<ServeOptions> ParseListen(const std::string& listen, ServeOptions base) {
+  std::string host = base.host, port = listen;
+  if (size_t colon = listen.rfind(':'); colon != std::string::npos) {
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.empty()) host = base.host;
+  }
+  int64_t p = 0;
+  if (!ParseBigint(port, &p) || p < 1 || p > 65535) {
+    return Status::InvalidInput("--listen {}: give HOST:PORT (127.0.0.1:9010), :PORT or PORT, the port from 1 to 65535",
+                                listen);
+  }
+  base.host = host;
+  base.port = static_cast<int>(p);
+  return base;
+}
+
+Status Serve(const ServeOptions& o, std::stop_token stop) {
+  if (o.token.empty() && !IsLoopback(o.host)) {
+    return Status::InvalidInput(
+        "nilus serve refuses to listen on {} without a token: anyone who reaches it would read the run history. Set "
+        "NILUS_API_TOKEN, or listen on 127.0.0.1",
+        o.host);
+  }
+  NILUS_ASSIGN_OR_RAISE(auto history, RunHistory::Open(o.home, o.retention_days));
+  std::mutex mu;  // the history's connection, one request at a time
+  httplib::Server server;
+  const nlohmann::json openapi = OpenApi();
+
+  server.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
+    if (o.token.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+    const std::string header = req.get_header_value("Authorization");
+    const std::string expected = "Bearer " + o.token;
+    const bool ok =
+        header.size() == expected.size() && CRYPTO_memcmp(header.data(), expected.data(), header.size()) == 0;
+    if (ok) return httplib::Server::HandlerResponse::Unhandled;
+    res.set_header("WWW-Authenticate", "Bearer");
+    Error(res, 401, "a valid bearer token is required (Authorization: Bearer <NILUS_API_TOKEN>)");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.body.empty()) Error(res, res.status, fmt::format("{} {}: not found", req.method, req.path));
+  });
+  // Runs `answer` on the history, turning its errors into JSON ones.
+  auto with_history = [&](httplib::Response& res, const std::function<Result<nlohmann::json>(RunHistory&)>& answer) {
+    std::lock_guard lock(mu);
+    auto body = answer(*history);
+    if (!body.ok()) {
+      Error(res, body.status().code() == StatusCode::kInvalidInput ? 400 : 500, body.status().message());
+      return;
+    }
+    Reply(res, 200, *body);
+  };
+
+  server.Get("/health", [](const httplib::Request&, httplib::Response& res) { Reply(res, 200, {{"status", "ok"}}); });
+  server.Get("/info", [&](const httplib::Request&, httplib::Response& res) {
+    Reply(res, 200, {{"name", "nilus"}, {"version", NILUS_VERSION}, {"api", "v1"}, {"auth", !o.token.empty()}});
+  });
+  server.Get("/openapi.json", [&](const httplib::Request&, httplib::Response& res) { Reply(res, 200, openapi); });
+  server.Get("/api/v1/pipelines", [&](const httplib::Request& req, httplib::Response& res) {
+    with_history(res, [&](RunHistory& h) -> Result<nlohmann::json> {
+      NILUS_ASSIGN_OR_RAISE(RunQuery q, QueryOf(req));
+      return h.Runs(q);
+    });
+  });
+  server.Get("/api/v1/pipelines/stats", [&](const httplib::Request& req, httplib::Response& res) {
+    with_history(res, [&](RunHistory& h) -> Result<nlohmann::json> {
+      NILUS_ASSIGN_OR_RAISE(int64_t days, PeriodDays(req));
+      NILUS_ASSIGN_OR_RAISE(nlohmann::json stats, h.Stats("", days));
+      return nlohmann::json{{"period_days", days}, {"pipelines", std::move(stats)}};
+    });
+  });
+  server.Get(R"(/api/v1/pipelines/([^/]+)/runs)", [&](const httplib::Request& req, httplib::Response& res) {
+    with_history(res, [&](RunHistory& h) -> Result<nlohmann::json> {
+      NILUS_ASSIGN_OR_RAISE(RunQuery q, QueryOf(req));
+      q.pipeline = req.matches[1];
+      return h.Runs(q);
+    });
+  });
+  server.Get(R"(/api/v1/pipelines/([^/]+)/latest)", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mu);
+    RunQuery q;
+    q.pipeline = req.matches[1];
+    q.limit = 1;
+    auto runs = history->Runs(q);
+    if (!runs.ok()) return Error(res, 500, runs.status().message());
+    if ((*runs)["items"].empty()) return Error(res, 404, fmt::format("pipeline {} has no recorded run", q.pipeline));
+    Reply(res, 200, (*runs)["items"][0]);
+  });
+  server.Get(R"(/api/v1/pipelines/([^/]+)/stats)", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mu);
+    auto days = PeriodDays(req);
+    if (!days.ok()) return Error(res, 400, days.status().message());
+    auto stats = history->Stats(req.matches[1], *days);
+    if (!stats.ok()) return Error(res, 500, stats.status().message());
+    if (stats->empty()) {
+      return Error(res, 404,
+                   fmt::format("pipeline {} has no run in the last {} days", std::string(req.matches[1]), *days));
+    }
+    nlohmann::json one = (*stats)[0];
+    one["period_days"] = *days;
+    Reply(res, 200, one);
+  });
+
+  if (!server.bind_to_port(o.host.c_str(), o.port)) {
+    return Status::InvalidInput("nilus serve cannot listen on {}:{} (in use, or not an address of this machine)",
+                                o.host, o.port);
+  }
+  std::stop_callback on_stop(stop, [&] { server.stop(); });
+  spdlog::info("serving the Nilus Manager API on http://{}:{} ({})", o.host, o.port,
+               o.token.empty() ? "no token: loopback only" : "bearer token required");
+  if (!stop.stop_requested()) server.listen_after_bind();
+  spdlog::info("nilus serve: stopped");
+  return Status::OK();
+}
+
+}  // namespace nilus
