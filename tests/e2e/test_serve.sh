@@ -73,6 +73,34 @@ expect_output "the documented example" "3" bash -c "NILUS_API_TOKEN=$TOKEN; $doc
 grep -q "$TOKEN" responses serve.log && fail "the token appears in a response or the log"
 CHECKS=$((CHECKS + 1))
 
+# /metrics in Prometheus's text format, scraped by a real Prometheus with the token.
+expect_output "rows loaded, in the text format" 'nilus_rows_loaded_total{pipeline="shop.orders",table="main.orders"} 14' \
+  bash -c "curl -s -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:$PORT/metrics | grep '^nilus_rows_loaded_total'"
+expect_output "runs by outcome" 'nilus_runs_total{pipeline="shop.broken",outcome="failure"} 3' \
+  bash -c "curl -s -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:$PORT/metrics | grep 'shop.broken.*failure'"
+expect_output "metrics need the token" 401 status "http://127.0.0.1:$PORT/metrics"
+PROM_PORT=$(free_port)
+cat >prometheus.yml <<YAML
+global: {scrape_interval: 1s}
+scrape_configs:
+  - job_name: nilus
+    authorization: {credentials: "$TOKEN"}
+    static_configs: [{targets: ["127.0.0.1:$PORT"]}]
+YAML
+prometheus --config.file=prometheus.yml --storage.tsdb.path="$WORK/prometheus" \
+  --web.listen-address="127.0.0.1:$PROM_PORT" >prometheus.log 2>&1 &
+PROMETHEUS=$!
+trap 'kill -KILL $SERVE $PROMETHEUS 2>/dev/null; rm -rf "$WORK"' EXIT
+promql() {  # the value of a PromQL query, through Prometheus's HTTP API
+  curl -s "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1" |
+    python3 -c "import json, sys; r = json.load(sys.stdin)['data']['result']; print(r[0]['value'][1] if r else '')"
+}
+for _ in $(seq 300); do [ "$(promql 'sum(nilus_rows_loaded_total)' 2>/dev/null)" = 14 ] && break; sleep 0.2; done
+expect_output "Prometheus scraped the rows loaded" 14 promql 'sum(nilus_rows_loaded_total{pipeline="shop.orders"})'
+expect_output "and the failed runs" 3 promql 'nilus_runs_total{pipeline="shop.broken",outcome="failure"}'
+kill -TERM $PROMETHEUS
+wait $PROMETHEUS || true
+
 kill -TERM $SERVE
 wait $SERVE || fail "nilus serve exited $? after SIGTERM"
 CHECKS=$((CHECKS + 1))

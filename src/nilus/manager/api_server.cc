@@ -3,7 +3,12 @@
 #include <httplib.h>
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <mutex>
 
 #include "nilus/core/strings.h"
@@ -51,6 +56,7 @@ nlohmann::json OpenApi() {
           {"paths",
            {{"/health", {{"get", {{"summary", "liveness"}, {"responses", ok("ok")}}}}},
             {"/info", {{"get", {{"summary", "the server"}, {"responses", ok("name and version")}}}}},
+            {"/metrics", {{"get", {{"summary", "Prometheus text format"}, {"responses", ok("metrics")}}}}},
             {"/api/v1/pipelines", {{"get", {{"summary", "runs"}, {"parameters", filters}, {"responses", ok("runs")}}}}},
             {"/api/v1/pipelines/stats",
              {{"get", {{"summary", "per pipeline"}, {"parameters", period}, {"responses", ok("stats")}}}}},
@@ -84,6 +90,81 @@ Result<int64_t> PeriodDays(const httplib::Request& req) {
     if (p.back() == 'w') return n * 7;
   }
   return Status::InvalidInput("period={} must be a number of hours, days or weeks: 24h, 7d, 4w", p);
+}
+
+/// A Prometheus label value: backslash, double quote and newline escaped.
+std::string Label(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+/// The metrics in Prometheus's text format: the run history's counts, and the process's.
+std::string Metrics(const RunTotals& t, double start_time) {
+  std::string out;
+  auto family = [&](const char* name, const char* type, const char* help) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  };
+  family("nilus_runs_total", "counter", "Runs of each pipeline in the run history, by outcome.");
+  for (const auto& p : t.pipelines) {
+    out += fmt::format("nilus_runs_total{{pipeline=\"{}\",outcome=\"success\"}} {}\n", Label(p.name), p.successes);
+    out += fmt::format("nilus_runs_total{{pipeline=\"{}\",outcome=\"failure\"}} {}\n", Label(p.name), p.failures);
+  }
+  family("nilus_rows_loaded_total", "counter", "Rows loaded, by pipeline and destination table.");
+  for (const auto& r : t.tables) {
+    out += fmt::format("nilus_rows_loaded_total{{pipeline=\"{}\",table=\"{}\"}} {}\n", Label(r.pipeline),
+                       Label(r.table), r.rows);
+  }
+  family("nilus_bytes_loaded_total", "counter", "Bytes loaded, by pipeline and destination table.");
+  for (const auto& r : t.tables) {
+    out += fmt::format("nilus_bytes_loaded_total{{pipeline=\"{}\",table=\"{}\"}} {:.0f}\n", Label(r.pipeline),
+                       Label(r.table), r.bytes);
+  }
+  family("nilus_run_duration_seconds", "histogram", "How long runs took.");
+  static constexpr double kBuckets[] = {1, 5, 15, 60, 300, 900, 3600};
+  for (const auto& p : t.pipelines) {
+    double sum = 0;
+    for (double d : p.durations) sum += d;
+    for (double le : kBuckets) {
+      const auto n = std::count_if(p.durations.begin(), p.durations.end(), [&](double d) { return d <= le; });
+      out += fmt::format("nilus_run_duration_seconds_bucket{{pipeline=\"{}\",le=\"{}\"}} {}\n", Label(p.name), le, n);
+    }
+    out += fmt::format("nilus_run_duration_seconds_bucket{{pipeline=\"{}\",le=\"+Inf\"}} {}\n", Label(p.name),
+                       p.durations.size());
+    out += fmt::format("nilus_run_duration_seconds_sum{{pipeline=\"{}\"}} {}\n", Label(p.name), sum);
+    out += fmt::format("nilus_run_duration_seconds_count{{pipeline=\"{}\"}} {}\n", Label(p.name), p.durations.size());
+  }
+  family("nilus_last_run_timestamp_seconds", "gauge", "When each pipeline's last run ended.");
+  for (const auto& p : t.pipelines) {
+    out += fmt::format("nilus_last_run_timestamp_seconds{{pipeline=\"{}\"}} {:.3f}\n", Label(p.name), p.last_finished);
+  }
+  family("nilus_last_run_success", "gauge", "1 when each pipeline's last run succeeded.");
+  for (const auto& p : t.pipelines) {
+    out += fmt::format("nilus_last_run_success{{pipeline=\"{}\"}} {}\n", Label(p.name), p.last_success ? 1 : 0);
+  }
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  const double cpu = static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+                     static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  family("process_cpu_seconds_total", "counter", "CPU time of the nilus serve process.");
+  out += fmt::format("process_cpu_seconds_total {:.3f}\n", cpu);
+  family("process_resident_memory_bytes", "gauge", "Resident memory of the nilus serve process.");
+  out += fmt::format("process_resident_memory_bytes {}\n", resident * sysconf(_SC_PAGESIZE));
+  family("process_start_time_seconds", "gauge", "When the process started, seconds since 1970.");
+  out += fmt::format("process_start_time_seconds {:.3f}\n", start_time);
+  return out;
 }
 
 Result<RunQuery> QueryOf(const httplib::Request& req) {
@@ -163,6 +244,13 @@ Status Serve(const ServeOptions& o, std::stop_token stop) {
   server.Get("/health", [](const httplib::Request&, httplib::Response& res) { Reply(res, 200, {{"status", "ok"}}); });
   server.Get("/info", [&](const httplib::Request&, httplib::Response& res) {
     Reply(res, 200, {{"name", "nilus"}, {"version", NILUS_VERSION}, {"api", "v1"}, {"auth", !o.token.empty()}});
+  });
+  const double start_time = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  server.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard lock(mu);
+    auto totals = history->Totals();
+    if (!totals.ok()) return Error(res, 500, totals.status().message());
+    res.set_content(Metrics(*totals, start_time), "text/plain; version=0.0.4");
   });
   server.Get("/openapi.json", [&](const httplib::Request&, httplib::Response& res) { Reply(res, 200, openapi); });
   server.Get("/api/v1/pipelines", [&](const httplib::Request& req, httplib::Response& res) {

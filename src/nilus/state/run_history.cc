@@ -242,6 +242,36 @@ Result<nlohmann::json> RunHistory::Runs(const RunQuery& q) {
   return nlohmann::json{{"items", std::move(items)}, {"total", total}, {"limit", q.limit}, {"offset", q.offset}};
 }
 
+Result<RunTotals> RunHistory::Totals() {
+  RunTotals out;
+  NILUS_ASSIGN_OR_RAISE(SqliteStatement runs, db_->Prepare(R"sql(
+SELECT dataos_resource_id, is_success, duration_sec, (julianday(finished_at) - 2440587.5) * 86400.0
+FROM runs_info ORDER BY dataos_resource_id, started_at, id)sql"));
+  while (true) {
+    NILUS_ASSIGN_OR_RAISE(bool row, runs.Step());
+    if (!row) break;
+    const std::string name(reinterpret_cast<const char*>(sqlite3_column_text(runs.get(), 0)));
+    if (out.pipelines.empty() || out.pipelines.back().name != name) out.pipelines.push_back({name, 0, 0, 0, false});
+    auto& p = out.pipelines.back();
+    const bool ok = sqlite3_column_int(runs.get(), 1) != 0;
+    (ok ? p.successes : p.failures)++;
+    p.durations.push_back(sqlite3_column_double(runs.get(), 2));
+    p.last_finished = sqlite3_column_double(runs.get(), 3);
+    p.last_success = ok;
+  }
+  NILUS_ASSIGN_OR_RAISE(SqliteStatement tables, db_->Prepare(R"sql(
+SELECT r.dataos_resource_id, l.table_name, sum(l.records), sum(l.size_mb) * 1e6
+FROM load_info l JOIN runs_info r USING (run_id) GROUP BY 1, 2 ORDER BY 1, 2)sql"));
+  while (true) {
+    NILUS_ASSIGN_OR_RAISE(bool row, tables.Step());
+    if (!row) break;
+    out.tables.push_back({reinterpret_cast<const char*>(sqlite3_column_text(tables.get(), 0)),
+                          reinterpret_cast<const char*>(sqlite3_column_text(tables.get(), 1)),
+                          sqlite3_column_int64(tables.get(), 2), sqlite3_column_double(tables.get(), 3)});
+  }
+  return out;
+}
+
 Result<nlohmann::json> RunHistory::Stats(const std::string& pipeline, int64_t period_days) {
   NILUS_ASSIGN_OR_RAISE(SqliteStatement stmt, db_->Prepare(R"sql(
 SELECT r.dataos_resource_id AS pipeline, count(*) AS runs, sum(r.is_success) AS successes,

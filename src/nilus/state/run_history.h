@@ -53,6 +53,25 @@ struct RunQuery {
   int64_t offset = 0;
 };
 
+/// What the run history holds, for metrics: per pipeline, runs by outcome, the last run's end
+/// and outcome, and the durations; per pipeline and table, rows and bytes loaded.
+struct RunTotals {
+  struct Pipeline {
+    std::string name;
+    int64_t successes = 0, failures = 0;
+    double last_finished = 0;  ///< seconds since 1970
+    bool last_success = false;
+    std::vector<double> durations = {};
+  };
+  struct Table {
+    std::string pipeline, table;
+    int64_t rows = 0;
+    double bytes = 0;
+  };
+  std::vector<Pipeline> pipelines;
+  std::vector<Table> tables;
+};
+
 /// The run history under `$NILUS_HOME` (`metadata.db`, SQLite): the tables of the upstream
 /// manager — runs_info, extract_info, normalize_info, load_info — created when missing, rows
 /// older than the retention removed as runs are recorded.
@@ -72,6 +91,9 @@ class RunHistory {
   /// runs, successes, failures, success rate, average and longest duration, rows loaded, the
   /// last run's start and outcome.
   Result<nlohmann::json> Stats(const std::string& pipeline, int64_t period_days);
+
+  /// What the history holds, for metrics.
+  Result<RunTotals> Totals();
 
  private:
   RunHistory(std::unique_ptr<SqliteDb> db, int retention_days);
