@@ -25,8 +25,8 @@ if [ "${1:-}" = "--with-servers" ]; then
     clang libclang-rt-14-dev
     postgresql-15 postgresql-client-15 pgcopydb
     mariadb-server mariadb-client sysbench pgloader
-    # the manager's tests: a real Prometheus scrapes nilus serve
-    prometheus
+    # the manager's tests: a real Prometheus scrapes nilus serve, a Pushgateway takes a run's metrics
+    prometheus prometheus-pushgateway
     # an Avro reader nilus did not write, for the format tests
     python3-avro
     # custom connectors' tests: a virtualenv, and requests' errors classified as transient

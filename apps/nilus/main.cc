@@ -138,7 +138,7 @@ Result<std::vector<LoadSummary>> RunAll(const std::vector<Pipeline>& pipelines, 
                  WriteDispositionName(p.sink_options.strategy));
     RunRecorder recorder(p);
     auto result = RunPipeline(p, options, ConnectorRegistry::Builtin(), *store);
-    recorder.Finish(result, *store, history_db.get());
+    recorder.Finish(result, *store, history_db.get(), options.push_metrics);
     NILUS_ASSIGN_OR_RAISE(auto loads, std::move(result));
     for (auto& s : loads) {
       spdlog::info("pipeline {}: committed {} rows into {} (load {})", p.name, s.rows, s.dest_table, s.load_id);
@@ -156,6 +156,7 @@ struct RunCommand {
   std::vector<std::string> python_path;
   bool full_refresh = false;
   int64_t lock_timeout = 600;
+  std::string push_metrics;
 
   void Setup(CLI::App& cmd) {
     cmd.add_option("MANIFEST", manifest, "Pipeline manifest (workflow, service or stackSpec YAML)")
@@ -165,6 +166,8 @@ struct RunCommand {
     cmd.add_option("--python-path", python_path, "Folder of the Python code of custom:// connectors (repeatable)")
         ->type_name("DIR");
     cmd.add_flag("--full-refresh", full_refresh, "Ignore saved state and rebuild the destination tables");
+    cmd.add_option("--push-metrics", push_metrics, "Push each run's metrics to this Prometheus Pushgateway")
+        ->type_name("URL");
     cmd.add_option("--lock-timeout", lock_timeout,
                    "Seconds to wait for another run of the same pipeline to finish (default 600)")
         ->type_name("SECONDS")
@@ -186,7 +189,8 @@ struct RunCommand {
       return Fail(Status::InvalidInput("--node {}: no such node in {}; nodes: {}", node, manifest, Join(names, ", ")));
     }
     if (!m->schedule.empty()) spdlog::info("schedule '{}' is run by nilus serve; nilus run runs once now", m->schedule);
-    auto loads = RunAll(selected, RunOptions{full_refresh, std::chrono::seconds(lock_timeout), g.stop, python_path});
+    auto loads = RunAll(
+        selected, RunOptions{full_refresh, std::chrono::seconds(lock_timeout), g.stop, python_path, push_metrics});
     if (!loads.ok()) return Fail(loads.status());
     if (!loads->empty()) PrintSummary(*loads);
     return kExitOk;
@@ -202,6 +206,7 @@ struct IngestCommand {
   std::vector<std::string> python_path;
   bool full_refresh = false;
   int64_t lock_timeout = 600;
+  std::string push_metrics;
 
   void Setup(CLI::App& cmd) {
     // Values are taken as text and checked by the option contract, so flags and manifests give
@@ -249,6 +254,8 @@ struct IngestCommand {
     cmd.add_option("--python-path", python_path, "Folder of the Python code of custom:// connectors (repeatable)")
         ->type_name("DIR");
     cmd.add_flag("--full-refresh", full_refresh, "Ignore saved state and rebuild the destination table");
+    cmd.add_option("--push-metrics", push_metrics, "Push each run's metrics to this Prometheus Pushgateway")
+        ->type_name("URL");
     cmd.add_option("--lock-timeout", lock_timeout,
                    "Seconds to wait for another run of the same pipeline to finish (default 600)")
         ->type_name("SECONDS")
@@ -285,7 +292,8 @@ struct IngestCommand {
     add(sink, "batch-size", batch_size);
     auto p = ResolvePipeline("", source, sink, ConnectorRegistry::Builtin());
     if (!p.ok()) return Fail(p.status());
-    auto loads = RunAll({*p}, RunOptions{full_refresh, std::chrono::seconds(lock_timeout), g.stop, python_path});
+    auto loads =
+        RunAll({*p}, RunOptions{full_refresh, std::chrono::seconds(lock_timeout), g.stop, python_path, push_metrics});
     if (!loads.ok()) return Fail(loads.status());
     if (!loads->empty()) PrintSummary(*loads);
     return kExitOk;

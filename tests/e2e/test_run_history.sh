@@ -58,10 +58,28 @@ expect_output "the old run is gone, with its stages" "2,3,4|2,3" \
 NILUS_HISTORY_RETENTION_DAYS=soon expect_exit 2 run orders.yaml
 expect_err_contains "NILUS_HISTORY_RETENTION_DAYS='soon' must be a number of days"
 
+# --push-metrics: a one-shot run's metrics in a real Pushgateway (a failed push is a warning).
+GATEWAY_PORT=$(free_port)
+prometheus-pushgateway --web.listen-address="127.0.0.1:$GATEWAY_PORT" >pushgateway.log 2>&1 &
+GATEWAY=$!
+trap 'kill -KILL $GATEWAY 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 100); do curl -s "http://127.0.0.1:$GATEWAY_PORT/metrics" >/dev/null && break; sleep 0.1; done
+printf 'id,name,amount\n4,dee,40\n5,eve,50\n' >more.csv
+sed "s|orders.csv|more.csv|" orders.yaml >more.yaml
+expect_ok run more.yaml --push-metrics "http://127.0.0.1:$GATEWAY_PORT"
+expect_output "the pushed rows" 'nilus_run_rows_loaded{instance="",job="nilus",pipeline="shop.orders-daily",table="main.orders"} 2' \
+  bash -c "curl -s http://127.0.0.1:$GATEWAY_PORT/metrics | grep '^nilus_run_rows_loaded'"
+expect_output "the pushed outcome" 'nilus_run_success{instance="",job="nilus",pipeline="shop.orders-daily"} 1' \
+  bash -c "curl -s http://127.0.0.1:$GATEWAY_PORT/metrics | grep '^nilus_run_success'"
+kill -TERM $GATEWAY
+wait $GATEWAY || true
+expect_ok run orders.yaml --push-metrics "http://127.0.0.1:$GATEWAY_PORT"
+expect_err_contains "the run's metrics were not pushed"
+
 # A history that cannot be written is a warning; the load happens.
 rm "$NILUS_HOME/metadata.db"*
 mkdir "$NILUS_HOME/metadata.db"
 expect_ok run orders.yaml
 expect_err_contains "runs are not written to the run history"
-expect_query dst.db "SELECT count(*) FROM orders" 3
+expect_query dst.db "SELECT count(*) FROM orders" 5
 done_ok

@@ -1,5 +1,6 @@
 #include "nilus/pipeline/run_record.h"
 
+#include <curl/curl.h>
 #include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "nilus/core/secrets.h"
 #include "nilus/core/values.h"
 
 namespace nilus {
@@ -40,13 +42,73 @@ std::string UserName() {
   return std::to_string(geteuid());
 }
 
+size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
+
+/// A Prometheus label value: backslash, double quote and newline escaped.
+std::string Label(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    out += c == '\n' ? 'n' : c;
+  }
+  return out;
+}
+
+/// Puts the run's metrics (gauges of this run) in the group job="nilus", pipeline=<name> of the
+/// Pushgateway at `url`, replacing the last run's.
+Status PushMetrics(const std::string& url, const RunRecord& r) {
+  std::string body;
+  auto gauge = [&](const char* name, const char* help) {
+    body += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", name, help, name);
+  };
+  gauge("nilus_run_success", "1 when the pipeline's last run succeeded.");
+  body += fmt::format("nilus_run_success {}\n", r.is_success ? 1 : 0);
+  gauge("nilus_run_duration_seconds", "How long the last run took.");
+  body += fmt::format("nilus_run_duration_seconds {}\n", r.duration_sec);
+  gauge("nilus_run_finished_timestamp_seconds", "When the last run ended, seconds since 1970.");
+  body += fmt::format("nilus_run_finished_timestamp_seconds {:.3f}\n",
+                      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  gauge("nilus_run_rows_loaded", "Rows the last run loaded, by destination table.");
+  for (const auto& t : r.tables)
+    body += fmt::format("nilus_run_rows_loaded{{table=\"{}\"}} {}\n", Label(t.dest_table), t.rows);
+  gauge("nilus_run_bytes_loaded", "Bytes the last run loaded, by destination table.");
+  for (const auto& t : r.tables)
+    body += fmt::format("nilus_run_bytes_loaded{{table=\"{}\"}} {}\n", Label(t.dest_table), t.bytes);
+  gauge("nilus_run_memory_bytes", "Peak resident memory of the process during the run.");
+  body += fmt::format("nilus_run_memory_bytes {:.0f}\n", r.memory_mb * 1024 * 1024);
+
+  CURL* curl = curl_easy_init();
+  if (!curl) return Status::Internal("cannot start an HTTP request");
+  char* job = curl_easy_escape(curl, r.pipeline.c_str(), static_cast<int>(r.pipeline.size()));
+  std::string target = url;
+  while (!target.empty() && target.back() == '/') target.pop_back();
+  target += fmt::format("/metrics/job/nilus/pipeline/{}", job);
+  curl_free(job);
+  curl_easy_setopt(curl, CURLOPT_URL, target.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Discard);
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: text/plain; version=0.0.4");
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  const CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) return Status::Unavailable("{}: {}", MaskSecrets(url), curl_easy_strerror(rc));
+  if (status / 100 != 2) return Status::Unavailable("{} answered HTTP {}", MaskSecrets(url), status);
+  return Status::OK();
+}
+
 }  // namespace
 
 RunRecorder::RunRecorder(const Pipeline& pipeline)
     : pipeline_(pipeline), started_at_(NowIso()), start_(std::chrono::steady_clock::now()), cpu_start_(CpuSeconds()) {}
 
-void RunRecorder::Finish(const Result<std::vector<LoadSummary>>& loads, StateStore& store, RunHistory* history) {
-  if (!history) return;
+void RunRecorder::Finish(const Result<std::vector<LoadSummary>>& loads, StateStore& store, RunHistory* history,
+                         const std::string& push_url) {
   RunRecord r;
   r.run_id = NewLoadId();
   r.pipeline = pipeline_.name;
@@ -88,8 +150,15 @@ void RunRecorder::Finish(const Result<std::vector<LoadSummary>>& loads, StateSto
       r.tables.push_back(std::move(t));
     }
   }
-  if (Status st = history->Record(r); !st.ok()) {
-    spdlog::warn("pipeline {}: the run was not written to the run history: {}", pipeline_.name, st.message());
+  if (history) {
+    if (Status st = history->Record(r); !st.ok()) {
+      spdlog::warn("pipeline {}: the run was not written to the run history: {}", pipeline_.name, st.message());
+    }
+  }
+  if (!push_url.empty()) {
+    if (Status st = PushMetrics(push_url, r); !st.ok()) {
+      spdlog::warn("pipeline {}: the run's metrics were not pushed: {}", pipeline_.name, st.message());
+    }
   }
 }
 

@@ -19,7 +19,9 @@ class RunRecorder {
 
   /// Records the run's outcome: `loads` when it succeeded, else `status`; `store` gives the
   /// state it committed.
-  void Finish(const Result<std::vector<LoadSummary>>& loads, StateStore& store, RunHistory* history);
+  /// Pushes the run's metrics to the Pushgateway at `push_url` when it is not empty.
+  void Finish(const Result<std::vector<LoadSummary>>& loads, StateStore& store, RunHistory* history,
+              const std::string& push_url);
 
  private:
   const Pipeline& pipeline_;

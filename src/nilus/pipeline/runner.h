@@ -22,6 +22,8 @@ struct RunOptions {
   /// Folders of the Python code of custom:// connectors (`--python-path`), beside a manifest's
   /// repo block.
   std::vector<std::string> python_path = {};
+  /// A Prometheus Pushgateway (`--push-metrics`) that each run's metrics go to when it ends.
+  std::string push_metrics = {};
 };
 
 /// What one run loaded, for the end-of-run summary.
