@@ -35,4 +35,7 @@ void AppendJsonString(std::string& out, std::string_view value);
 /// A short, printable cut of a value for error messages.
 std::string Excerpt(std::string_view value, size_t max = 40);
 
+/// A Prometheus label value: backslash, double quote and newline escaped.
+std::string PrometheusLabel(std::string_view value);
+
 }  // namespace nilus

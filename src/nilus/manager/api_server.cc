@@ -92,20 +92,6 @@ Result<int64_t> PeriodDays(const httplib::Request& req) {
   return Status::InvalidInput("period={} must be a number of hours, days or weeks: 24h, 7d, 4w", p);
 }
 
-/// A Prometheus label value: backslash, double quote and newline escaped.
-std::string Label(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
 /// The metrics in Prometheus's text format: the run history's counts, and the process's.
 std::string Metrics(const RunTotals& t, double start_time) {
   std::string out;
@@ -114,18 +100,20 @@ std::string Metrics(const RunTotals& t, double start_time) {
   };
   family("nilus_runs_total", "counter", "Runs of each pipeline in the run history, by outcome.");
   for (const auto& p : t.pipelines) {
-    out += fmt::format("nilus_runs_total{{pipeline=\"{}\",outcome=\"success\"}} {}\n", Label(p.name), p.successes);
-    out += fmt::format("nilus_runs_total{{pipeline=\"{}\",outcome=\"failure\"}} {}\n", Label(p.name), p.failures);
+    out += fmt::format("nilus_runs_total{{pipeline=\"{}\",outcome=\"success\"}} {}\n", PrometheusLabel(p.name),
+                       p.successes);
+    out += fmt::format("nilus_runs_total{{pipeline=\"{}\",outcome=\"failure\"}} {}\n", PrometheusLabel(p.name),
+                       p.failures);
   }
   family("nilus_rows_loaded_total", "counter", "Rows loaded, by pipeline and destination table.");
   for (const auto& r : t.tables) {
-    out += fmt::format("nilus_rows_loaded_total{{pipeline=\"{}\",table=\"{}\"}} {}\n", Label(r.pipeline),
-                       Label(r.table), r.rows);
+    out += fmt::format("nilus_rows_loaded_total{{pipeline=\"{}\",table=\"{}\"}} {}\n", PrometheusLabel(r.pipeline),
+                       PrometheusLabel(r.table), r.rows);
   }
   family("nilus_bytes_loaded_total", "counter", "Bytes loaded, by pipeline and destination table.");
   for (const auto& r : t.tables) {
-    out += fmt::format("nilus_bytes_loaded_total{{pipeline=\"{}\",table=\"{}\"}} {:.0f}\n", Label(r.pipeline),
-                       Label(r.table), r.bytes);
+    out += fmt::format("nilus_bytes_loaded_total{{pipeline=\"{}\",table=\"{}\"}} {:.0f}\n", PrometheusLabel(r.pipeline),
+                       PrometheusLabel(r.table), r.bytes);
   }
   family("nilus_run_duration_seconds", "histogram", "How long runs took.");
   static constexpr double kBuckets[] = {1, 5, 15, 60, 300, 900, 3600};
@@ -134,20 +122,24 @@ std::string Metrics(const RunTotals& t, double start_time) {
     for (double d : p.durations) sum += d;
     for (double le : kBuckets) {
       const auto n = std::count_if(p.durations.begin(), p.durations.end(), [&](double d) { return d <= le; });
-      out += fmt::format("nilus_run_duration_seconds_bucket{{pipeline=\"{}\",le=\"{}\"}} {}\n", Label(p.name), le, n);
+      out += fmt::format("nilus_run_duration_seconds_bucket{{pipeline=\"{}\",le=\"{}\"}} {}\n", PrometheusLabel(p.name),
+                         le, n);
     }
-    out += fmt::format("nilus_run_duration_seconds_bucket{{pipeline=\"{}\",le=\"+Inf\"}} {}\n", Label(p.name),
+    out += fmt::format("nilus_run_duration_seconds_bucket{{pipeline=\"{}\",le=\"+Inf\"}} {}\n", PrometheusLabel(p.name),
                        p.durations.size());
-    out += fmt::format("nilus_run_duration_seconds_sum{{pipeline=\"{}\"}} {}\n", Label(p.name), sum);
-    out += fmt::format("nilus_run_duration_seconds_count{{pipeline=\"{}\"}} {}\n", Label(p.name), p.durations.size());
+    out += fmt::format("nilus_run_duration_seconds_sum{{pipeline=\"{}\"}} {}\n", PrometheusLabel(p.name), sum);
+    out += fmt::format("nilus_run_duration_seconds_count{{pipeline=\"{}\"}} {}\n", PrometheusLabel(p.name),
+                       p.durations.size());
   }
   family("nilus_last_run_timestamp_seconds", "gauge", "When each pipeline's last run ended.");
   for (const auto& p : t.pipelines) {
-    out += fmt::format("nilus_last_run_timestamp_seconds{{pipeline=\"{}\"}} {:.3f}\n", Label(p.name), p.last_finished);
+    out += fmt::format("nilus_last_run_timestamp_seconds{{pipeline=\"{}\"}} {:.3f}\n", PrometheusLabel(p.name),
+                       p.last_finished);
   }
   family("nilus_last_run_success", "gauge", "1 when each pipeline's last run succeeded.");
   for (const auto& p : t.pipelines) {
-    out += fmt::format("nilus_last_run_success{{pipeline=\"{}\"}} {}\n", Label(p.name), p.last_success ? 1 : 0);
+    out +=
+        fmt::format("nilus_last_run_success{{pipeline=\"{}\"}} {}\n", PrometheusLabel(p.name), p.last_success ? 1 : 0);
   }
   rusage u{};
   getrusage(RUSAGE_SELF, &u);

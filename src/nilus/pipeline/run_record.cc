@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "nilus/core/secrets.h"
+#include "nilus/core/strings.h"
 #include "nilus/core/values.h"
 
 namespace nilus {
@@ -44,16 +45,6 @@ std::string UserName() {
 
 size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
 
-/// A Prometheus label value: backslash, double quote and newline escaped.
-std::string Label(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    out += c == '\n' ? 'n' : c;
-  }
-  return out;
-}
-
 /// Puts the run's metrics (gauges of this run) in the group job="nilus", pipeline=<name> of the
 /// Pushgateway at `url`, replacing the last run's.
 Status PushMetrics(const std::string& url, const RunRecord& r) {
@@ -70,10 +61,10 @@ Status PushMetrics(const std::string& url, const RunRecord& r) {
                       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   gauge("nilus_run_rows_loaded", "Rows the last run loaded, by destination table.");
   for (const auto& t : r.tables)
-    body += fmt::format("nilus_run_rows_loaded{{table=\"{}\"}} {}\n", Label(t.dest_table), t.rows);
+    body += fmt::format("nilus_run_rows_loaded{{table=\"{}\"}} {}\n", PrometheusLabel(t.dest_table), t.rows);
   gauge("nilus_run_bytes_loaded", "Bytes the last run loaded, by destination table.");
   for (const auto& t : r.tables)
-    body += fmt::format("nilus_run_bytes_loaded{{table=\"{}\"}} {}\n", Label(t.dest_table), t.bytes);
+    body += fmt::format("nilus_run_bytes_loaded{{table=\"{}\"}} {}\n", PrometheusLabel(t.dest_table), t.bytes);
   gauge("nilus_run_memory_bytes", "Peak resident memory of the process during the run.");
   body += fmt::format("nilus_run_memory_bytes {:.0f}\n", r.memory_mb * 1024 * 1024);
 

@@ -466,6 +466,10 @@ Status ParseTableMap(std::string_view body, TableMap* out) {
       }
       case kNewDecimal: {
         const uint32_t precision = static_cast<uint32_t>(meta.Fixed(1)), scale = static_cast<uint32_t>(meta.Fixed(1));
+        if (!meta.failed() && (precision < 1 || precision > 65 || scale > 30 || scale > precision)) {
+          return Status::IOError("a TABLE_MAP event gives a DECIMAL column precision {} and scale {}", precision,
+                                 scale);
+        }
         col.meta = precision << 8 | scale;
         break;
       }
@@ -481,6 +485,12 @@ Status ParseTableMap(std::string_view body, TableMap* out) {
           col.max_length = b1;
         }
         col.meta = b1;
+        if (col.type != kString && col.type != kEnum && col.type != kSet) {
+          return Status::IOError("a TABLE_MAP event gives a CHAR column the real type {}", col.type);
+        }
+        if ((col.type == kEnum && (b1 < 1 || b1 > 2)) || (col.type == kSet && (b1 < 1 || b1 > 8))) {
+          return Status::IOError("a TABLE_MAP event gives an ENUM or SET column {} bytes", b1);
+        }
         break;
       }
       case kDecimal:
