@@ -26,7 +26,7 @@ grep -q "PIPELINE NAME REQUIRED" out || fail "state reset --help: $(cat out)"
 
 expect_exit 2 stat show
 expect_err_contains "unknown command 'stat' (did you mean 'state'?)"
-expect_err_contains "the commands are: run, ingest, validate, state, schema, version, help"
+expect_err_contains "the commands are: run, ingest, validate, state, schema, serve, version, help"
 expect_exit 2 help nope
 expect_err_contains "unknown command 'nope'"
 expect_exit 2 ingest --source-uri file:///x.csv --dest-uri sqlite:///x.db --dest-table a.b --page-size

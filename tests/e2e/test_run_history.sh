@@ -62,7 +62,7 @@ expect_err_contains "NILUS_HISTORY_RETENTION_DAYS='soon' must be a number of day
 GATEWAY_PORT=$(free_port)
 prometheus-pushgateway --web.listen-address="127.0.0.1:$GATEWAY_PORT" >pushgateway.log 2>&1 &
 GATEWAY=$!
-trap 'kill -KILL $GATEWAY 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill -KILL $GATEWAY 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do curl -s "http://127.0.0.1:$GATEWAY_PORT/metrics" >/dev/null && break; sleep 0.1; done
 printf 'id,name,amount\n4,dee,40\n5,eve,50\n' >more.csv
 sed "s|orders.csv|more.csv|" orders.yaml >more.yaml

@@ -28,7 +28,7 @@ TOKEN=serve-token-$RANDOM$RANDOM
 PORT=$(free_port)
 NILUS_API_TOKEN=$TOKEN "$NILUS_BIN" serve --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
 SERVE=$!
-trap 'kill -KILL $SERVE 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill -KILL $SERVE 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do curl -s "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 api() { curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$1" | tee -a responses; }
 status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
@@ -90,7 +90,7 @@ YAML
 prometheus --config.file=prometheus.yml --storage.tsdb.path="$WORK/prometheus" \
   --web.listen-address="127.0.0.1:$PROM_PORT" >prometheus.log 2>&1 &
 PROMETHEUS=$!
-trap 'kill -KILL $SERVE $PROMETHEUS 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill -KILL $SERVE $PROMETHEUS 2>/dev/null || true; rm -rf "$WORK"' EXIT
 promql() {  # the value of a PromQL query, through Prometheus's HTTP API
   curl -s "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1" |
     python3 -c "import json, sys; r = json.load(sys.stdin)['data']['result']; print(r[0]['value'][1] if r else '')"
