@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS runs_info (
   pipeline_state     TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_info_resource ON runs_info (dataos_resource_id, started_at);
+CREATE INDEX IF NOT EXISTS runs_info_started ON runs_info (started_at);
 CREATE TABLE IF NOT EXISTS extract_info (
   id           INTEGER PRIMARY KEY AUTOINCREMENT,
   run_id       TEXT NOT NULL REFERENCES runs_info (run_id) ON DELETE CASCADE,
