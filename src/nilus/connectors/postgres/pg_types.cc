@@ -383,7 +383,8 @@ bool ParsePgDate(std::string_view s, int64_t* days) {
   size_t dash = s.find('-');
   if (dash == std::string_view::npos || dash < 4 || s.size() != dash + 6) return false;
   int64_t year;
-  if (!ParseBigint(s.substr(0, dash), &year) || year < 1) return false;
+  // PostgreSQL's dates end in 5874897 AD; a longer year is not one of its dates.
+  if (!ParseBigint(s.substr(0, dash), &year) || year < 1 || year > 5874897) return false;
   std::string tail = fmt::format("2000{}", s.substr(dash));  // a leap year, to check month and day
   if (!ParseDate(tail, days)) return false;
   if (bc) year = 1 - year;
