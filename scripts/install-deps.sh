@@ -10,8 +10,8 @@ packages=(
   # libraries
   libyaml-cpp-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libzstd-dev zlib1g-dev libsnappy-dev liblz4-dev libre2-dev libpq-dev libmariadb-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev
-  # the manager's HTTP server
-  libcpp-httplib-dev
+  # the manager: its HTTP server, and the time zones of cron schedules
+  libcpp-httplib-dev libcctz-dev tzdata
   # Python custom connectors: the embedded interpreter, and git for their repositories
   python3-dev pybind11-dev git
   # unit tests, the quickstart's read-back, formatting check

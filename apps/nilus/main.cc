@@ -188,7 +188,10 @@ struct RunCommand {
     if (selected.empty()) {
       return Fail(Status::InvalidInput("--node {}: no such node in {}; nodes: {}", node, manifest, Join(names, ", ")));
     }
-    if (!m->schedule.empty()) spdlog::info("schedule '{}' is run by nilus serve; nilus run runs once now", m->schedule);
+    if (m->schedule) {
+      spdlog::info("schedule '{}' is run by nilus serve --manifests; nilus run runs once now",
+                   m->schedule->cron.expression());
+    }
     auto loads = RunAll(
         selected, RunOptions{full_refresh, std::chrono::seconds(lock_timeout), g.stop, python_path, push_metrics});
     if (!loads.ok()) return Fail(loads.status());

@@ -401,6 +401,57 @@ Result<Pipeline> ResolvePipeline(const std::string& name, const EndpointSpec& so
   return p;
 }
 
+/// Reads `workflow.schedule`: cron, timezone, endOn, concurrencyPolicy.
+Result<WorkflowSchedule> ReadSchedule(const YAML::Node& node, const std::string& path) {
+  if (!node.IsMap()) {
+    return Status::InvalidInput(
+        "{}: workflow.schedule must be a map with cron (and timezone, endOn, concurrencyPolicy)", Where(path, node));
+  }
+  const std::vector<std::string> fields = {"cron", "timezone", "endOn", "concurrencyPolicy"};
+  for (const auto& kv : node) {
+    std::string field = kv.first.Scalar();
+    if (std::find(fields.begin(), fields.end(), field) != fields.end()) continue;
+    std::string close = ClosestMatch(field, fields);
+    return Status::InvalidInput("{}: unknown field '{}' in workflow.schedule{}; its fields are {}",
+                                Where(path, kv.first), field,
+                                close.empty() ? "" : fmt::format(" (did you mean '{}'?)", close), Join(fields, ", "));
+  }
+  if (!node["cron"]) {
+    return Status::InvalidInput("{}: workflow.schedule has no cron; add e.g. cron: '0 * * * *' (every hour)",
+                                Where(path, node));
+  }
+  NILUS_ASSIGN_OR_RAISE(std::string cron, Scalar(node["cron"], path, "schedule.cron"));
+  std::string timezone;
+  if (node["timezone"]) {
+    NILUS_ASSIGN_OR_RAISE(timezone, Scalar(node["timezone"], path, "schedule.timezone"));
+  }
+  // The expression first, so that each error points at what is wrong.
+  if (auto c = CronSchedule::Parse(cron, ""); !c.ok()) return c.status().WithContext(Where(path, node["cron"]));
+  auto parsed = CronSchedule::Parse(cron, timezone);
+  if (!parsed.ok()) return parsed.status().WithContext(Where(path, node["timezone"]));
+  WorkflowSchedule out{std::move(*parsed), std::nullopt, ConcurrencyPolicy::kAllow};
+  if (node["endOn"]) {
+    NILUS_ASSIGN_OR_RAISE(std::string end_on, Scalar(node["endOn"], path, "schedule.endOn"));
+    auto t = ParseRfc3339(end_on);
+    if (!t.ok()) return t.status().WithContext(Where(path, node["endOn"]) + ": endOn");
+    out.end_on = *t;
+  }
+  if (node["concurrencyPolicy"]) {
+    NILUS_ASSIGN_OR_RAISE(std::string v, Scalar(node["concurrencyPolicy"], path, "schedule.concurrencyPolicy"));
+    if (v == "Allow") {
+      out.policy = ConcurrencyPolicy::kAllow;
+    } else if (v == "Forbid") {
+      out.policy = ConcurrencyPolicy::kForbid;
+    } else if (v == "Replace") {
+      out.policy = ConcurrencyPolicy::kReplace;
+    } else {
+      return Status::InvalidInput("{}: concurrencyPolicy '{}' is not one of Allow, Forbid, Replace",
+                                  Where(path, node["concurrencyPolicy"]), v);
+    }
+  }
+  return out;
+}
+
 Result<Manifest> LoadManifest(const std::string& path, const ConnectorRegistry& registry) {
   if (!std::filesystem::exists(path)) return Status::InvalidInput("manifest {} does not exist", path);
   YAML::Node root;
@@ -423,6 +474,7 @@ Result<Manifest> LoadManifest(const std::string& path, const ConnectorRegistry& 
   try {
     std::string type = root["type"] && root["type"].IsScalar() ? ToLower(root["type"].Scalar()) : "";
     std::string name = root["name"] && root["name"].IsScalar() ? root["name"].Scalar() : "";
+    m.name = name.empty() ? std::filesystem::path(path).stem().string() : name;
     if (type == "workflow") {
       m.kind = "workflow";
       YAML::Node wf = root["workflow"];
@@ -431,14 +483,7 @@ Result<Manifest> LoadManifest(const std::string& path, const ConnectorRegistry& 
                                     Where(path, wf ? wf : root));
       }
       if (YAML::Node schedule = wf["schedule"]) {
-        if (schedule["cron"]) m.schedule = schedule["cron"].Scalar();
-        if (YAML::Node policy = schedule["concurrencyPolicy"]) {
-          std::string v = policy.Scalar();
-          if (v != "Allow" && v != "Forbid" && v != "Replace") {
-            return Status::InvalidInput("{}: concurrencyPolicy '{}' is not one of Allow, Forbid, Replace",
-                                        Where(path, policy), v);
-          }
-        }
+        NILUS_ASSIGN_OR_RAISE(m.schedule, ReadSchedule(schedule, path));
       }
       std::set<std::string> node_names;
       for (const auto& node : wf["dag"]) {

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "nilus/connectors/registry.h"
 #include "nilus/core/options.h"
+#include "nilus/manifest/cron.h"
 
 namespace nilus {
 
@@ -15,12 +17,27 @@ struct EndpointSpec {
   std::vector<RawOption> options;
 };
 
+/// What a scheduled run does while an earlier run of the same workflow is still running.
+enum class ConcurrencyPolicy {
+  kAllow,    ///< runs beside it (the pipeline's lock makes the later load wait for the earlier one)
+  kForbid,   ///< is skipped
+  kReplace,  ///< stops it (its load rolls back), then runs
+};
+
+/// `workflow.schedule`: when `nilus serve --manifests` runs a workflow.
+struct WorkflowSchedule {
+  CronSchedule cron;
+  std::optional<SystemTime> end_on;  ///< no run starts after it
+  ConcurrencyPolicy policy = ConcurrencyPolicy::kAllow;
+};
+
 /// The pipelines of one manifest, in the order they run.
 struct Manifest {
   std::string path;
+  std::string name;       ///< the manifest's name: for a file without one, its stem
   std::string kind;       ///< workflow, service or stackSpec
   std::string log_level;  ///< from logLevel, empty when not set
-  std::string schedule;   ///< the workflow's cron expression, empty when none
+  std::optional<WorkflowSchedule> schedule;
   std::vector<Pipeline> pipelines;
 };
 

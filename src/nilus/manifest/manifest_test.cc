@@ -40,7 +40,9 @@ workflow:
                          reg);
   ASSERT_TRUE(wf.ok()) << wf.status().ToString();
   EXPECT_EQ(wf->kind, "workflow");
-  EXPECT_EQ(wf->schedule, "0 * * * *");
+  ASSERT_TRUE(wf->schedule);
+  EXPECT_EQ(wf->schedule->cron.expression(), "0 * * * *");
+  EXPECT_EQ(wf->name, "shop");
   EXPECT_EQ(wf->log_level, "debug");
   ASSERT_EQ(wf->pipelines.size(), 2u);
   EXPECT_EQ(wf->pipelines[0].name, "shop.a");
@@ -74,6 +76,46 @@ TEST(Manifest, ErrorsPointAtTheLine) {
                         ConnectorRegistry::Builtin());
   EXPECT_EQ(m.status().code(), StatusCode::kInvalidInput);
   EXPECT_NE(m.status().message().find("bad.yaml:4:12"), std::string::npos) << m.status().message();
+}
+
+TEST(Manifest, ReadsTheSchedule) {
+  auto load = [](const std::string& schedule) {
+    return LoadManifest(Write("sched.yaml", R"(
+name: nightly
+type: workflow
+workflow:
+  schedule: )" + schedule + R"(
+  dag:
+    - name: a
+      spec:
+        stackSpec:
+          source: {address: "file:///data/a.csv"}
+          sink: {address: "sqlite:///out.db", options: {dest-table: raw.a, incremental-strategy: replace}}
+)"),
+                        ConnectorRegistry::Builtin());
+  };
+  auto m =
+      load("{cron: '30 2 * * *', timezone: Asia/Kolkata, endOn: '2027-01-01T00:00:00Z', concurrencyPolicy: Forbid}");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->schedule->cron.timezone(), "Asia/Kolkata");
+  EXPECT_EQ(m->schedule->policy, ConcurrencyPolicy::kForbid);
+  EXPECT_EQ(FormatRfc3339(*m->schedule->end_on), "2027-01-01T00:00:00Z");
+  auto error = [&](const std::string& schedule) {
+    auto bad = load(schedule);
+    return bad.ok() ? std::string("loaded") : bad.status().message();
+  };
+  EXPECT_NE(error("{cron: '61 * * * *'}").find("sched.yaml:5:20: cron '61 * * * *': minute 61"), std::string::npos)
+      << error("{cron: '61 * * * *'}");
+  EXPECT_NE(error("{cron: '@daily', timezone: Moon/Base}").find("sched.yaml:5:40: timezone 'Moon/Base'"),
+            std::string::npos);
+  EXPECT_NE(error("{cron: '@daily', endOn: soon}").find("endOn: 'soon' is not a time"), std::string::npos);
+  EXPECT_NE(error("{cron: '@daily', concurrencyPolicy: Never}").find("'Never' is not one of Allow, Forbid, Replace"),
+            std::string::npos);
+  EXPECT_NE(error("{cron: '@daily', timeZone: UTC}")
+                .find("unknown field 'timeZone' in workflow.schedule (did you mean "
+                      "'timezone'?)"),
+            std::string::npos);
+  EXPECT_NE(error("{timezone: UTC}").find("workflow.schedule has no cron"), std::string::npos);
 }
 
 TEST(Interpolate, ReplacesVariablesAndKeepsBraces) {
