@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -189,8 +190,8 @@ struct RunCommand {
       return Fail(Status::InvalidInput("--node {}: no such node in {}; nodes: {}", node, manifest, Join(names, ", ")));
     }
     if (m->schedule) {
-      spdlog::info("schedule '{}' is run by nilus serve --manifests; nilus run runs once now",
-                   m->schedule->cron.expression());
+      spdlog::debug("schedule '{}' is run by nilus serve --manifests; nilus run runs once now",
+                    m->schedule->cron.expression());
     }
     auto loads = RunAll(
         selected, RunOptions{full_refresh, std::chrono::seconds(lock_timeout), g.stop, python_path, push_metrics});
@@ -476,13 +477,18 @@ void AddGlobalFlags(CLI::App& app, GlobalFlags& g) {
   app.add_option("--log-format", g.log_format, "text (default) or json")->type_name("FORMAT");
 }
 
-/// `nilus serve`: the Nilus Manager API over the run history.
+/// `nilus serve`: the Nilus Manager API over the run history, and the scheduler of a folder of
+/// manifests.
 struct ServeCommand {
   std::string listen = "127.0.0.1:9010";
+  std::string manifests;
 
   void Setup(CLI::App& cmd) {
     cmd.add_option("--listen", listen, "Address to listen on: HOST:PORT (default 127.0.0.1:9010)")
         ->type_name("HOST:PORT");
+    cmd.add_option("--manifests", manifests,
+                   "Run the workflows of this folder on their schedules and keep its services running")
+        ->type_name("DIR");
   }
 
   int Run(const GlobalFlags& g) {
@@ -498,7 +504,21 @@ struct ServeCommand {
     o.retention_days = *days;
     auto parsed = ParseListen(listen, o);
     if (!parsed.ok()) return Fail(parsed.status());
-    if (Status st = Serve(*parsed, g.stop); !st.ok()) return Fail(st);
+    std::unique_ptr<Scheduler> scheduler;
+    if (!manifests.empty()) {
+      std::error_code ec;
+      if (!std::filesystem::is_directory(manifests, ec)) {
+        return Fail(Status::InvalidInput(
+            "--manifests {}: not a folder; give the folder that holds the manifests (*.yaml)", manifests));
+      }
+      SchedulerOptions so;
+      so.folder = std::filesystem::absolute(manifests).lexically_normal().string();
+      so.binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+      if (g.log_level_given) so.run_flags.insert(so.run_flags.end(), {"--log-level", g.log_level});
+      so.run_flags.insert(so.run_flags.end(), {"--log-format", g.log_format});
+      scheduler = std::make_unique<Scheduler>(so);
+    }
+    if (Status st = Serve(*parsed, scheduler.get(), g.stop); !st.ok()) return Fail(st);
     return kExitOk;
   }
 };
@@ -551,8 +571,8 @@ int Main(int argc, char** argv) {
        nullptr,
        {{"show", "Show the current schema of a pipeline's tables and every earlier version",
          [&](CLI::App& c) { schema_show.Setup(c); }, [&] { return schema_show.Run(g); }}}},
-      {"serve", "Serve the Nilus Manager API over the run history", [&](CLI::App& c) { serve.Setup(c); },
-       [&] { return serve.Run(g); }},
+      {"serve", "Serve the Nilus Manager API; with --manifests, run a folder of pipelines",
+       [&](CLI::App& c) { serve.Setup(c); }, [&] { return serve.Run(g); }},
       {"version", "Print the version", [](CLI::App&) {}, print_version},
       {"help", "Show the help of nilus or of a command", [](CLI::App&) {}, nullptr},
   };

@@ -76,7 +76,7 @@ expect_err_lacks() {
 
 # q DB SQL: runs a query with the sqlite3 client, '|' separated, no header.
 q() {
-  sqlite3 -batch -noheader "$1" "$2"
+  sqlite3 -batch -noheader -cmd ".timeout 10000" "$1" "$2"
 }
 
 # expect_output WHAT EXPECTED CMD...: CMD's output equals EXPECTED (lines joined by newlines).

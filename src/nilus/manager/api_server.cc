@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <thread>
 
 #include "nilus/core/strings.h"
 #include "nilus/core/values.h"
@@ -65,7 +66,18 @@ nlohmann::json OpenApi() {
             {"/api/v1/pipelines/{id}/latest",
              {{"get", {{"summary", "its last run"}, {"parameters", id}, {"responses", ok("a run")}}}}},
             {"/api/v1/pipelines/{id}/stats",
-             {{"get", {{"summary", "its stats"}, {"parameters", id}, {"responses", ok("stats")}}}}}}}};
+             {{"get", {{"summary", "its stats"}, {"parameters", id}, {"responses", ok("stats")}}}}},
+            {"/api/v1/pipelines/{id}/run",
+             {{"post",
+               {{"summary", "start a run now (nilus serve --manifests); id: a manifest or one of its pipelines"},
+                {"parameters", id},
+                {"responses",
+                 {{"202", {{"description", "started (or starting, once the run it replaces has stopped)"}}},
+                  {"404", {{"description", "no such manifest or pipeline"}}},
+                  {"409", {{"description", "cannot run now: Forbid and running, a running service, a bad manifest"}}},
+                  {"503", {{"description", "this server runs no pipelines, or is stopping"}}}}}}}}},
+            {"/api/v1/scheduler",
+             {{"get", {{"summary", "the manifests nilus serve --manifests runs"}, {"responses", ok("manifests")}}}}}}}};
 }
 
 /// A query's integer parameter within [lo, hi], or an error naming it.
@@ -196,7 +208,7 @@ Result<ServeOptions> ParseListen(const std::string& listen, ServeOptions base) {
   return base;
 }
 
-Status Serve(const ServeOptions& o, std::stop_token stop) {
+Status Serve(const ServeOptions& o, Scheduler* scheduler, std::stop_token stop) {
   if (o.token.empty() && !IsLoopback(o.host)) {
     return Status::InvalidInput(
         "nilus serve refuses to listen on {} without a token: anyone who reaches it would read the run history. Set "
@@ -242,8 +254,32 @@ Status Serve(const ServeOptions& o, std::stop_token stop) {
     std::lock_guard lock(mu);
     auto totals = history->Totals();
     if (!totals.ok()) return Error(res, 500, totals.status().message());
-    res.set_content(Metrics(*totals, start_time), "text/plain; version=0.0.4");
+    res.set_content(Metrics(*totals, start_time) + (scheduler ? scheduler->Metrics() : ""),
+                    "text/plain; version=0.0.4");
   });
+  server.Get("/api/v1/scheduler", [&](const httplib::Request&, httplib::Response& res) {
+    Reply(res, 200,
+          scheduler ? scheduler->Describe() : nlohmann::json{{"folder", nullptr}, {"items", nlohmann::json::array()}});
+  });
+  // With a content reader, so that the body (there is none) is not read first: a POST without
+  // Content-Length (`curl -X POST URL`) is then answered rather than refused.
+  server.Post(R"(/api/v1/pipelines/([^/]+)/run)",
+              [&](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader&) {
+                if (!scheduler)
+                  return Error(res, 503, "this nilus serve runs no pipelines; start it with --manifests DIR");
+                auto started = scheduler->Trigger(req.matches[1]);
+                if (started.ok()) return Reply(res, 202, *started);
+                switch (started.status().code()) {
+                  case StatusCode::kNotFound:
+                    return Error(res, 404, started.status().message());
+                  case StatusCode::kFailedPrecondition:
+                    return Error(res, 409, started.status().message());
+                  case StatusCode::kUnavailable:
+                    return Error(res, 503, started.status().message());
+                  default:
+                    return Error(res, 500, started.status().message());
+                }
+              });
   server.Get("/openapi.json", [&](const httplib::Request&, httplib::Response& res) { Reply(res, 200, openapi); });
   server.Get("/api/v1/pipelines", [&](const httplib::Request& req, httplib::Response& res) {
     with_history(res, [&](RunHistory& h) -> Result<nlohmann::json> {
@@ -297,7 +333,12 @@ Status Serve(const ServeOptions& o, std::stop_token stop) {
   std::stop_callback on_stop(stop, [&] { server.stop(); });
   spdlog::info("serving the Nilus Manager API on http://{}:{} ({})", o.host, o.port,
                o.token.empty() ? "no token: loopback only" : "bearer token required");
-  if (!stop.stop_requested()) server.listen_after_bind();
+  {
+    // Joined before the server ends: the scheduler stops its pipelines first.
+    std::jthread runs;
+    if (scheduler) runs = std::jthread([&] { scheduler->Run(stop); });
+    if (!stop.stop_requested()) server.listen_after_bind();
+  }
   spdlog::info("nilus serve: stopped");
   return Status::OK();
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "nilus/core/status.h"
+#include "nilus/manager/scheduler.h"
 
 namespace nilus {
 
@@ -22,8 +23,10 @@ struct ServeOptions {
 Result<ServeOptions> ParseListen(const std::string& listen, ServeOptions base);
 
 /// Serves the manager's API over the run history until `stop` is requested: /health, /info,
-/// /openapi.json, /api/v1/pipelines (filters and paging), /api/v1/pipelines/stats,
-/// /api/v1/pipelines/{id}/runs|latest|stats. JSON bodies; errors as {"error", "status"}.
-Status Serve(const ServeOptions& options, std::stop_token stop);
+/// /openapi.json, /metrics, /api/v1/pipelines (filters and paging), /api/v1/pipelines/stats,
+/// /api/v1/pipelines/{id}/runs|latest|stats, and with a `scheduler` (which it runs, once it
+/// listens, until `stop`) /api/v1/scheduler and POST /api/v1/pipelines/{id}/run. JSON bodies;
+/// errors as {"error", "status"}.
+Status Serve(const ServeOptions& options, Scheduler* scheduler, std::stop_token stop);
 
 }  // namespace nilus
