@@ -52,10 +52,19 @@ workflow m/kolkata.yaml kolkata "file://$WORK/orders.csv" kolkata "{cron: '30 6 
 workflow m/ended.yaml ended "file://$WORK/orders.csv" ended "{cron: '* * * * * *', endOn: '2020-01-01T00:00:00Z'}"
 workflow m/manual.yaml manual "file://$WORK/orders.csv" manual
 printf 'type: workflow\nworkflow: {dag: []}\n' >m/bad.yaml
+# doc BLOCK N: the Nth ```BLOCK block of docs/manager.md
+doc() { awk -v kind="$1" -v want="$2" '$0 == "```" kind { n++; if (n == want) { on = 1; next } } /^```/ && on { on = 0 } on' "$ROOT/docs/manager.md"; }
+# The scheduled workflow of docs/manager.md, reading and writing here.
+doc yaml 1 | sed "s|/srv/exports/orders.csv|$WORK/orders.csv|; s|/srv/warehouse.db|$WORK/warehouse.db|" >m/nightly.yaml
+grep -q "concurrencyPolicy: Forbid" m/nightly.yaml || fail "no workflow example in docs/manager.md"
 
 TOKEN=sched-token-$RANDOM$RANDOM
 PORT=$(free_port)
-NILUS_API_TOKEN=$TOKEN "$NILUS_BIN" serve --listen "127.0.0.1:$PORT" --manifests m >serve.log 2>&1 &
+# nilus serve as docs/manager.md starts it, on this folder and a free port
+doc_serve=$(doc sh 3 | grep '^nilus serve --manifests' | sed "s|^nilus ||; s|/etc/nilus/pipelines|$WORK/m|")
+[ -n "$doc_serve" ] || fail "no nilus serve --manifests example in docs/manager.md"
+# shellcheck disable=SC2086
+NILUS_API_TOKEN=$TOKEN "$NILUS_BIN" $doc_serve --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
 SERVE=$!
 trap 'cp serve.log /tmp/sched-serve.log 2>/dev/null; kill -KILL $SERVE 2>/dev/null || true; pkill -KILL -f "$WORK/m/" || true; rm -rf "$WORK"' EXIT
 api() { curl -s -H "Authorization: Bearer $TOKEN" "$@"; }
@@ -117,6 +126,8 @@ expect_output "kolkata's next run" "$expected scheduled Asia/Kolkata" entry kolk
 expect_output "a schedule past its endOn" "ended None 0" entry ended "e['state'], e['next_run_at'], e['runs_started']"
 expect_output "a bad manifest" "invalid True" entry bad "e['state'], 'a workflow needs workflow.dag' in e['error']"
 expect_output "a manifest without a schedule" "idle None" entry manual "e['state'], e['next_run_at']"
+expect_output "the documented workflow" "scheduled Europe/Berlin Forbid 2027-12-31T23:59:59Z" entry nightly-orders \
+  "e['state'], e['schedule']['timezone'], e['schedule']['concurrency_policy'], e['schedule']['end_on']"
 
 # --- Forbid: a run of about 3 s every second never overlaps the one before ---------------------------
 wait_until "three runs of forbid" at_least 3 successes forbid.load
@@ -136,6 +147,12 @@ expect_output "the started run" "manual api" json "d['id'], d['trigger']" <post
 wait_until "the manual run" at_least 1 successes manual.load
 expect_query dst.db "SELECT count(*) FROM raw__manual" "2"
 expect_output "a DAG node by its pipeline name" 202 post /api/v1/pipelines/every2.load/run
+# the documented request, as written (its server is this one)
+doc_post=$(doc sh 4 | grep '^curl' | sed "s/127.0.0.1:9010/127.0.0.1:$PORT/")
+expect_output "the documented request" "nightly-orders api" bash -c "NILUS_API_TOKEN=$TOKEN; $doc_post | python3 -c 'import json,sys; d = json.load(sys.stdin); print(d[\"id\"], d[\"trigger\"])'"
+wait_until "the documented workflow's run" at_least 1 successes nightly-orders.orders
+expect_query warehouse.db "SELECT id, name FROM raw__orders ORDER BY id" "1|ann
+2|bob"
 expect_output "an unknown pipeline" 404 post /api/v1/pipelines/nosuch/run
 expect_output "a bad manifest" 409 post /api/v1/pipelines/bad/run
 expect_output "its error" True json "'a workflow needs workflow.dag' in d['error']" <post
