@@ -132,7 +132,7 @@ Result<std::vector<LoadSummary>> RunAll(const std::vector<Pipeline>& pipelines, 
     }
     if (p.source_options.IsChangeCapture()) {
       // Runs until stopped (or, for snapshot.mode: initial_only, until the snapshot is loaded).
-      NILUS_RETURN_NOT_OK(RunChangeCapture(p, options, ConnectorRegistry::Builtin(), *store));
+      NILUS_RETURN_NOT_OK(RunChangeCapture(p, options, ConnectorRegistry::Builtin(), *store, history_db.get()));
       continue;
     }
     spdlog::info("pipeline {}: {} -> {} ({})", p.name, p.source.Masked(), p.sink_options.dest_table,

@@ -69,6 +69,34 @@ curl -s "http://127.0.0.1:$PORT/metrics" | grep -qF "nilus_manager_service_resta
   fail "/metrics does not count the restarts"
 CHECKS=$((CHECKS + 2))
 
+# The service's progress: its report (every 5 s), the metrics, the committed position and schema.
+api_json() { curl -s "http://127.0.0.1:$PORT$1" | python3 -c "import json, sys; d = json.load(sys.stdin); print($2)"; }
+pg_lsn=$(sql shop "SELECT pg_current_wal_lsn()")
+# (changes_applied counts what each run reported; a run killed loses its last 5 s of counts)
+report_ok() {
+  [ "$(api_json /api/v1/cdc/status "[(i['state'], i['changes_applied'] > 0, i['lag_bytes'] is not None) for i in d['items'] if i['pipeline'] == 'changes'][0]")" = "('streaming', True, True)" ]
+}
+wait_for "a report with the changes applied and the log's end" report_ok
+CHECKS=$((CHECKS + 1))
+curl -s "http://127.0.0.1:$PORT/metrics" >"$WORK/metrics"
+for m in 'nilus_cdc_changes_applied_total{pipeline="changes"}' 'nilus_cdc_lag_seconds{pipeline="changes"}' \
+  'nilus_cdc_lag_bytes{pipeline="changes"}' 'nilus_cdc_streaming{pipeline="changes"} 1'; do
+  grep -qF "$m" "$WORK/metrics" || fail "/metrics lacks $m"
+  CHECKS=$((CHECKS + 1))
+done
+# The committed position reaches past the last insert (the local copy follows within 5 s).
+committed_past() {
+  local lsn
+  lsn=$(api_json /api/v1/cdc/offset-storage "d['items'][0]['position']['lsn']") &&
+    [ "$(sql shop "SELECT '$lsn'::pg_lsn >= '$pg_lsn'::pg_lsn")" = t ]
+}
+wait_for "the committed position past the last insert" committed_past
+CHECKS=$((CHECKS + 1))
+expect_output "the offset keys" "changes retail.cdc True" api_json /api/v1/cdc/offset-keys \
+  "d['items'][0]['pipeline'], d['items'][0]['key'], 'lsn' in d['items'][0]['fields']"
+expect_output "the schema history of the captured table" "True True" api_json /api/v1/cdc/schema-history \
+  "any(i['table'] == 'cdc_public_orders' for i in d['items']), all(i['version'] >= 1 for i in d['items'])"
+
 # A changed manifest: the service restarts with it (not counted as a failure).
 before=$(running_pid)
 sql shop "ALTER PUBLICATION changes_pub ADD TABLE customers"  # as nilus asks, for a newly included table
@@ -101,4 +129,5 @@ grep -q "changes: run ended (exit 0)" "$WORK/serve.log" || { tail -20 "$WORK/ser
 CHECKS=$((CHECKS + 2))
 expect_output "every insert once, in the end" "350|350" sqlite3 "$WORK/log.db" \
   "SELECT count(*), count(DISTINCT id) FROM retail__cdc_public_orders WHERE _cdc_op = 'c'"
+expect_output "its last report" stopped sqlite3 "$NILUS_HOME/metadata.db" "SELECT state FROM cdc_status WHERE pipeline = 'changes'"
 done_ok

@@ -15,6 +15,7 @@
 #include "nilus/core/strings.h"
 #include "nilus/core/values.h"
 #include "nilus/state/run_history.h"
+#include "nilus/state/state_store.h"
 
 namespace nilus {
 
@@ -50,6 +51,7 @@ nlohmann::json OpenApi() {
                             param("offset", "query", "integer", "rows to skip")};
   nlohmann::json id = {param("id", "path", "string", "the pipeline (dataos_resource_id)")};
   nlohmann::json period = {param("period", "query", "string", "7d, 24h, 30d …; 30d by default")};
+  nlohmann::json pipeline = {param("pipeline", "query", "string", "one pipeline")};
   return {{"openapi", "3.0.3"},
           {"info", {{"title", "Nilus Manager API"}, {"version", NILUS_VERSION}}},
           {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
@@ -76,6 +78,25 @@ nlohmann::json OpenApi() {
                   {"404", {{"description", "no such manifest or pipeline"}}},
                   {"409", {{"description", "cannot run now: Forbid and running, a running service, a bad manifest"}}},
                   {"503", {{"description", "this server runs no pipelines, or is stopping"}}}}}}}}},
+            {"/api/v1/cdc/status",
+             {{"get",
+               {{"summary", "each change-data-capture service: position, changes applied, lag"},
+                {"responses", ok("services")}}}}},
+            {"/api/v1/cdc/offset-storage",
+             {{"get",
+               {{"summary", "the committed source position of each CDC pipeline"},
+                {"parameters", pipeline},
+                {"responses", ok("offsets")}}}}},
+            {"/api/v1/cdc/offset-keys",
+             {{"get",
+               {{"summary", "the state keys of the CDC pipelines and their positions' fields"},
+                {"parameters", pipeline},
+                {"responses", ok("keys")}}}}},
+            {"/api/v1/cdc/schema-history",
+             {{"get",
+               {{"summary", "each captured table's schema version and its changes"},
+                {"parameters", pipeline},
+                {"responses", ok("schemas")}}}}},
             {"/api/v1/scheduler",
              {{"get", {{"summary", "the manifests nilus serve --manifests runs"}, {"responses", ok("manifests")}}}}}}}};
 }
@@ -104,8 +125,9 @@ Result<int64_t> PeriodDays(const httplib::Request& req) {
   return Status::InvalidInput("period={} must be a number of hours, days or weeks: 24h, 7d, 4w", p);
 }
 
-/// The metrics in Prometheus's text format: the run history's counts, and the process's.
-std::string Metrics(const RunTotals& t, double start_time) {
+/// The metrics in Prometheus's text format: the run history's counts, the change-data-capture
+/// services' last reports (`cdc`, as RunHistory::CdcStatuses gives them), and the process's.
+std::string Metrics(const RunTotals& t, const nlohmann::json& cdc, double start_time) {
   std::string out;
   auto family = [&](const char* name, const char* type, const char* help) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
@@ -152,6 +174,23 @@ std::string Metrics(const RunTotals& t, double start_time) {
   for (const auto& p : t.pipelines) {
     out +=
         fmt::format("nilus_last_run_success{{pipeline=\"{}\"}} {}\n", PrometheusLabel(p.name), p.last_success ? 1 : 0);
+  }
+  auto cdc_family = [&](const char* name, const char* type, const char* help, const char* field) {
+    family(name, type, help);
+    for (const auto& c : cdc) {
+      if (c[field].is_null()) continue;
+      out += fmt::format("{}{{pipeline=\"{}\"}} {}\n", name, PrometheusLabel(c.value("pipeline", "")), c[field].dump());
+    }
+  };
+  cdc_family("nilus_cdc_changes_applied_total", "counter", "Changes a change-data-capture service has committed.",
+             "changes_applied");
+  cdc_family("nilus_cdc_lag_seconds", "gauge",
+             "Seconds since the source committed the last change applied (0 when caught up).", "lag_seconds");
+  cdc_family("nilus_cdc_lag_bytes", "gauge", "Bytes of the source's log beyond the committed position.", "lag_bytes");
+  family("nilus_cdc_streaming", "gauge", "1 while a change-data-capture service streams (it reports every 5 s).");
+  for (const auto& c : cdc) {
+    out += fmt::format("nilus_cdc_streaming{{pipeline=\"{}\"}} {}\n", PrometheusLabel(c.value("pipeline", "")),
+                       c.value("state", "") == "streaming" ? 1 : 0);
   }
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -216,6 +255,7 @@ Status Serve(const ServeOptions& o, Scheduler* scheduler, std::stop_token stop) 
         o.host);
   }
   NILUS_ASSIGN_OR_RAISE(auto history, RunHistory::Open(o.home, o.retention_days));
+  NILUS_ASSIGN_OR_RAISE(auto store, StateStore::Open(o.home));
   std::mutex mu;  // the history's connection, one request at a time
   httplib::Server server;
   const nlohmann::json openapi = OpenApi();
@@ -254,8 +294,58 @@ Status Serve(const ServeOptions& o, Scheduler* scheduler, std::stop_token stop) 
     std::lock_guard lock(mu);
     auto totals = history->Totals();
     if (!totals.ok()) return Error(res, 500, totals.status().message());
-    res.set_content(Metrics(*totals, start_time) + (scheduler ? scheduler->Metrics() : ""),
+    auto cdc = history->CdcStatuses();
+    if (!cdc.ok()) return Error(res, 500, cdc.status().message());
+    res.set_content(Metrics(*totals, *cdc, start_time) + (scheduler ? scheduler->Metrics() : ""),
                     "text/plain; version=0.0.4");
+  });
+  server.Get("/api/v1/cdc/status", [&](const httplib::Request&, httplib::Response& res) {
+    with_history(res, [&](RunHistory& h) -> Result<nlohmann::json> {
+      NILUS_ASSIGN_OR_RAISE(nlohmann::json items, h.CdcStatuses());
+      return nlohmann::json{{"items", std::move(items)}};
+    });
+  });
+  // The committed state of the change-data-capture pipelines (the local copy, at most 5 s behind
+  // the destination's), in three views.
+  auto cdc_view = [&](const char* path, const std::function<void(const StateEntry&, nlohmann::json&)>& add) {
+    server.Get(path, [&, add](const httplib::Request& req, httplib::Response& res) {
+      with_history(res, [&](RunHistory& h) -> Result<nlohmann::json> {
+        NILUS_ASSIGN_OR_RAISE(nlohmann::json statuses, h.CdcStatuses());
+        NILUS_ASSIGN_OR_RAISE(auto entries, store->List(req.get_param_value("pipeline")));
+        nlohmann::json items = nlohmann::json::array();
+        for (const auto& e : entries) {
+          const bool cdc = std::any_of(statuses.begin(), statuses.end(),
+                                       [&](const nlohmann::json& s) { return s.value("pipeline", "") == e.pipeline; });
+          if (cdc) add(e, items);
+        }
+        return nlohmann::json{{"items", std::move(items)}};
+      });
+    });
+  };
+  cdc_view("/api/v1/cdc/offset-storage", [](const StateEntry& e, nlohmann::json& items) {
+    items.push_back({{"pipeline", e.pipeline},
+                     {"key", e.table},
+                     {"position", e.state.value("source", nlohmann::json())},
+                     {"load_id", e.load_id},
+                     {"updated_at", e.updated_at}});
+  });
+  cdc_view("/api/v1/cdc/offset-keys", [](const StateEntry& e, nlohmann::json& items) {
+    nlohmann::json fields = nlohmann::json::array();
+    const nlohmann::json position = e.state.value("source", nlohmann::json::object());
+    for (const auto& [k, v] : position.items()) fields.push_back(k);
+    items.push_back({{"pipeline", e.pipeline}, {"key", e.table}, {"fields", fields}});
+  });
+  cdc_view("/api/v1/cdc/schema-history", [](const StateEntry& e, nlohmann::json& items) {
+    const nlohmann::json tables = e.state.value("tables", nlohmann::json::object());
+    for (const auto& [table, t] : tables.items()) {
+      nlohmann::json schema = t.value("schema", nlohmann::json::object());
+      items.push_back({{"pipeline", e.pipeline},
+                       {"table", table},
+                       {"version", schema.value("version", 0)},
+                       {"load_id", schema.value("load_id", "")},
+                       {"changes", schema.value("changes", nlohmann::json::array())},
+                       {"tables", schema.value("tables", nlohmann::json::array())}});
+    }
   });
   server.Get("/api/v1/scheduler", [&](const httplib::Request&, httplib::Response& res) {
     Reply(res, 200,

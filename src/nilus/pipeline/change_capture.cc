@@ -5,8 +5,10 @@
 #include <climits>
 #include <map>
 
+#include "nilus/connectors/change_records.h"
 #include "nilus/core/identifiers.h"
 #include "nilus/core/log.h"
+#include "nilus/core/secrets.h"
 #include "nilus/core/strings.h"
 #include "nilus/core/values.h"
 #include "nilus/pipeline/normalize_stage.h"
@@ -287,11 +289,6 @@ class Applier {
   int64_t rows_ = 0, total_rows_ = 0, last_source_ts_ = 0;
 };
 
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 /// A source position for the log: PostgreSQL's LSN, or MySQL's binary log file and offset.
 std::string Where(const json& position) {
   if (position.contains("file")) {
@@ -301,17 +298,30 @@ std::string Where(const json& position) {
 }
 
 /// Logs changes/s, the last committed position and how far behind the source it is (in time
-/// since the last change's source commit, and in bytes of the source's log), every 10 seconds.
+/// since the last change's source commit, and in bytes of the source's log) every 10 seconds,
+/// and reports the same to the run history (`cdc_status`) every 5 seconds and when the service
+/// stops or fails. Lives as long as the service, across reconnections.
 class CdcProgress {
  public:
+  CdcProgress(const Pipeline& p, RunHistory* history) : history_(history) {
+    report_.pipeline = p.name;
+    report_.source = p.source.Masked();
+    report_.started_at = HistoryNow();
+  }
+
   void Committed(int64_t rows, const json& position, int64_t source_ts_ms, int64_t bytes_behind) {
     rows_ += rows;
+    unreported_ += rows;
+    // A commit of no change is a heartbeat or a boundary: the source has nothing older to send.
+    report_.lag_seconds = rows > 0 && source_ts_ms > 0 ? std::max(0.0, (NowMillis() - source_ts_ms) / 1e3) : 0.0;
+    report_.lag_bytes = bytes_behind;
+    report_.position = position;
     auto now = Clock::now();
+    if (now - last_report_ >= std::chrono::seconds(5)) Report("streaming", "");
     if (now - last_ < std::chrono::seconds(10)) return;
     double secs = std::chrono::duration<double>(now - last_).count();
-    std::string lag = rows_ > 0 && source_ts_ms > 0
-                          ? fmt::format("{:.1f} s behind the source", (NowMillis() - source_ts_ms) / 1e3)
-                          : "idle";
+    std::string lag =
+        rows_ > 0 && source_ts_ms > 0 ? fmt::format("{:.1f} s behind the source", report_.lag_seconds) : "idle";
     if (bytes_behind >= 0) lag += fmt::format(", {} bytes of its log to read", bytes_behind);
     spdlog::info("change capture: {} changes ({:.0f}/s), committed position {}, {}", rows_, rows_ / secs,
                  Where(position), lag);
@@ -319,14 +329,34 @@ class CdcProgress {
     last_ = now;
   }
 
+  /// Writes the report; a history that cannot be written is a warning, once.
+  void Report(const std::string& state, const std::string& error) {
+    last_report_ = Clock::now();
+    if (history_ == nullptr) return;
+    report_.changes = unreported_;
+    report_.state = state;
+    report_.error = error;
+    Status st = history_->ReportCdc(report_);
+    if (st.ok()) {
+      unreported_ = 0;
+    } else if (!warned_) {
+      warned_ = true;
+      spdlog::warn("the service's progress is not written to the run history: {}", st.message());
+    }
+  }
+
  private:
-  int64_t rows_ = 0;
+  RunHistory* history_;
+  CdcReport report_;
+  int64_t rows_ = 0, unreported_ = 0;
+  bool warned_ = false;
   Clock::time_point last_ = Clock::now();
+  Clock::time_point last_report_ = Clock::now() - std::chrono::hours(1);
 };
 
 /// One connection's worth of streaming: from the committed position until a stop or a failure.
 Status StreamOnce(const Pipeline& p, const RunOptions& options, const ConnectorRegistry& registry, StateStore& store,
-                  const Settings& settings) {
+                  const Settings& settings, CdcProgress& progress) {
   NILUS_ASSIGN_OR_RAISE(auto dest, registry.OpenDestination(p.destination, options.stop));
   Applier applier(p, options, *dest, settings);
   NILUS_ASSIGN_OR_RAISE(json position, applier.ReadState());
@@ -338,7 +368,6 @@ Status StreamOnce(const Pipeline& p, const RunOptions& options, const ConnectorR
     }
   }
 
-  CdcProgress progress;
   auto last_saved = Clock::now() - std::chrono::hours(1);
   auto commit = [&](const json& at) -> Status {
     int64_t rows = applier.pending_rows();
@@ -388,19 +417,25 @@ Status StreamOnce(const Pipeline& p, const RunOptions& options, const ConnectorR
 }  // namespace
 
 Status RunChangeCapture(const Pipeline& p, const RunOptions& options, const ConnectorRegistry& registry,
-                        StateStore& store) {
+                        StateStore& store, RunHistory* history) {
   Settings settings = Settings::Of(p);
   spdlog::info("pipeline {}: capturing changes of {} into schema {} as {} (tables {}_<schema>_<table>)", p.name,
                p.source.Masked(), settings.schema, settings.mirror ? "a mirror" : "a change log", settings.prefix);
   // A service keeps going: a lost connection or server is retried with backoff, without end.
   RetryPolicy forever{INT_MAX, std::chrono::milliseconds(1000), std::chrono::milliseconds(60000)};
+  CdcProgress progress(p, history);
+  progress.Report("streaming", "");
   Status st = RetryTransient(
-      "capturing changes", options.stop, [&] { return StreamOnce(p, options, registry, store, settings); }, forever);
-  if (st.code() == StatusCode::kCancelled && options.stop.stop_requested()) {
+      "capturing changes", options.stop, [&] { return StreamOnce(p, options, registry, store, settings, progress); },
+      forever);
+  if (st.ok() || (st.code() == StatusCode::kCancelled && options.stop.stop_requested())) {
+    progress.Report("stopped", "");
     spdlog::info("pipeline {}: stopped; every committed change is in the destination", p.name);
     return Status::OK();
   }
-  return st.WithContext("pipeline " + p.name);
+  st = st.WithContext("pipeline " + p.name);
+  progress.Report("failed", MaskSecrets(st.message()));
+  return st;
 }
 
 }  // namespace nilus

@@ -3,6 +3,7 @@
 #include "nilus/connectors/registry.h"
 #include "nilus/core/options.h"
 #include "nilus/pipeline/runner.h"
+#include "nilus/state/run_history.h"
 #include "nilus/state/state_store.h"
 
 namespace nilus {
@@ -16,7 +17,8 @@ namespace nilus {
 /// transaction (up to `max.batch.size` changes, or `poll.interval.ms`), and the source's position
 /// commits with them; the source is told to release its log only after that commit, so a crash
 /// at any point neither loses nor repeats a change. A lost connection is retried with backoff.
+/// Its progress (position, changes applied, lag) goes to `history` every few seconds, when given.
 Status RunChangeCapture(const Pipeline& pipeline, const RunOptions& options, const ConnectorRegistry& registry,
-                        StateStore& store);
+                        StateStore& store, RunHistory* history);
 
 }  // namespace nilus

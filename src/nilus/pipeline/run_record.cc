@@ -17,17 +17,6 @@ namespace nilus {
 
 namespace {
 
-/// Now as 2026-11-30T20:04:00.022936Z (the form that sorts as text, as the history compares it).
-std::string NowIso() {
-  const int64_t micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
-  std::string out = FormatTimestamp(micros, false);  // 2026-11-30 20:04:00.022936
-  out[10] = 'T';
-  if (out.size() == 19) out += ".000000";
-  return out + "Z";
-}
-
 /// CPU seconds the process used so far, and its peak RSS in MB.
 double CpuSeconds(double* peak_mb = nullptr) {
   rusage u{};
@@ -96,7 +85,10 @@ Status PushMetrics(const std::string& url, const RunRecord& r) {
 }  // namespace
 
 RunRecorder::RunRecorder(const Pipeline& pipeline)
-    : pipeline_(pipeline), started_at_(NowIso()), start_(std::chrono::steady_clock::now()), cpu_start_(CpuSeconds()) {}
+    : pipeline_(pipeline),
+      started_at_(HistoryNow()),
+      start_(std::chrono::steady_clock::now()),
+      cpu_start_(CpuSeconds()) {}
 
 void RunRecorder::Finish(const Result<std::vector<LoadSummary>>& loads, StateStore& store, RunHistory* history,
                          const std::string& push_url) {
@@ -110,7 +102,7 @@ void RunRecorder::Finish(const Result<std::vector<LoadSummary>>& loads, StateSto
   const std::string& dest = pipeline_.sink_options.dest_table;
   r.destination_schema = dest.find('.') == std::string::npos ? "" : dest.substr(0, dest.find('.'));
   r.started_at = started_at_;
-  r.finished_at = NowIso();
+  r.finished_at = HistoryNow();
   r.duration_sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double cpu = CpuSeconds(&r.memory_mb) - cpu_start_;
   r.cpu_percent = r.duration_sec > 0 ? 100.0 * cpu / r.duration_sec : 0;

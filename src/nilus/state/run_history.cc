@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 
@@ -62,6 +63,18 @@ CREATE TABLE IF NOT EXISTS load_info (
   duration_sec REAL NOT NULL,
   schema       TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS cdc_status (
+  pipeline        TEXT PRIMARY KEY,
+  source          TEXT NOT NULL,
+  started_at      TEXT NOT NULL,
+  updated_at      TEXT NOT NULL,
+  position        TEXT,
+  changes_applied INTEGER NOT NULL,
+  lag_seconds     REAL NOT NULL,
+  lag_bytes       INTEGER,
+  state           TEXT NOT NULL,
+  error           TEXT
+);
 )sql";
 
 }  // namespace
@@ -69,6 +82,68 @@ CREATE TABLE IF NOT EXISTS load_info (
 RunHistory::RunHistory(std::unique_ptr<SqliteDb> db, int retention_days)
     : db_(std::move(db)), retention_days_(retention_days) {}
 RunHistory::~RunHistory() = default;
+
+std::string HistoryNow() {
+  const int64_t micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  std::string out = FormatTimestamp(micros, false);  // 2026-11-30 20:04:00.022936
+  out[10] = 'T';
+  if (out.size() == 19) out += ".000000";
+  return out + "Z";
+}
+
+Status RunHistory::ReportCdc(const CdcReport& r) {
+  NILUS_ASSIGN_OR_RAISE(SqliteStatement up, db_->Prepare(R"sql(
+INSERT INTO cdc_status (pipeline, source, started_at, updated_at, position, changes_applied, lag_seconds, lag_bytes,
+  state, error)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+ON CONFLICT (pipeline) DO UPDATE SET source = excluded.source, started_at = excluded.started_at,
+  updated_at = excluded.updated_at, position = coalesce(excluded.position, position),
+  changes_applied = changes_applied + excluded.changes_applied, lag_seconds = excluded.lag_seconds,
+  lag_bytes = excluded.lag_bytes, state = excluded.state, error = excluded.error)sql"));
+  up.BindText(1, r.pipeline);
+  up.BindText(2, r.source);
+  up.BindText(3, r.started_at);
+  up.BindText(4, HistoryNow());
+  if (!r.position.is_null()) up.BindText(5, r.position.dump());
+  sqlite3_bind_int64(up.get(), 6, r.changes);
+  sqlite3_bind_double(up.get(), 7, r.lag_seconds);
+  if (r.lag_bytes >= 0) sqlite3_bind_int64(up.get(), 8, r.lag_bytes);
+  up.BindText(9, r.state);
+  if (!r.error.empty()) up.BindText(10, r.error);
+  return up.Step().status();
+}
+
+Result<nlohmann::json> RunHistory::CdcStatuses() {
+  NILUS_ASSIGN_OR_RAISE(SqliteStatement q, db_->Prepare(R"sql(
+SELECT pipeline, source, started_at, updated_at, position, changes_applied, lag_seconds, lag_bytes, state, error
+FROM cdc_status ORDER BY pipeline)sql"));
+  nlohmann::json out = nlohmann::json::array();
+  while (true) {
+    NILUS_ASSIGN_OR_RAISE(bool row, q.Step());
+    if (!row) break;
+    auto text = [&](int i) -> nlohmann::json {
+      const unsigned char* v = sqlite3_column_text(q.get(), i);
+      return v ? nlohmann::json(reinterpret_cast<const char*>(v)) : nlohmann::json();
+    };
+    nlohmann::json position = text(4);
+    if (position.is_string()) position = nlohmann::json::parse(position.get<std::string>(), nullptr, false);
+    out.push_back({{"pipeline", text(0)},
+                   {"source", text(1)},
+                   {"started_at", text(2)},
+                   {"updated_at", text(3)},
+                   {"position", position},
+                   {"changes_applied", sqlite3_column_int64(q.get(), 5)},
+                   {"lag_seconds", sqlite3_column_double(q.get(), 6)},
+                   {"lag_bytes", sqlite3_column_type(q.get(), 7) == SQLITE_NULL
+                                     ? nlohmann::json()
+                                     : nlohmann::json(sqlite3_column_int64(q.get(), 7))},
+                   {"state", text(8)},
+                   {"error", text(9)}});
+  }
+  return out;
+}
 
 Result<int> HistoryRetentionDays() {
   const char* v = std::getenv("NILUS_HISTORY_RETENTION_DAYS");

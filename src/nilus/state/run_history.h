@@ -72,6 +72,19 @@ struct RunTotals {
   std::vector<Table> tables;
 };
 
+/// How a change-data-capture service is doing, as it reports itself every few seconds.
+struct CdcReport {
+  std::string pipeline;
+  std::string source;       ///< the source address, masked
+  std::string started_at;   ///< when this service process started
+  nlohmann::json position;  ///< the committed position
+  int64_t changes = 0;      ///< changes applied since its last report
+  double lag_seconds = 0;   ///< since the source committed the last change applied; 0 when caught up
+  int64_t lag_bytes = -1;   ///< of the source's log beyond the committed position; -1 when unknown
+  std::string state;        ///< streaming, stopped or failed
+  std::string error;        ///< why it failed
+};
+
 /// The run history under `$NILUS_HOME` (`metadata.db`, SQLite): the tables of the upstream
 /// manager — runs_info, extract_info, normalize_info, load_info — created when missing, rows
 /// older than the retention removed as runs are recorded.
@@ -95,11 +108,21 @@ class RunHistory {
   /// What the history holds, for metrics.
   Result<RunTotals> Totals();
 
+  /// Records a change-data-capture service's report: one row per pipeline in `cdc_status`, its
+  /// `changes_applied` the sum of every report's changes.
+  Status ReportCdc(const CdcReport& report);
+  /// Every service's last report: {pipeline, source, started_at, updated_at, position,
+  /// changes_applied, lag_seconds, lag_bytes, state, error}.
+  Result<nlohmann::json> CdcStatuses();
+
  private:
   RunHistory(std::unique_ptr<SqliteDb> db, int retention_days);
   std::unique_ptr<SqliteDb> db_;
   int retention_days_;
 };
+
+/// Now as 2026-11-30T20:04:00.022936Z: the history's timestamps, which sort as text.
+std::string HistoryNow();
 
 /// The retention of the run history in days: NILUS_HISTORY_RETENTION_DAYS, 90 by default.
 Result<int> HistoryRetentionDays();
