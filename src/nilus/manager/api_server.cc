@@ -19,6 +19,9 @@
 
 namespace nilus {
 
+/// The status page (status_page.html, built into the binary by cmake/embed_text.cmake).
+extern const char kStatusPage[];
+
 namespace {
 
 constexpr char kJson[] = "application/json";
@@ -57,7 +60,8 @@ nlohmann::json OpenApi() {
           {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
           {"security", nlohmann::json::array({{{"bearer", nlohmann::json::array()}}})},
           {"paths",
-           {{"/health", {{"get", {{"summary", "liveness"}, {"responses", ok("ok")}}}}},
+           {{"/", {{"get", {{"summary", "the status page (HTML)"}, {"responses", ok("the page")}}}}},
+            {"/health", {{"get", {{"summary", "liveness"}, {"responses", ok("ok")}}}}},
             {"/info", {{"get", {{"summary", "the server"}, {"responses", ok("name and version")}}}}},
             {"/metrics", {{"get", {{"summary", "Prometheus text format"}, {"responses", ok("metrics")}}}}},
             {"/api/v1/pipelines", {{"get", {{"summary", "runs"}, {"parameters", filters}, {"responses", ok("runs")}}}}},
@@ -261,7 +265,10 @@ Status Serve(const ServeOptions& o, Scheduler* scheduler, std::stop_token stop) 
   const nlohmann::json openapi = OpenApi();
 
   server.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
-    if (o.token.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+    // The status page holds no data (it asks the API, with the token): open, as /health is.
+    if (o.token.empty() || req.path == "/health" || req.path == "/") {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
     const std::string header = req.get_header_value("Authorization");
     const std::string expected = "Bearer " + o.token;
     const bool ok =
@@ -285,6 +292,13 @@ Status Serve(const ServeOptions& o, Scheduler* scheduler, std::stop_token stop) 
     Reply(res, 200, *body);
   };
 
+  server.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    // Nothing but this server: no external script, style, font or image.
+    res.set_header("Content-Security-Policy",
+                   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'");
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(kStatusPage, "text/html; charset=utf-8");
+  });
   server.Get("/health", [](const httplib::Request&, httplib::Response& res) { Reply(res, 200, {{"status", "ok"}}); });
   server.Get("/info", [&](const httplib::Request&, httplib::Response& res) {
     Reply(res, 200, {{"name", "nilus"}, {"version", NILUS_VERSION}, {"api", "v1"}, {"auth", !o.token.empty()}});
