@@ -55,6 +55,14 @@ history "UPDATE runs_info SET started_at = '2020-01-01T00:00:00.000000Z' WHERE i
 NILUS_HISTORY_RETENTION_DAYS=30 expect_ok run orders.yaml
 expect_output "the old run is gone, with its stages" "2,3,4|2,3" \
   history "SELECT (SELECT group_concat(id) FROM runs_info), (SELECT group_concat(id) FROM load_info)"
+# The metrics' totals keep every run, the removed one too (counters never go back).
+expect_output "the totals" "$(history "SELECT count(*) + 1 FROM runs_info WHERE dataos_resource_id = 'shop.orders-daily'")" \
+  history "SELECT successes + failures FROM pipeline_totals WHERE pipeline = 'shop.orders-daily'"
+# A history written before the totals were kept gets them from its runs, once.
+history "DROP TABLE pipeline_totals; DROP TABLE table_totals"
+expect_ok run orders.yaml
+expect_output "the totals of an older history" "$(history "SELECT count(*) FROM runs_info WHERE dataos_resource_id = 'shop.orders-daily'")" \
+  history "SELECT successes + failures FROM pipeline_totals WHERE pipeline = 'shop.orders-daily'"
 NILUS_HISTORY_RETENTION_DAYS=soon expect_exit 2 run orders.yaml
 expect_err_contains "NILUS_HISTORY_RETENTION_DAYS='soon' must be a number of days"
 

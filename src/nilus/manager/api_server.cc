@@ -154,20 +154,17 @@ std::string Metrics(const RunTotals& t, const nlohmann::json& cdc, double start_
                        PrometheusLabel(r.table), r.bytes);
   }
   family("nilus_run_duration_seconds", "histogram", "How long runs took.");
-  static constexpr double kBuckets[] = {1, 5, 15, 60, 300, 900, 3600};
   for (const auto& p : t.pipelines) {
-    double sum = 0;
-    for (double d : p.durations) sum += d;
-    for (double le : kBuckets) {
-      const auto n = std::count_if(p.durations.begin(), p.durations.end(), [&](double d) { return d <= le; });
+    for (size_t i = 0; i < p.buckets.size(); ++i) {
       out += fmt::format("nilus_run_duration_seconds_bucket{{pipeline=\"{}\",le=\"{}\"}} {}\n", PrometheusLabel(p.name),
-                         le, n);
+                         kDurationBuckets[i], p.buckets[i]);
     }
+    const int64_t count = p.successes + p.failures;
     out += fmt::format("nilus_run_duration_seconds_bucket{{pipeline=\"{}\",le=\"+Inf\"}} {}\n", PrometheusLabel(p.name),
-                       p.durations.size());
-    out += fmt::format("nilus_run_duration_seconds_sum{{pipeline=\"{}\"}} {}\n", PrometheusLabel(p.name), sum);
-    out += fmt::format("nilus_run_duration_seconds_count{{pipeline=\"{}\"}} {}\n", PrometheusLabel(p.name),
-                       p.durations.size());
+                       count);
+    out +=
+        fmt::format("nilus_run_duration_seconds_sum{{pipeline=\"{}\"}} {}\n", PrometheusLabel(p.name), p.duration_sum);
+    out += fmt::format("nilus_run_duration_seconds_count{{pipeline=\"{}\"}} {}\n", PrometheusLabel(p.name), count);
   }
   family("nilus_last_run_timestamp_seconds", "gauge", "When each pipeline's last run ended.");
   for (const auto& p : t.pipelines) {

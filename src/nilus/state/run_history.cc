@@ -63,6 +63,23 @@ CREATE TABLE IF NOT EXISTS load_info (
   duration_sec REAL NOT NULL,
   schema       TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pipeline_totals (
+  pipeline      TEXT PRIMARY KEY,
+  successes     INTEGER NOT NULL,
+  failures      INTEGER NOT NULL,
+  duration_sum  REAL NOT NULL,
+  le_1 INTEGER NOT NULL, le_5 INTEGER NOT NULL, le_15 INTEGER NOT NULL, le_60 INTEGER NOT NULL,
+  le_300 INTEGER NOT NULL, le_900 INTEGER NOT NULL, le_3600 INTEGER NOT NULL,
+  last_finished REAL NOT NULL,
+  last_success  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS table_totals (
+  pipeline   TEXT NOT NULL,
+  table_name TEXT NOT NULL,
+  records    INTEGER NOT NULL,
+  bytes      REAL NOT NULL,
+  PRIMARY KEY (pipeline, table_name)
+);
 CREATE TABLE IF NOT EXISTS cdc_status (
   pipeline        TEXT PRIMARY KEY,
   source          TEXT NOT NULL,
@@ -75,6 +92,22 @@ CREATE TABLE IF NOT EXISTS cdc_status (
   state           TEXT NOT NULL,
   error           TEXT
 );
+)sql";
+
+/// The totals of a history written before they were kept: from the runs it holds, once.
+constexpr char kBackfill[] = R"sql(
+INSERT INTO pipeline_totals
+SELECT dataos_resource_id, sum(is_success), count(*) - sum(is_success), sum(duration_sec), sum(duration_sec <= 1),
+  sum(duration_sec <= 5), sum(duration_sec <= 15), sum(duration_sec <= 60), sum(duration_sec <= 300),
+  sum(duration_sec <= 900), sum(duration_sec <= 3600),
+  (SELECT (julianday(x.finished_at) - 2440587.5) * 86400.0 FROM runs_info x
+     WHERE x.dataos_resource_id = r.dataos_resource_id ORDER BY x.started_at DESC, x.id DESC LIMIT 1),
+  (SELECT x.is_success FROM runs_info x
+     WHERE x.dataos_resource_id = r.dataos_resource_id ORDER BY x.started_at DESC, x.id DESC LIMIT 1)
+FROM runs_info r WHERE NOT EXISTS (SELECT 1 FROM pipeline_totals) GROUP BY dataos_resource_id;
+INSERT INTO table_totals
+SELECT r.dataos_resource_id, l.table_name, sum(l.records), sum(l.size_mb) * 1e6
+FROM load_info l JOIN runs_info r USING (run_id) WHERE NOT EXISTS (SELECT 1 FROM table_totals) GROUP BY 1, 2;
 )sql";
 
 }  // namespace
@@ -163,7 +196,8 @@ Result<std::unique_ptr<RunHistory>> RunHistory::Open(const std::string& home, in
   NILUS_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path, true));
   chmod(path.c_str(), 0600);
   NILUS_RETURN_NOT_OK(db->UseWal());
-  NILUS_RETURN_NOT_OK(db->Exec(std::string("PRAGMA foreign_keys = ON; BEGIN IMMEDIATE;") + kSchema + "COMMIT;"));
+  NILUS_RETURN_NOT_OK(
+      db->Exec(std::string("PRAGMA foreign_keys = ON; BEGIN IMMEDIATE;") + kSchema + kBackfill + "COMMIT;"));
   return std::unique_ptr<RunHistory>(new RunHistory(std::move(db), retention_days));
 }
 
@@ -230,6 +264,32 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?))sql"));
       sqlite3_bind_double(load.get(), 7, t.seconds);
       load.BindText(8, t.schema.is_null() ? "[]" : t.schema.dump());
       NILUS_RETURN_NOT_OK(load.Step().status());
+    }
+    // The totals of the metrics, kept here (retention below does not touch them).
+    NILUS_ASSIGN_OR_RAISE(SqliteStatement totals, db_->Prepare(R"sql(
+INSERT INTO pipeline_totals VALUES (?1, ?2, 1 - ?2, ?3, ?3 <= 1, ?3 <= 5, ?3 <= 15, ?3 <= 60, ?3 <= 300, ?3 <= 900,
+  ?3 <= 3600, (julianday(?4) - 2440587.5) * 86400.0, ?2)
+ON CONFLICT (pipeline) DO UPDATE SET successes = successes + excluded.successes,
+  failures = failures + excluded.failures, duration_sum = duration_sum + excluded.duration_sum,
+  le_1 = le_1 + excluded.le_1, le_5 = le_5 + excluded.le_5, le_15 = le_15 + excluded.le_15,
+  le_60 = le_60 + excluded.le_60, le_300 = le_300 + excluded.le_300, le_900 = le_900 + excluded.le_900,
+  le_3600 = le_3600 + excluded.le_3600, last_finished = excluded.last_finished,
+  last_success = excluded.last_success)sql"));
+    totals.BindText(1, r.pipeline);
+    sqlite3_bind_int(totals.get(), 2, r.is_success ? 1 : 0);
+    sqlite3_bind_double(totals.get(), 3, r.duration_sec);
+    totals.BindText(4, r.finished_at);
+    NILUS_RETURN_NOT_OK(totals.Step().status());
+    for (const auto& t : r.tables) {
+      NILUS_ASSIGN_OR_RAISE(SqliteStatement table, db_->Prepare(R"sql(
+INSERT INTO table_totals VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT (pipeline, table_name) DO UPDATE SET records = records + excluded.records,
+  bytes = bytes + excluded.bytes)sql"));
+      table.BindText(1, r.pipeline);
+      table.BindText(2, t.dest_table);
+      sqlite3_bind_int64(table.get(), 3, t.rows);
+      sqlite3_bind_double(table.get(), 4, static_cast<double>(t.bytes));
+      NILUS_RETURN_NOT_OK(table.Step().status());
     }
     // Retention: the runs older than the limit, with their stages (ON DELETE CASCADE).
     NILUS_ASSIGN_OR_RAISE(SqliteStatement old,
@@ -321,23 +381,25 @@ Result<nlohmann::json> RunHistory::Runs(const RunQuery& q) {
 Result<RunTotals> RunHistory::Totals() {
   RunTotals out;
   NILUS_ASSIGN_OR_RAISE(SqliteStatement runs, db_->Prepare(R"sql(
-SELECT dataos_resource_id, is_success, duration_sec, (julianday(finished_at) - 2440587.5) * 86400.0
-FROM runs_info ORDER BY dataos_resource_id, started_at, id)sql"));
+SELECT pipeline, successes, failures, duration_sum, le_1, le_5, le_15, le_60, le_300, le_900, le_3600, last_finished,
+  last_success
+FROM pipeline_totals ORDER BY pipeline)sql"));
   while (true) {
     NILUS_ASSIGN_OR_RAISE(bool row, runs.Step());
     if (!row) break;
-    const std::string name(reinterpret_cast<const char*>(sqlite3_column_text(runs.get(), 0)));
-    if (out.pipelines.empty() || out.pipelines.back().name != name) out.pipelines.push_back({name, 0, 0, 0, false});
-    auto& p = out.pipelines.back();
-    const bool ok = sqlite3_column_int(runs.get(), 1) != 0;
-    (ok ? p.successes : p.failures)++;
-    p.durations.push_back(sqlite3_column_double(runs.get(), 2));
-    p.last_finished = sqlite3_column_double(runs.get(), 3);
-    p.last_success = ok;
+    RunTotals::Pipeline p;
+    p.name = reinterpret_cast<const char*>(sqlite3_column_text(runs.get(), 0));
+    p.successes = sqlite3_column_int64(runs.get(), 1);
+    p.failures = sqlite3_column_int64(runs.get(), 2);
+    p.duration_sum = sqlite3_column_double(runs.get(), 3);
+    for (size_t i = 0; i < p.buckets.size(); ++i)
+      p.buckets[i] = sqlite3_column_int64(runs.get(), 4 + static_cast<int>(i));
+    p.last_finished = sqlite3_column_double(runs.get(), 11);
+    p.last_success = sqlite3_column_int(runs.get(), 12) != 0;
+    out.pipelines.push_back(std::move(p));
   }
-  NILUS_ASSIGN_OR_RAISE(SqliteStatement tables, db_->Prepare(R"sql(
-SELECT r.dataos_resource_id, l.table_name, sum(l.records), sum(l.size_mb) * 1e6
-FROM load_info l JOIN runs_info r USING (run_id) GROUP BY 1, 2 ORDER BY 1, 2)sql"));
+  NILUS_ASSIGN_OR_RAISE(SqliteStatement tables,
+                        db_->Prepare("SELECT pipeline, table_name, records, bytes FROM table_totals ORDER BY 1, 2"));
   while (true) {
     NILUS_ASSIGN_OR_RAISE(bool row, tables.Step());
     if (!row) break;

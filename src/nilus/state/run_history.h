@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -53,15 +55,22 @@ struct RunQuery {
   int64_t offset = 0;
 };
 
-/// What the run history holds, for metrics: per pipeline, runs by outcome, the last run's end
-/// and outcome, and the durations; per pipeline and table, rows and bytes loaded.
+/// The upper bounds, in seconds, of the run-duration histogram's buckets.
+inline constexpr double kDurationBuckets[] = {1, 5, 15, 60, 300, 900, 3600};
+
+/// Every run recorded, for metrics (counters: kept as runs are recorded, so they never drop when
+/// retention removes old runs, and reading them costs the same however long the history): per
+/// pipeline, runs by outcome, the durations' histogram, the last run's end and outcome; per
+/// pipeline and table, rows and bytes loaded.
 struct RunTotals {
   struct Pipeline {
     std::string name;
     int64_t successes = 0, failures = 0;
     double last_finished = 0;  ///< seconds since 1970
     bool last_success = false;
-    std::vector<double> durations = {};
+    double duration_sum = 0;
+    /// Runs that took at most kDurationBuckets[i] seconds.
+    std::array<int64_t, std::size(kDurationBuckets)> buckets = {};
   };
   struct Table {
     std::string pipeline, table;
