@@ -26,8 +26,9 @@ if [ "${1:-}" = "--with-servers" ]; then
     postgresql-15 postgresql-client-15 pgcopydb
     mariadb-server mariadb-client sysbench pgloader
     # the manager's tests: a real Prometheus scrapes nilus serve, a Pushgateway takes a run's
-    # metrics, a headless Chromium loads the status page
-    prometheus prometheus-pushgateway chromium
+    # metrics, a headless Chromium loads the status page; the deployment examples are checked
+    # with systemd-analyze and Python's YAML parser
+    prometheus prometheus-pushgateway chromium systemd python3-yaml
     # an Avro reader nilus did not write, for the format tests
     python3-avro
     # custom connectors' tests: a virtualenv, and requests' errors classified as transient
