@@ -138,7 +138,9 @@ Result<std::vector<LoadSummary>> RunAll(const std::vector<Pipeline>& pipelines, 
     spdlog::info("pipeline {}: {} -> {} ({})", p.name, p.source.Masked(), p.sink_options.dest_table,
                  WriteDispositionName(p.sink_options.strategy));
     RunRecorder recorder(p);
-    auto result = RunPipeline(p, options, ConnectorRegistry::Builtin(), *store);
+    RunOptions measured = options;
+    measured.metrics = &recorder.metrics();
+    auto result = RunPipeline(p, measured, ConnectorRegistry::Builtin(), *store);
     recorder.Finish(result, *store, history_db.get(), options.push_metrics);
     NILUS_ASSIGN_OR_RAISE(auto loads, std::move(result));
     for (auto& s : loads) {
@@ -516,6 +518,8 @@ struct ServeCommand {
       so.binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
       if (g.log_level_given) so.run_flags.insert(so.run_flags.end(), {"--log-level", g.log_level});
       so.run_flags.insert(so.run_flags.end(), {"--log-format", g.log_format});
+      so.home = o.home;
+      so.retention_days = o.retention_days;
       scheduler = std::make_unique<Scheduler>(so);
     }
     if (Status st = Serve(*parsed, scheduler.get(), g.stop); !st.ok()) return Fail(st);

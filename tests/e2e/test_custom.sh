@@ -68,6 +68,8 @@ expect_ok run examples/custom/rest-api.yaml
 expect_err_contains "503"
 expect_err_contains "attempt 2 of 5"
 expect_query "$OUT_DIR/crm.db" "SELECT count(*), max(id) FROM crm__users" "32|32"
+# the retries are counted for the metrics (nilus_retries_total)
+expect_query "$NILUS_HOME/metadata.db" "SELECT retries FROM pipeline_totals WHERE pipeline = 'crm-api.users'" "2"
 
 # --- Two resources, two tables, one load ---------------------------------------------------------
 expect_ok run examples/custom/multi.yaml

@@ -172,6 +172,18 @@ expect_output "the replaced run, then the new one" "0|cancelled
 expect_output "the new run started after the replaced one ended" 1 history "SELECT b.started_at >= a.finished_at FROM runs_info a, runs_info b WHERE a.dataos_resource_id = 'replace.load' AND b.dataos_resource_id = 'replace.load' AND a.id < b.id"
 expect_output "counted" "1 2" entry replace "e['runs_replaced'], e['runs_started']"
 
+# --- A run killed from outside cannot record itself: the scheduler records it ---------------------
+reads() { grep -c "pipeline replace.load: custom://SlowSource" serve.log; }
+before=$(reads)
+expect_output "a run to kill" 202 post /api/v1/pipelines/replace/run
+victim=$(json "d['pid']" <post)
+wait_until "the run to read rows" at_least $((before + 1)) reads
+kill -KILL "$victim"
+killed_runs() { history "SELECT count(*) FROM runs_info WHERE dataos_resource_id = 'replace.load' AND json_extract(error, '\$.code') = 'killed'"; }
+wait_until "the killed run in the history" at_least 1 killed_runs
+expect_output "its error" "1|0" history "SELECT instr(json_extract(error, '\$.message'), 'signal 9') > 0, is_success FROM runs_info WHERE json_extract(error, '\$.code') = 'killed'"
+expect_query dst.db "SELECT count(*) FROM raw__replace" "6"
+
 # --- Manifests added, changed and removed while it runs ----------------------------------------------
 workflow m/added.yaml added "file://$WORK/orders.csv" added "{cron: '*/2 * * * * *'}"
 wait_until "a run of the added manifest" at_least 1 successes added.load
@@ -194,9 +206,10 @@ done
 
 # --- SIGTERM stops the running pipelines: their loads roll back ---------------------------------------
 rm m/every2.yaml m/forbid.yaml
+before=$(reads)
 expect_output "a run to stop" 202 post /api/v1/pipelines/replace/run
 running=$(json "d['pid']" <post)
-wait_until "the run to read rows" sh -c "[ \$(grep -c 'pipeline replace.load: custom://SlowSource' serve.log) -ge 3 ]"
+wait_until "the run to read rows" at_least $((before + 1)) reads
 kill -TERM $SERVE
 set +e
 wait $SERVE

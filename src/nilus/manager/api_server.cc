@@ -166,6 +166,10 @@ std::string Metrics(const RunTotals& t, const nlohmann::json& cdc, double start_
         fmt::format("nilus_run_duration_seconds_sum{{pipeline=\"{}\"}} {}\n", PrometheusLabel(p.name), p.duration_sum);
     out += fmt::format("nilus_run_duration_seconds_count{{pipeline=\"{}\"}} {}\n", PrometheusLabel(p.name), count);
   }
+  family("nilus_retries_total", "counter", "Attempts repeated after a transient failure, by pipeline.");
+  for (const auto& p : t.pipelines) {
+    out += fmt::format("nilus_retries_total{{pipeline=\"{}\"}} {}\n", PrometheusLabel(p.name), p.retries);
+  }
   family("nilus_last_run_timestamp_seconds", "gauge", "When each pipeline's last run ended.");
   for (const auto& p : t.pipelines) {
     out += fmt::format("nilus_last_run_timestamp_seconds{{pipeline=\"{}\"}} {:.3f}\n", PrometheusLabel(p.name),
@@ -435,9 +439,11 @@ Status Serve(const ServeOptions& o, Scheduler* scheduler, std::stop_token stop) 
   spdlog::info("serving the Nilus Manager API on http://{}:{} ({})", o.host, o.port,
                o.token.empty() ? "no token: loopback only" : "bearer token required");
   {
-    // Joined before the server ends: the scheduler stops its pipelines first.
+    // The scheduler stops with the server, whatever ends it, and its pipelines stop before the
+    // server returns (the thread is joined at the end of this block).
     std::jthread runs;
-    if (scheduler) runs = std::jthread([&] { scheduler->Run(stop); });
+    if (scheduler) runs = std::jthread([&](std::stop_token own) { scheduler->Run(own); });
+    std::stop_callback forward(stop, [&] { runs.request_stop(); });
     if (!stop.stop_requested()) server.listen_after_bind();
   }
   spdlog::info("nilus serve: stopped");

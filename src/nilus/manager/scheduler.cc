@@ -196,7 +196,7 @@ Result<nlohmann::json> Scheduler::Spawn(Entry& e, const std::string& trigger, co
   if (!node.empty()) args.insert(args.end(), {"--node", node});
   args.insert(args.end(), options_.run_flags.begin(), options_.run_flags.end());
   NILUS_ASSIGN_OR_RAISE(pid_t pid, SpawnProcess(args));
-  Child c{pid, trigger, std::chrono::system_clock::now(), false};
+  Child c{pid, trigger, node, std::chrono::system_clock::now(), false};
   e.running.push_back(c);
   ++e.started;
   spdlog::info("{}: started {} (pid {}, {})", e.id, node.empty() ? e.kind : node, pid, trigger);
@@ -250,6 +250,7 @@ void Scheduler::Reap() {
       const bool ok = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
       const bool asked = it->stopping;
       const auto ran = now - it->started;
+      if (r > 0 && WIFSIGNALED(status) && e.kind != "service") RecordKilled(e, *it, how);
       it = e.running.erase(it);
       if (e.kind != "service" || asked || stopping_ || e.removed) {
         if (ok || asked) {
@@ -270,6 +271,33 @@ void Scheduler::Reap() {
       spdlog::warn("service {} ended ({}); restarting it in {} s", e.id, how, e.backoff.count());
       e.backoff = std::min(e.backoff * 2, kMaxBackoff);
     }
+  }
+}
+
+void Scheduler::RecordKilled(const Entry& e, const Child& c, const std::string& how) {
+  if (!history_) return;
+  // The nodes run in order, each recording itself as it ends: the one killed is the first
+  // without a run since the child started.
+  std::vector<std::string> nodes = c.node.empty() ? e.pipelines : std::vector<std::string>{c.node};
+  for (const auto& pipeline : nodes) {
+    RunQuery q;
+    q.pipeline = pipeline;
+    q.started_gte = HistoryTime(c.started);
+    q.limit = 1;
+    auto runs = history_->Runs(q);
+    if (!runs.ok() || (*runs)["total"].get<int64_t>() > 0) continue;
+    RunRecord r;
+    r.run_id = fmt::format("{}.killed.{}", HistoryTime(c.started), c.pid);
+    r.pipeline = pipeline;
+    r.run_as_user = CurrentUser();
+    r.started_at = HistoryTime(c.started);
+    r.finished_at = HistoryNow();
+    r.duration_sec = std::chrono::duration<double>(std::chrono::system_clock::now() - c.started).count();
+    r.error = {{"code", "killed"},
+               {"message", fmt::format("the run (pid {}) was ended by {}; its load rolled back", c.pid, how)}};
+    Status st = history_->Record(r);
+    if (!st.ok()) spdlog::warn("{}: the killed run is not in the run history: {}", e.id, st.message());
+    return;
   }
 }
 
@@ -345,6 +373,14 @@ void Scheduler::Tick(SystemTime now) {
 
 void Scheduler::Run(std::stop_token stop) {
   spdlog::info("scheduler: running the manifests of {}", options_.folder);
+  if (!options_.home.empty()) {
+    auto history = RunHistory::Open(options_.home, options_.retention_days);
+    if (history.ok()) {
+      history_ = std::move(*history);
+    } else {
+      spdlog::warn("runs killed by a signal are not written to the run history: {}", history.status().message());
+    }
+  }
   auto next_scan = SteadyClock::now();
   {
     std::lock_guard lock(mu_);

@@ -16,6 +16,7 @@
 
 #include "nilus/core/status.h"
 #include "nilus/manifest/manifest.h"
+#include "nilus/state/run_history.h"
 
 namespace nilus {
 
@@ -28,6 +29,9 @@ struct SchedulerOptions {
   std::chrono::milliseconds rescan_every{2000};
   /// How long a pipeline asked to stop may take before it is killed (its load rolls back either way).
   std::chrono::seconds stop_grace{30};
+  /// $NILUS_HOME: a run killed by a signal cannot record itself; the scheduler records it there.
+  std::string home = {};
+  int retention_days = 90;
 };
 
 /// Runs the manifests of a folder (`nilus serve --manifests DIR`): each workflow on its
@@ -64,6 +68,7 @@ class Scheduler {
   struct Child {
     pid_t pid = 0;
     std::string trigger;  ///< schedule, api or service
+    std::string node;     ///< the DAG node it runs; empty: the whole manifest
     SystemTime started;
     bool stopping = false;  ///< asked to stop (SIGTERM sent)
   };
@@ -109,9 +114,12 @@ class Scheduler {
   Result<nlohmann::json> Spawn(Entry& e, const std::string& trigger, const std::string& node);
   Result<nlohmann::json> Answer(const std::string& id);
   void StopRuns(Entry& e);
+  /// Records in the run history the failed run of a child that a signal ended (it could not).
+  void RecordKilled(const Entry& e, const Child& c, const std::string& how);
   nlohmann::json DescribeEntry(const Entry& e) const;
 
   SchedulerOptions options_;
+  std::unique_ptr<RunHistory> history_;  ///< null when it cannot be opened (then a warning)
   mutable std::mutex mu_;
   std::map<std::string, Entry> entries_;  // by file
   /// Triggers from the API, carried out by the scheduler's thread: the runs are its children

@@ -427,7 +427,7 @@ Status RunChangeCapture(const Pipeline& p, const RunOptions& options, const Conn
   progress.Report("streaming", "");
   Status st = RetryTransient(
       "capturing changes", options.stop, [&] { return StreamOnce(p, options, registry, store, settings, progress); },
-      forever);
+      forever, options.metrics ? &options.metrics->retries : nullptr);
   if (st.ok() || (st.code() == StatusCode::kCancelled && options.stop.stop_requested())) {
     progress.Report("stopped", "");
     spdlog::info("pipeline {}: stopped; every committed change is in the destination", p.name);

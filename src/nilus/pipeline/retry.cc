@@ -10,7 +10,7 @@
 namespace nilus {
 
 Status RetryTransient(std::string_view what, const std::stop_token& stop, const std::function<Status()>& attempt,
-                      const RetryPolicy& policy) {
+                      const RetryPolicy& policy, std::atomic<int64_t>* retries) {
   std::mt19937_64 rng(std::random_device{}());
   auto ceiling = policy.initial_delay;
   for (int n = 1;; ++n) {
@@ -31,6 +31,7 @@ Status RetryTransient(std::string_view what, const std::stop_token& stop, const 
     spdlog::warn("{}: {} (attempt {} of {}); retrying in {} ms", what, st.message(), n, policy.max_attempts,
                  delay.count());
     if (WaitForStop(stop, delay)) return Status::Cancelled("interrupted while waiting to retry {}", what);
+    if (retries) ++*retries;
     ceiling = std::min(ceiling * 2, policy.max_delay);
   }
 }

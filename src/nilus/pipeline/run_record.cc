@@ -1,7 +1,6 @@
 #include "nilus/pipeline/run_record.h"
 
 #include <curl/curl.h>
-#include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -26,12 +25,6 @@ double CpuSeconds(double* peak_mb = nullptr) {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-std::string UserName() {
-  if (const char* user = std::getenv("USER"); user && *user) return user;
-  if (const passwd* pw = getpwuid(geteuid())) return pw->pw_name;
-  return std::to_string(geteuid());
-}
-
 size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
 
 /// Puts the run's metrics (gauges of this run) in the group job="nilus", pipeline=<name> of the
@@ -54,6 +47,8 @@ Status PushMetrics(const std::string& url, const RunRecord& r) {
   gauge("nilus_run_bytes_loaded", "Bytes the last run loaded, by destination table.");
   for (const auto& t : r.tables)
     body += fmt::format("nilus_run_bytes_loaded{{table=\"{}\"}} {}\n", PrometheusLabel(t.dest_table), t.bytes);
+  gauge("nilus_run_retries", "Attempts the last run repeated after a transient failure.");
+  body += fmt::format("nilus_run_retries {}\n", r.retries);
   gauge("nilus_run_memory_bytes", "Peak resident memory of the process during the run.");
   body += fmt::format("nilus_run_memory_bytes {:.0f}\n", r.memory_mb * 1024 * 1024);
 
@@ -95,7 +90,7 @@ void RunRecorder::Finish(const Result<std::vector<LoadSummary>>& loads, StateSto
   RunRecord r;
   r.run_id = NewLoadId();
   r.pipeline = pipeline_.name;
-  r.run_as_user = UserName();
+  r.run_as_user = CurrentUser();
   r.source_depot = pipeline_.source.scheme();
   r.destination_depot = pipeline_.destination.scheme();
   r.destination_uri = pipeline_.destination.Masked();
@@ -106,6 +101,7 @@ void RunRecorder::Finish(const Result<std::vector<LoadSummary>>& loads, StateSto
   r.duration_sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double cpu = CpuSeconds(&r.memory_mb) - cpu_start_;
   r.cpu_percent = r.duration_sec > 0 ? 100.0 * cpu / r.duration_sec : 0;
+  r.retries = metrics_.retries.load();
   r.is_success = loads.ok();
   if (!loads.ok()) {
     r.error = {{"code", std::string(StatusCodeName(loads.status().code()))}, {"message", loads.status().message()}};

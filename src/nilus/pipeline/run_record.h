@@ -17,6 +17,9 @@ class RunRecorder {
   /// Starts measuring a run of `pipeline` (wall time, CPU time).
   explicit RunRecorder(const Pipeline& pipeline);
 
+  /// What the run counts as it goes: give it to the run (RunOptions::metrics).
+  RunMetrics& metrics() { return metrics_; }
+
   /// Records the run's outcome: `loads` when it succeeded, else `status`; `store` gives the
   /// state it committed.
   /// Pushes the run's metrics to the Pushgateway at `push_url` when it is not empty.
@@ -28,6 +31,7 @@ class RunRecorder {
   std::string started_at_;
   std::chrono::steady_clock::time_point start_;
   double cpu_start_;
+  RunMetrics metrics_;
 };
 
 }  // namespace nilus

@@ -366,12 +366,15 @@ Result<std::vector<LoadSummary>> RunPipeline(const Pipeline& p, const RunOptions
 
   std::vector<LoadSummary> summaries;
   Committed committed;
-  Status st = RetryTransient(context, options.stop, [&]() -> Status {
-    load.load_id = NewLoadId();
-    NILUS_ASSIGN_OR_RAISE(auto source, registry.OpenSource(p.source, options.stop));
-    NILUS_ASSIGN_OR_RAISE(auto dest, registry.OpenDestination(p.destination, options.stop));
-    return LoadOnce({p, options, *source, *dest, table, load}, &summaries, &committed);
-  });
+  Status st = RetryTransient(
+      context, options.stop,
+      [&]() -> Status {
+        load.load_id = NewLoadId();
+        NILUS_ASSIGN_OR_RAISE(auto source, registry.OpenSource(p.source, options.stop));
+        NILUS_ASSIGN_OR_RAISE(auto dest, registry.OpenDestination(p.destination, options.stop));
+        return LoadOnce({p, options, *source, *dest, table, load}, &summaries, &committed);
+      },
+      RetryPolicy{}, options.metrics ? &options.metrics->retries : nullptr);
   if (!st.ok()) return fail(st);
   double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   double normalize_seconds = 0;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <stop_token>
 #include <string>
@@ -10,6 +11,11 @@
 #include "nilus/state/state_store.h"
 
 namespace nilus {
+
+/// What a run counts as it goes, beside what it loads (for the run history and metrics).
+struct RunMetrics {
+  std::atomic<int64_t> retries{0};  ///< attempts repeated after a transient failure
+};
 
 /// How one run of a pipeline goes.
 struct RunOptions {
@@ -24,6 +30,8 @@ struct RunOptions {
   std::vector<std::string> python_path = {};
   /// A Prometheus Pushgateway (`--push-metrics`) that each run's metrics go to when it ends.
   std::string push_metrics = {};
+  /// Where the run counts its retries; none when null.
+  RunMetrics* metrics = nullptr;
 };
 
 /// What one run loaded, for the end-of-run summary.

@@ -1,6 +1,8 @@
 #include "nilus/state/run_history.h"
 
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -71,7 +73,8 @@ CREATE TABLE IF NOT EXISTS pipeline_totals (
   le_1 INTEGER NOT NULL, le_5 INTEGER NOT NULL, le_15 INTEGER NOT NULL, le_60 INTEGER NOT NULL,
   le_300 INTEGER NOT NULL, le_900 INTEGER NOT NULL, le_3600 INTEGER NOT NULL,
   last_finished REAL NOT NULL,
-  last_success  INTEGER NOT NULL
+  last_success  INTEGER NOT NULL,
+  retries       INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS table_totals (
   pipeline   TEXT NOT NULL,
@@ -103,7 +106,7 @@ SELECT dataos_resource_id, sum(is_success), count(*) - sum(is_success), sum(dura
   (SELECT (julianday(x.finished_at) - 2440587.5) * 86400.0 FROM runs_info x
      WHERE x.dataos_resource_id = r.dataos_resource_id ORDER BY x.started_at DESC, x.id DESC LIMIT 1),
   (SELECT x.is_success FROM runs_info x
-     WHERE x.dataos_resource_id = r.dataos_resource_id ORDER BY x.started_at DESC, x.id DESC LIMIT 1)
+     WHERE x.dataos_resource_id = r.dataos_resource_id ORDER BY x.started_at DESC, x.id DESC LIMIT 1), 0
 FROM runs_info r WHERE NOT EXISTS (SELECT 1 FROM pipeline_totals) GROUP BY dataos_resource_id;
 INSERT INTO table_totals
 SELECT r.dataos_resource_id, l.table_name, sum(l.records), sum(l.size_mb) * 1e6
@@ -116,10 +119,16 @@ RunHistory::RunHistory(std::unique_ptr<SqliteDb> db, int retention_days)
     : db_(std::move(db)), retention_days_(retention_days) {}
 RunHistory::~RunHistory() = default;
 
-std::string HistoryNow() {
-  const int64_t micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
+std::string HistoryNow() { return HistoryTime(std::chrono::system_clock::now()); }
+
+std::string CurrentUser() {
+  if (const char* user = std::getenv("USER"); user && *user) return user;
+  if (const passwd* pw = getpwuid(geteuid())) return pw->pw_name;
+  return std::to_string(geteuid());
+}
+
+std::string HistoryTime(std::chrono::system_clock::time_point t) {
+  const int64_t micros = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
   std::string out = FormatTimestamp(micros, false);  // 2026-11-30 20:04:00.022936
   out[10] = 'T';
   if (out.size() == 19) out += ".000000";
@@ -268,17 +277,18 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?))sql"));
     // The totals of the metrics, kept here (retention below does not touch them).
     NILUS_ASSIGN_OR_RAISE(SqliteStatement totals, db_->Prepare(R"sql(
 INSERT INTO pipeline_totals VALUES (?1, ?2, 1 - ?2, ?3, ?3 <= 1, ?3 <= 5, ?3 <= 15, ?3 <= 60, ?3 <= 300, ?3 <= 900,
-  ?3 <= 3600, (julianday(?4) - 2440587.5) * 86400.0, ?2)
+  ?3 <= 3600, (julianday(?4) - 2440587.5) * 86400.0, ?2, ?5)
 ON CONFLICT (pipeline) DO UPDATE SET successes = successes + excluded.successes,
   failures = failures + excluded.failures, duration_sum = duration_sum + excluded.duration_sum,
   le_1 = le_1 + excluded.le_1, le_5 = le_5 + excluded.le_5, le_15 = le_15 + excluded.le_15,
   le_60 = le_60 + excluded.le_60, le_300 = le_300 + excluded.le_300, le_900 = le_900 + excluded.le_900,
   le_3600 = le_3600 + excluded.le_3600, last_finished = excluded.last_finished,
-  last_success = excluded.last_success)sql"));
+  last_success = excluded.last_success, retries = retries + excluded.retries)sql"));
     totals.BindText(1, r.pipeline);
     sqlite3_bind_int(totals.get(), 2, r.is_success ? 1 : 0);
     sqlite3_bind_double(totals.get(), 3, r.duration_sec);
     totals.BindText(4, r.finished_at);
+    sqlite3_bind_int64(totals.get(), 5, r.retries);
     NILUS_RETURN_NOT_OK(totals.Step().status());
     for (const auto& t : r.tables) {
       NILUS_ASSIGN_OR_RAISE(SqliteStatement table, db_->Prepare(R"sql(
@@ -382,7 +392,7 @@ Result<RunTotals> RunHistory::Totals() {
   RunTotals out;
   NILUS_ASSIGN_OR_RAISE(SqliteStatement runs, db_->Prepare(R"sql(
 SELECT pipeline, successes, failures, duration_sum, le_1, le_5, le_15, le_60, le_300, le_900, le_3600, last_finished,
-  last_success
+  last_success, retries
 FROM pipeline_totals ORDER BY pipeline)sql"));
   while (true) {
     NILUS_ASSIGN_OR_RAISE(bool row, runs.Step());
@@ -396,6 +406,7 @@ FROM pipeline_totals ORDER BY pipeline)sql"));
       p.buckets[i] = sqlite3_column_int64(runs.get(), 4 + static_cast<int>(i));
     p.last_finished = sqlite3_column_double(runs.get(), 11);
     p.last_success = sqlite3_column_int(runs.get(), 12) != 0;
+    p.retries = sqlite3_column_int64(runs.get(), 13);
     out.pipelines.push_back(std::move(p));
   }
   NILUS_ASSIGN_OR_RAISE(SqliteStatement tables,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -39,6 +40,7 @@ struct RunRecord {
   double duration_sec = 0;
   double memory_mb = 0;    ///< the process's peak RSS
   double cpu_percent = 0;  ///< CPU time over wall time during the run
+  int64_t retries = 0;     ///< attempts repeated after a transient failure
   bool is_success = false;
   nlohmann::json error;  ///< {"code", "message"}, or null
   nlohmann::json pipeline_state;
@@ -69,6 +71,7 @@ struct RunTotals {
     double last_finished = 0;  ///< seconds since 1970
     bool last_success = false;
     double duration_sum = 0;
+    int64_t retries = 0;
     /// Runs that took at most kDurationBuckets[i] seconds.
     std::array<int64_t, std::size(kDurationBuckets)> buckets = {};
   };
@@ -130,8 +133,13 @@ class RunHistory {
   int retention_days_;
 };
 
-/// Now as 2026-11-30T20:04:00.022936Z: the history's timestamps, which sort as text.
+/// A time as 2026-11-30T20:04:00.022936Z: the history's timestamps, which sort as text.
+std::string HistoryTime(std::chrono::system_clock::time_point t);
+/// Now, as HistoryTime writes it.
 std::string HistoryNow();
+
+/// Who runs this process, for run_as_user: $USER, else the user of its uid.
+std::string CurrentUser();
 
 /// The retention of the run history in days: NILUS_HISTORY_RETENTION_DAYS, 90 by default.
 Result<int> HistoryRetentionDays();
