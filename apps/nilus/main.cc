@@ -120,8 +120,9 @@ Result<std::vector<LoadSummary>> RunAll(const std::vector<Pipeline>& pipelines, 
   }
   NILUS_ASSIGN_OR_RAISE(auto store, StateStore::Open(NilusHome()));
   NILUS_ASSIGN_OR_RAISE(int retention_days, HistoryRetentionDays());
+  NILUS_ASSIGN_OR_RAISE(std::string metadata_uri, MetadataUri());
   // The run history never stops a run: without it, a warning.
-  auto history = RunHistory::Open(NilusHome(), retention_days);
+  auto history = RunHistory::Open(NilusHome(), retention_days, metadata_uri);
   if (!history.ok()) spdlog::warn("runs are not written to the run history: {}", history.status().message());
   std::unique_ptr<RunHistory> no_history;
   std::unique_ptr<RunHistory>& history_db = history.ok() ? *history : no_history;
@@ -504,6 +505,9 @@ struct ServeCommand {
     auto days = HistoryRetentionDays();
     if (!days.ok()) return Fail(days.status());
     o.retention_days = *days;
+    auto metadata_uri = MetadataUri();
+    if (!metadata_uri.ok()) return Fail(metadata_uri.status());
+    o.metadata_uri = *metadata_uri;
     auto parsed = ParseListen(listen, o);
     if (!parsed.ok()) return Fail(parsed.status());
     std::unique_ptr<Scheduler> scheduler;
@@ -520,6 +524,7 @@ struct ServeCommand {
       so.run_flags.insert(so.run_flags.end(), {"--log-format", g.log_format});
       so.home = o.home;
       so.retention_days = o.retention_days;
+      so.metadata_uri = o.metadata_uri;
       scheduler = std::make_unique<Scheduler>(so);
     }
     if (Status st = Serve(*parsed, scheduler.get(), g.stop); !st.ok()) return Fail(st);

@@ -61,7 +61,7 @@ grep -q "concurrencyPolicy: Forbid" m/nightly.yaml || fail "no workflow example 
 TOKEN=sched-token-$RANDOM$RANDOM
 PORT=$(free_port)
 # nilus serve as docs/manager.md starts it, on this folder and a free port
-doc_serve=$(doc sh 3 | grep '^nilus serve --manifests' | sed "s|^nilus ||; s|/etc/nilus/pipelines|$WORK/m|")
+doc_serve=$(doc sh 4 | grep '^nilus serve --manifests' | sed "s|^nilus ||; s|/etc/nilus/pipelines|$WORK/m|")
 [ -n "$doc_serve" ] || fail "no nilus serve --manifests example in docs/manager.md"
 # shellcheck disable=SC2086
 NILUS_API_TOKEN=$TOKEN "$NILUS_BIN" $doc_serve --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
@@ -148,7 +148,7 @@ wait_until "the manual run" at_least 1 successes manual.load
 expect_query dst.db "SELECT count(*) FROM raw__manual" "2"
 expect_output "a DAG node by its pipeline name" 202 post /api/v1/pipelines/every2.load/run
 # the documented request, as written (its server is this one)
-doc_post=$(doc sh 4 | grep '^curl' | sed "s/127.0.0.1:9010/127.0.0.1:$PORT/")
+doc_post=$(doc sh 5 | grep '^curl' | sed "s/127.0.0.1:9010/127.0.0.1:$PORT/")
 expect_output "the documented request" "nightly-orders api" bash -c "NILUS_API_TOKEN=$TOKEN; $doc_post | python3 -c 'import json,sys; d = json.load(sys.stdin); print(d[\"id\"], d[\"trigger\"])'"
 wait_until "the documented workflow's run" at_least 1 successes nightly-orders.orders
 expect_query warehouse.db "SELECT id, name FROM raw__orders ORDER BY id" "1|ann

@@ -67,7 +67,7 @@ expect_output "an unknown pipeline" "404" bash -c "$(declare -f api json); TOKEN
 expect_output "a bad filter" "400 is_success=maybe must be true or false" bash -c "$(declare -f api json); TOKEN=$TOKEN PORT=$PORT;
   api '/api/v1/pipelines?is_success=maybe' | json 'd[\"status\"], d[\"error\"]'"
 # the curl example of docs/manager.md, as written (its server is this one)
-doc_curl=$(awk '/^```sh/ { n++ } /^```sh/ && n == 2 { on = 1; next } /^```/ && on { on = 0 } on' "$ROOT/docs/manager.md" |
+doc_curl=$(awk '/^```sh/ { n++ } /^```sh/ && n == 3 { on = 1; next } /^```/ && on { on = 0 } on' "$ROOT/docs/manager.md" |
   grep '^curl' | sed "s/127.0.0.1:9010/127.0.0.1:$PORT/")
 expect_output "the documented example" "3" bash -c "NILUS_API_TOKEN=$TOKEN; $doc_curl | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"total\"])'"
 grep -q "$TOKEN" responses serve.log && fail "the token appears in a response or the log"

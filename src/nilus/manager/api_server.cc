@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "nilus/core/secrets.h"
 #include "nilus/core/strings.h"
 #include "nilus/core/values.h"
 #include "nilus/state/run_history.h"
@@ -259,7 +260,16 @@ Status Serve(const ServeOptions& o, Scheduler* scheduler, std::stop_token stop) 
         "NILUS_API_TOKEN, or listen on 127.0.0.1",
         o.host);
   }
-  NILUS_ASSIGN_OR_RAISE(auto history, RunHistory::Open(o.home, o.retention_days));
+  NILUS_ASSIGN_OR_RAISE(auto history, RunHistory::Open(o.home, o.retention_days, o.metadata_uri));
+  // With a remote history, what others recorded is copied in before answering (every 2 s at most).
+  auto last_pull = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  auto pull = [&] {
+    if (o.metadata_uri.empty() || std::chrono::steady_clock::now() - last_pull < std::chrono::seconds(2)) return;
+    last_pull = std::chrono::steady_clock::now();
+    if (Status st = history->Pull(); !st.ok()) {
+      spdlog::warn("answering from the local history: {}", MaskSecrets(st.message()));
+    }
+  };
   NILUS_ASSIGN_OR_RAISE(auto store, StateStore::Open(o.home));
   std::mutex mu;  // the history's connection, one request at a time
   httplib::Server server;
@@ -285,6 +295,7 @@ Status Serve(const ServeOptions& o, Scheduler* scheduler, std::stop_token stop) 
   // Runs `answer` on the history, turning its errors into JSON ones.
   auto with_history = [&](httplib::Response& res, const std::function<Result<nlohmann::json>(RunHistory&)>& answer) {
     std::lock_guard lock(mu);
+    pull();
     auto body = answer(*history);
     if (!body.ok()) {
       Error(res, body.status().code() == StatusCode::kInvalidInput ? 400 : 500, body.status().message());
@@ -307,6 +318,7 @@ Status Serve(const ServeOptions& o, Scheduler* scheduler, std::stop_token stop) 
   const double start_time = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   server.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
     std::lock_guard lock(mu);
+    pull();
     auto totals = history->Totals();
     if (!totals.ok()) return Error(res, 500, totals.status().message());
     auto cdc = history->CdcStatuses();
@@ -408,6 +420,7 @@ Status Serve(const ServeOptions& o, Scheduler* scheduler, std::stop_token stop) 
   });
   server.Get(R"(/api/v1/pipelines/([^/]+)/latest)", [&](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard lock(mu);
+    pull();
     RunQuery q;
     q.pipeline = req.matches[1];
     q.limit = 1;
@@ -418,6 +431,7 @@ Status Serve(const ServeOptions& o, Scheduler* scheduler, std::stop_token stop) 
   });
   server.Get(R"(/api/v1/pipelines/([^/]+)/stats)", [&](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard lock(mu);
+    pull();
     auto days = PeriodDays(req);
     if (!days.ok()) return Error(res, 400, days.status().message());
     auto stats = history->Stats(req.matches[1], *days);

@@ -17,6 +17,7 @@ struct ServeOptions {
   std::string token;
   std::string home;  ///< $NILUS_HOME, where the run history is
   int retention_days = 90;
+  std::string metadata_uri;  ///< NILUS_METADATA_URI: the history to read, copied into the local one
 };
 
 /// Parses --listen: "HOST:PORT", ":PORT" or "PORT".

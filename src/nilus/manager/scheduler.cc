@@ -374,7 +374,7 @@ void Scheduler::Tick(SystemTime now) {
 void Scheduler::Run(std::stop_token stop) {
   spdlog::info("scheduler: running the manifests of {}", options_.folder);
   if (!options_.home.empty()) {
-    auto history = RunHistory::Open(options_.home, options_.retention_days);
+    auto history = RunHistory::Open(options_.home, options_.retention_days, options_.metadata_uri);
     if (history.ok()) {
       history_ = std::move(*history);
     } else {

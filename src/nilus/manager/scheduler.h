@@ -32,6 +32,7 @@ struct SchedulerOptions {
   /// $NILUS_HOME: a run killed by a signal cannot record itself; the scheduler records it there.
   std::string home = {};
   int retention_days = 90;
+  std::string metadata_uri = {};
 };
 
 /// Runs the manifests of a folder (`nilus serve --manifests DIR`): each workflow on its

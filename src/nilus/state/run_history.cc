@@ -1,15 +1,20 @@
 #include "nilus/state/run_history.h"
 
 #include <pwd.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 
+#include "nilus/core/secrets.h"
 #include "nilus/core/sqlite_db.h"
+#include "nilus/core/uri.h"
 #include "nilus/core/values.h"
+#include "nilus/state/remote_history.h"
 
 namespace nilus {
 
@@ -83,6 +88,8 @@ CREATE TABLE IF NOT EXISTS table_totals (
   bytes      REAL NOT NULL,
   PRIMARY KEY (pipeline, table_name)
 );
+CREATE TABLE IF NOT EXISTS export_queue (run_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS pull_state (id INTEGER PRIMARY KEY CHECK (id = 1), last_remote_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS cdc_status (
   pipeline        TEXT PRIMARY KEY,
   source          TEXT NOT NULL,
@@ -115,8 +122,8 @@ FROM load_info l JOIN runs_info r USING (run_id) WHERE NOT EXISTS (SELECT 1 FROM
 
 }  // namespace
 
-RunHistory::RunHistory(std::unique_ptr<SqliteDb> db, int retention_days)
-    : db_(std::move(db)), retention_days_(retention_days) {}
+RunHistory::RunHistory(std::unique_ptr<SqliteDb> db, int retention_days, std::string remote_uri)
+    : db_(std::move(db)), retention_days_(retention_days), remote_uri_(std::move(remote_uri)) {}
 RunHistory::~RunHistory() = default;
 
 std::string HistoryNow() { return HistoryTime(std::chrono::system_clock::now()); }
@@ -154,7 +161,20 @@ ON CONFLICT (pipeline) DO UPDATE SET source = excluded.source, started_at = excl
   if (r.lag_bytes >= 0) sqlite3_bind_int64(up.get(), 8, r.lag_bytes);
   up.BindText(9, r.state);
   if (!r.error.empty()) up.BindText(10, r.error);
-  return up.Step().status();
+  NILUS_RETURN_NOT_OK(up.Step().status());
+  if (!remote_uri_.empty()) {
+    auto remote = Remote();
+    Status st = remote.ok() ? (*remote)->ExportCdc(*db_, r.pipeline) : remote.status();
+    if (!st.ok()) {
+      remote_connection_.reset();
+      if (!warned_) {
+        warned_ = true;
+        spdlog::warn("the service's reports are not sent to the run history at NILUS_METADATA_URI: {}",
+                     MaskSecrets(st.message()));
+      }
+    }
+  }
+  return Status::OK();
 }
 
 Result<nlohmann::json> RunHistory::CdcStatuses() {
@@ -197,7 +217,137 @@ Result<int> HistoryRetentionDays() {
   return static_cast<int>(days);
 }
 
-Result<std::unique_ptr<RunHistory>> RunHistory::Open(const std::string& home, int retention_days) {
+Result<std::string> MetadataUri() {
+  const char* v = std::getenv("NILUS_METADATA_URI");
+  if (!v || !*v) return std::string();
+  auto uri = Uri::Parse(v);
+  if (!uri.ok() || (uri->scheme() != "postgresql" && uri->scheme() != "postgres")) {
+    return Status::InvalidInput(
+        "NILUS_METADATA_URI must be a PostgreSQL address (postgresql://user:password@host:5432/database), or unset "
+        "for the history under $NILUS_HOME");
+  }
+  if (!uri->password().empty()) RegisterSecret(uri->password());
+  return std::string(v);
+}
+
+Result<RemoteHistory*> RunHistory::Remote() {
+  if (remote_connection_) return remote_connection_.get();
+  // A history that did not answer is tried again a minute later, not at every report.
+  const auto now = std::chrono::steady_clock::now();
+  if (now < retry_remote_at_) return Status::Unavailable("the run history at NILUS_METADATA_URI did not answer lately");
+  auto connected = RemoteHistory::Connect(remote_uri_);
+  if (!connected.ok()) {
+    retry_remote_at_ = now + std::chrono::minutes(1);
+    return connected.status();
+  }
+  remote_connection_ = std::move(*connected);
+  return remote_connection_.get();
+}
+
+void RunHistory::FlushExports() {
+  auto ids = [&]() -> Result<std::vector<std::string>> {
+    NILUS_ASSIGN_OR_RAISE(SqliteStatement q, db_->Prepare("SELECT run_id FROM export_queue ORDER BY rowid"));
+    std::vector<std::string> out;
+    while (true) {
+      NILUS_ASSIGN_OR_RAISE(bool row, q.Step());
+      if (!row) return out;
+      out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 0)));
+    }
+  }();
+  Status st = ids.status();
+  if (st.ok() && !ids->empty()) {
+    auto remote = Remote();
+    st = remote.ok() ? (*remote)->Export(*db_, *ids, retention_days_) : remote.status();
+    if (st.ok()) st = db_->Exec("DELETE FROM export_queue");
+  }
+  if (!st.ok()) {
+    remote_connection_.reset();  // connect anew next time
+    spdlog::warn("{} run{} wait in {} for the run history at NILUS_METADATA_URI, and go with the next run: {}",
+                 ids.ok() ? ids->size() : 0, ids.ok() && ids->size() == 1 ? "" : "s", db_->path(),
+                 MaskSecrets(st.message()));
+  }
+}
+
+Status RunHistory::Pull() {
+  if (remote_uri_.empty()) return Status::OK();
+  auto body = [&]() -> Status {
+    NILUS_ASSIGN_OR_RAISE(RemoteHistory * remote, Remote());
+    while (true) {
+      NILUS_ASSIGN_OR_RAISE(SqliteStatement last,
+                            db_->Prepare("SELECT coalesce((SELECT last_remote_id FROM pull_state), 0)"));
+      NILUS_RETURN_NOT_OK(last.Step().status());
+      const int64_t after = sqlite3_column_int64(last.get(), 0);
+      constexpr int kBatch = 1000;
+      NILUS_ASSIGN_OR_RAISE(RemoteHistory::Batch b, remote->RunsAfter(after, kBatch));
+      if (b.runs.empty()) break;
+      NILUS_RETURN_NOT_OK(db_->Exec("BEGIN IMMEDIATE"));
+      auto apply = [&]() -> Status {
+        // rows: text values (or null) in the columns' order of `insert`.
+        auto put = [&](const std::string& insert, const std::vector<nlohmann::json>& row, size_t from) -> Status {
+          NILUS_ASSIGN_OR_RAISE(SqliteStatement q, db_->Prepare(insert));
+          for (size_t i = from; i < row.size(); ++i) {
+            if (!row[i].is_null()) q.BindText(static_cast<int>(i - from + 1), row[i].get<std::string>());
+          }
+          return q.Step().status();
+        };
+        auto stages = [&](const std::string& table, const std::string& columns,
+                          const std::vector<std::vector<nlohmann::json>>& rows, const std::string& run_id) -> Status {
+          const size_t n = std::count(columns.begin(), columns.end(), ',') + 1;
+          std::string marks = "?";
+          for (size_t i = 1; i < n; ++i) marks += ", ?";
+          for (const auto& row : rows) {
+            if (row[0] != run_id) continue;
+            NILUS_RETURN_NOT_OK(put(fmt::format("INSERT INTO {} ({}) VALUES ({})", table, columns, marks), row, 0));
+          }
+          return Status::OK();
+        };
+        for (const auto& run : b.runs) {
+          NILUS_RETURN_NOT_OK(put(R"sql(INSERT OR IGNORE INTO runs_info (run_id, dataos_resource_id, run_as_user,
+  load_id, source_depot, destination_depot, destination_uri, destination_schema, started_at, finished_at, duration_sec,
+  records_count, files_size_mb, memory_mb, cpu_percent, first_run, is_success, error, pipeline_state)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql",
+                                  run, 1));
+          if (sqlite3_changes(db_->handle()) == 0) continue;  // recorded here already
+          const std::string id = run[1].get<std::string>();
+          NILUS_RETURN_NOT_OK(stages("extract_info", "run_id, source_table, records, duration_sec", b.extract, id));
+          NILUS_RETURN_NOT_OK(stages("normalize_info", "run_id, table_name, records, duration_sec", b.normalize, id));
+          NILUS_RETURN_NOT_OK(
+              stages("load_info", "run_id, table_name, load_id, records, size_mb, files_loaded, duration_sec, schema",
+                     b.load, id));
+          NILUS_RETURN_NOT_OK(AddTotals(id, 0));
+        }
+        NILUS_ASSIGN_OR_RAISE(SqliteStatement mark, db_->Prepare("INSERT OR REPLACE INTO pull_state VALUES (1, ?)"));
+        sqlite3_bind_int64(mark.get(), 1, std::stoll(b.runs.back()[0].get<std::string>()));
+        return mark.Step().status();
+      };
+      Status st = apply();
+      if (!st.ok()) {
+        (void)db_->Exec("ROLLBACK");
+        return st;
+      }
+      NILUS_RETURN_NOT_OK(db_->Exec("COMMIT"));
+      if (b.runs.size() < static_cast<size_t>(kBatch)) break;
+    }
+    // The services' reports, as the remote history has them now.
+    NILUS_ASSIGN_OR_RAISE(auto reports, remote->CdcStatuses());
+    for (const auto& row : reports) {
+      NILUS_ASSIGN_OR_RAISE(SqliteStatement q, db_->Prepare(R"sql(INSERT OR REPLACE INTO cdc_status (pipeline, source,
+  started_at, updated_at, position, changes_applied, lag_seconds, lag_bytes, state, error)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql"));
+      for (size_t i = 0; i < row.size(); ++i) {
+        if (!row[i].is_null()) q.BindText(static_cast<int>(i + 1), row[i].get<std::string>());
+      }
+      NILUS_RETURN_NOT_OK(q.Step().status());
+    }
+    return Status::OK();
+  };
+  Status st = body();
+  if (!st.ok()) remote_connection_.reset();
+  return st;
+}
+
+Result<std::unique_ptr<RunHistory>> RunHistory::Open(const std::string& home, int retention_days,
+                                                     const std::string& remote_uri) {
   std::error_code ec;
   std::filesystem::create_directories(home, ec);
   if (ec) return Status::FailedPrecondition("cannot create the Nilus home folder {} ({})", home, ec.message());
@@ -207,10 +357,42 @@ Result<std::unique_ptr<RunHistory>> RunHistory::Open(const std::string& home, in
   NILUS_RETURN_NOT_OK(db->UseWal());
   NILUS_RETURN_NOT_OK(
       db->Exec(std::string("PRAGMA foreign_keys = ON; BEGIN IMMEDIATE;") + kSchema + kBackfill + "COMMIT;"));
-  return std::unique_ptr<RunHistory>(new RunHistory(std::move(db), retention_days));
+  return std::unique_ptr<RunHistory>(new RunHistory(std::move(db), retention_days, remote_uri));
+}
+
+Status RunHistory::AddTotals(const std::string& run_id, int64_t retries) {
+  NILUS_ASSIGN_OR_RAISE(SqliteStatement totals, db_->Prepare(R"sql(
+INSERT INTO pipeline_totals
+SELECT dataos_resource_id, is_success, 1 - is_success, duration_sec, duration_sec <= 1, duration_sec <= 5,
+  duration_sec <= 15, duration_sec <= 60, duration_sec <= 300, duration_sec <= 900, duration_sec <= 3600,
+  (julianday(finished_at) - 2440587.5) * 86400.0, is_success, ?2
+FROM runs_info WHERE run_id = ?1
+ON CONFLICT (pipeline) DO UPDATE SET successes = successes + excluded.successes,
+  failures = failures + excluded.failures, duration_sum = duration_sum + excluded.duration_sum,
+  le_1 = le_1 + excluded.le_1, le_5 = le_5 + excluded.le_5, le_15 = le_15 + excluded.le_15,
+  le_60 = le_60 + excluded.le_60, le_300 = le_300 + excluded.le_300, le_900 = le_900 + excluded.le_900,
+  le_3600 = le_3600 + excluded.le_3600, last_finished = excluded.last_finished,
+  last_success = excluded.last_success, retries = retries + excluded.retries)sql"));
+  totals.BindText(1, run_id);
+  sqlite3_bind_int64(totals.get(), 2, retries);
+  NILUS_RETURN_NOT_OK(totals.Step().status());
+  NILUS_ASSIGN_OR_RAISE(SqliteStatement tables, db_->Prepare(R"sql(
+INSERT INTO table_totals
+SELECT r.dataos_resource_id, l.table_name, l.records, l.size_mb * 1e6
+FROM load_info l JOIN runs_info r USING (run_id) WHERE l.run_id = ?1
+ON CONFLICT (pipeline, table_name) DO UPDATE SET records = records + excluded.records,
+  bytes = bytes + excluded.bytes)sql"));
+  tables.BindText(1, run_id);
+  return tables.Step().status();
 }
 
 Status RunHistory::Record(const RunRecord& r) {
+  NILUS_RETURN_NOT_OK(Insert(r));
+  if (!remote_uri_.empty()) FlushExports();
+  return Status::OK();
+}
+
+Status RunHistory::Insert(const RunRecord& r) {
   NILUS_RETURN_NOT_OK(db_->Exec("BEGIN IMMEDIATE"));
   auto body = [&]() -> Status {
     int64_t bytes = 0;
@@ -275,31 +457,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?))sql"));
       NILUS_RETURN_NOT_OK(load.Step().status());
     }
     // The totals of the metrics, kept here (retention below does not touch them).
-    NILUS_ASSIGN_OR_RAISE(SqliteStatement totals, db_->Prepare(R"sql(
-INSERT INTO pipeline_totals VALUES (?1, ?2, 1 - ?2, ?3, ?3 <= 1, ?3 <= 5, ?3 <= 15, ?3 <= 60, ?3 <= 300, ?3 <= 900,
-  ?3 <= 3600, (julianday(?4) - 2440587.5) * 86400.0, ?2, ?5)
-ON CONFLICT (pipeline) DO UPDATE SET successes = successes + excluded.successes,
-  failures = failures + excluded.failures, duration_sum = duration_sum + excluded.duration_sum,
-  le_1 = le_1 + excluded.le_1, le_5 = le_5 + excluded.le_5, le_15 = le_15 + excluded.le_15,
-  le_60 = le_60 + excluded.le_60, le_300 = le_300 + excluded.le_300, le_900 = le_900 + excluded.le_900,
-  le_3600 = le_3600 + excluded.le_3600, last_finished = excluded.last_finished,
-  last_success = excluded.last_success, retries = retries + excluded.retries)sql"));
-    totals.BindText(1, r.pipeline);
-    sqlite3_bind_int(totals.get(), 2, r.is_success ? 1 : 0);
-    sqlite3_bind_double(totals.get(), 3, r.duration_sec);
-    totals.BindText(4, r.finished_at);
-    sqlite3_bind_int64(totals.get(), 5, r.retries);
-    NILUS_RETURN_NOT_OK(totals.Step().status());
-    for (const auto& t : r.tables) {
-      NILUS_ASSIGN_OR_RAISE(SqliteStatement table, db_->Prepare(R"sql(
-INSERT INTO table_totals VALUES (?1, ?2, ?3, ?4)
-ON CONFLICT (pipeline, table_name) DO UPDATE SET records = records + excluded.records,
-  bytes = bytes + excluded.bytes)sql"));
-      table.BindText(1, r.pipeline);
-      table.BindText(2, t.dest_table);
-      sqlite3_bind_int64(table.get(), 3, t.rows);
-      sqlite3_bind_double(table.get(), 4, static_cast<double>(t.bytes));
-      NILUS_RETURN_NOT_OK(table.Step().status());
+    NILUS_RETURN_NOT_OK(AddTotals(r.run_id, r.retries));
+    if (!remote_uri_.empty()) {
+      NILUS_ASSIGN_OR_RAISE(SqliteStatement queue, db_->Prepare("INSERT OR IGNORE INTO export_queue VALUES (?)"));
+      queue.BindText(1, r.run_id);
+      NILUS_RETURN_NOT_OK(queue.Step().status());
     }
     // Retention: the runs older than the limit, with their stages (ON DELETE CASCADE).
     NILUS_ASSIGN_OR_RAISE(SqliteStatement old,

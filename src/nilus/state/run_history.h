@@ -14,6 +14,7 @@
 namespace nilus {
 
 class SqliteDb;
+class RemoteHistory;
 
 /// One table a run loaded: what its extract, normalize and load stages did.
 struct TableRun {
@@ -102,12 +103,20 @@ struct CdcReport {
 /// older than the retention removed as runs are recorded.
 class RunHistory {
  public:
-  /// Opens (creating) `home`/metadata.db; runs older than `retention_days` go.
-  static Result<std::unique_ptr<RunHistory>> Open(const std::string& home, int retention_days);
+  /// Opens (creating) `home`/metadata.db; runs older than `retention_days` go. With `remote_uri`
+  /// (NILUS_METADATA_URI), each run recorded is also sent to that PostgreSQL history; one that
+  /// cannot be sent waits in the local history (a warning) and goes with the next run.
+  static Result<std::unique_ptr<RunHistory>> Open(const std::string& home, int retention_days,
+                                                  const std::string& remote_uri = "");
   ~RunHistory();
 
-  /// Records a run and its tables in one transaction.
+  /// Records a run and its tables in one transaction (then sends the waiting runs to the remote
+  /// history, if any).
   Status Record(const RunRecord& run);
+
+  /// With a remote history: copies into this one the runs recorded there since the last call
+  /// (by other machines, by the runs of other processes), each once, and the services' reports.
+  Status Pull();
 
   /// The runs_info rows `q` selects, as JSON objects (JSON columns parsed), and how many there
   /// are in all: {"items": […], "total": n, "limit": …, "offset": …}.
@@ -128,9 +137,21 @@ class RunHistory {
   Result<nlohmann::json> CdcStatuses();
 
  private:
-  RunHistory(std::unique_ptr<SqliteDb> db, int retention_days);
+  RunHistory(std::unique_ptr<SqliteDb> db, int retention_days, std::string remote_uri);
+  Status Insert(const RunRecord& run);
+  /// Adds the run `run_id`, recorded here, to the metrics' totals.
+  Status AddTotals(const std::string& run_id, int64_t retries);
+  /// Sends the runs of export_queue to the remote history; a warning when it cannot.
+  void FlushExports();
+  /// The remote history, connected (again) when needed.
+  Result<RemoteHistory*> Remote();
+
   std::unique_ptr<SqliteDb> db_;
   int retention_days_;
+  std::string remote_uri_;
+  std::unique_ptr<RemoteHistory> remote_connection_;
+  bool warned_ = false;
+  std::chrono::steady_clock::time_point retry_remote_at_{};
 };
 
 /// A time as 2026-11-30T20:04:00.022936Z: the history's timestamps, which sort as text.
@@ -140,6 +161,10 @@ std::string HistoryNow();
 
 /// Who runs this process, for run_as_user: $USER, else the user of its uid.
 std::string CurrentUser();
+
+/// The PostgreSQL run history of NILUS_METADATA_URI ("" when not set); an address that is not
+/// postgresql:// is invalid input. Its password is registered as a secret.
+Result<std::string> MetadataUri();
 
 /// The retention of the run history in days: NILUS_HISTORY_RETENTION_DAYS, 90 by default.
 Result<int> HistoryRetentionDays();
