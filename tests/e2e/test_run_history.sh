@@ -55,6 +55,11 @@ history "UPDATE runs_info SET started_at = '2020-01-01T00:00:00.000000Z' WHERE i
 NILUS_HISTORY_RETENTION_DAYS=30 expect_ok run orders.yaml
 expect_output "the old run is gone, with its stages" "2,3,4|2,3" \
   history "SELECT (SELECT group_concat(id) FROM runs_info), (SELECT group_concat(id) FROM load_info)"
+# A run's stages are found by its run_id through an index (the stats and the retention's cascade
+# would read every stage of the history for each run without it).
+expect_output "the stages' indexes" "extract_info_run
+load_info_run
+normalize_info_run" history "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%_info_run' ORDER BY 1"
 # The metrics' totals keep every run, the removed one too (counters never go back).
 expect_output "the totals" "$(history "SELECT count(*) + 1 FROM runs_info WHERE dataos_resource_id = 'shop.orders-daily'")" \
   history "SELECT successes + failures FROM pipeline_totals WHERE pipeline = 'shop.orders-daily'"

@@ -70,6 +70,10 @@ CREATE TABLE IF NOT EXISTS load_info (
   duration_sec REAL NOT NULL,
   schema       TEXT NOT NULL
 );
+-- A run's stages by its run_id: the stats' sums and the retention's cascade read them so.
+CREATE INDEX IF NOT EXISTS extract_info_run ON extract_info (run_id);
+CREATE INDEX IF NOT EXISTS normalize_info_run ON normalize_info (run_id);
+CREATE INDEX IF NOT EXISTS load_info_run ON load_info (run_id);
 CREATE TABLE IF NOT EXISTS pipeline_totals (
   pipeline      TEXT PRIMARY KEY,
   successes     INTEGER NOT NULL,
